@@ -1,0 +1,135 @@
+//! From parsed arguments to an exit code: load, check, plan, execute, report.
+
+use std::path::PathBuf;
+
+use crate::cli::Cli;
+use crate::config::legacy::LegacyRepo;
+use crate::config::{ConfigError, ConfigErrors, UsageError};
+use crate::execute::{self, StepFailed};
+use crate::plan::legacy::{self as legacy_plan, Request};
+use crate::report::log::{Ci, Log, Verbosity};
+use crate::runner::{CmdError, DryRunner, RealRunner, Runner};
+use crate::signals;
+
+/// Programs missing from PATH: a setup problem found before anything ran (exit 2).
+#[derive(Debug, thiserror::Error)]
+#[error("required programs not found on PATH: {} (install them or fix PATH; nothing was run)", .0.join(", "))]
+pub struct MissingPrograms(pub Vec<String>);
+
+pub fn main(cli: Cli) -> i32 {
+    let verbosity = if cli.quiet {
+        Verbosity::Quiet
+    } else if cli.verbose {
+        Verbosity::Verbose
+    } else {
+        Verbosity::Normal
+    };
+    let log = Log::new(verbosity, Ci::detect());
+    if let Err(e) = signals::install() {
+        log.warn(&format!("cannot handle Ctrl-C/SIGTERM cleanly: {e}"));
+    }
+    match run(cli, &log) {
+        Ok(()) => 0,
+        Err(e) => {
+            let code = exit_code(&e);
+            if code == 130 {
+                log.error(&format!("interrupted: {e:#}"));
+            } else {
+                log.error(&format!("{e:#}"));
+            }
+            code
+        }
+    }
+}
+
+/// 2: usage/config (nothing ran), 130: interrupted, 1: a step failed.
+pub fn exit_code(e: &anyhow::Error) -> i32 {
+    for cause in e.chain() {
+        if cause.is::<ConfigError>()
+            || cause.is::<ConfigErrors>()
+            || cause.is::<UsageError>()
+            || cause.is::<MissingPrograms>()
+        {
+            return 2;
+        }
+        let interrupted = |c: &CmdError| matches!(c, CmdError::Interrupted { .. });
+        if let Some(s) = cause.downcast_ref::<StepFailed>() {
+            return if interrupted(&s.source) { 130 } else { 1 };
+        }
+        if let Some(c) = cause.downcast_ref::<CmdError>() {
+            return if interrupted(c) { 130 } else { 1 };
+        }
+    }
+    1
+}
+
+fn run(cli: Cli, log: &Log) -> anyhow::Result<()> {
+    let root = cli.dir.clone().unwrap_or_else(|| PathBuf::from("."));
+    if !root.is_dir() {
+        return Err(UsageError(format!("-C {}: no such directory", root.display())).into());
+    }
+    legacy(cli, root, log)
+}
+
+fn legacy(cli: Cli, root: PathBuf, log: &Log) -> anyhow::Result<()> {
+    let a = cli.legacy;
+    let Some(name) = a.chart else {
+        return Err(UsageError("missing <CHART>; see `deploy --help`".into()).into());
+    };
+    let repo = LegacyRepo::load(&root)?;
+    let Some(chart) = repo.chart(&name) else {
+        return Err(UsageError(format!(
+            "unknown chart `{name}`; valid charts: {}",
+            repo.chart_names().join(", ")
+        ))
+        .into());
+    };
+    let req = Request {
+        chart: name.clone(),
+        setup: !a.no_setup,
+        build: a.build,
+        push: a.push,
+        deploy: a.deploy,
+        rebuild: a.rebuild,
+        force: a.force,
+        timeout: a.timeout,
+    };
+    let errs = repo.check(chart, req.stages());
+    if !errs.is_empty() {
+        return Err(ConfigErrors(errs).into());
+    }
+    let missing: Vec<String> = legacy_plan::programs(&repo, &req, chart)
+        .into_iter()
+        .filter(|p| which::which(p).is_err())
+        .map(String::from)
+        .collect();
+    if !missing.is_empty() {
+        // A dry run starts only git; the rest is shown, not run.
+        let needed_now: Vec<String> = missing.iter().filter(|p| *p == "git").cloned().collect();
+        if !a.dry_run || !needed_now.is_empty() {
+            return Err(MissingPrograms(if a.dry_run { needed_now } else { missing }).into());
+        }
+        log.warn(&format!("not on PATH (a real run would stop here): {}", missing.join(", ")));
+    }
+
+    let mut real = RealRunner::new(log.clone());
+    real.base_dir = Some(root.clone());
+    let runner: Box<dyn Runner> = if a.dry_run {
+        Box::new(DryRunner::new(real, Box::new(std::io::stdout())))
+    } else {
+        Box::new(real)
+    };
+
+    let tag = match &chart.image_dir {
+        Some(dir) if req.needs_tag(chart) => {
+            let t = execute::legacy::resolve_tag(runner.as_ref(), dir)?;
+            log.info(&format!("image tag {} (the last commit that changed {dir})", t.tag));
+            Some(t)
+        }
+        _ => None,
+    };
+    let plan = legacy_plan::plan(&repo, &req, chart, tag.as_ref())?;
+    execute::legacy::run(&plan, runner.as_ref(), log)?;
+    log.info(if a.dry_run { "dry run: nothing was changed" } else { "done" });
+    Ok(())
+}

@@ -1,0 +1,168 @@
+//! Runs a [`LegacyPlan`]: setup, build, push, deploy, in that order, stopping at the first
+//! failure. With the dry runner the same code prints the commands, marking those that depend on a
+//! registry or cluster answer as conditional.
+
+use super::StepFailed;
+use crate::cmd::Cmd;
+use crate::config::ConfigError;
+use crate::plan::legacy::{ImageTag, LegacyPlan, CACHE_FROM_DEPTH};
+use crate::report::log::Log;
+use crate::runner::{CmdError, Reply, Runner};
+use crate::tools::git;
+
+/// Find the image tag with `git log` (a local query: it runs in dry runs too).
+pub fn resolve_tag(runner: &dyn Runner, image_dir: &str) -> Result<ImageTag, anyhow::Error> {
+    let step = "finding the image tag";
+    let out = match runner.run(&git::log_path(image_dir, CACHE_FROM_DEPTH + 1)) {
+        Ok(Reply::Ran(out)) => out,
+        Ok(Reply::NotRun) => anyhow::bail!("{step}: git log did not run"),
+        Err(e) => return Err(StepFailed::new(step, e).into()),
+    };
+    let mut rows = out.stdout.lines().filter(|l| !l.trim().is_empty()).map(|l| {
+        let mut parts = l.split('\t');
+        let hash = parts.next().unwrap_or_default().trim().to_string();
+        let parents = parts.next().unwrap_or_default().trim().to_string();
+        (hash, parents)
+    });
+    let Some((tag, parents)) = rows.next() else {
+        return Err(ConfigError::new(
+            image_dir,
+            "has no commit in this checkout: commit the folder first (the image tag is the last \
+             commit that touched it)",
+        )
+        .into());
+    };
+    if parents.is_empty() {
+        // A root commit, or the boundary of a shallow clone, which looks as if it added every
+        // file: its hash would name the wrong image.
+        let shallow = match runner.run(&git::is_shallow()) {
+            Ok(Reply::Ran(o)) => o.stdout.trim() == "true",
+            _ => false,
+        };
+        if shallow {
+            return Err(ConfigError::new(
+                image_dir,
+                "this is a shallow clone that cannot see which commit last changed the folder: \
+                 fetch the full history (`git fetch --unshallow`, or `fetch-depth: 0` with \
+                 actions/checkout, `git: depth: false` on Travis)",
+            )
+            .into());
+        }
+    }
+    Ok(ImageTag { tag, older: rows.map(|(h, _)| h).collect() })
+}
+
+/// Execute the plan. Errors are [`StepFailed`] (or an interruption inside one).
+pub fn run(plan: &LegacyPlan, runner: &dyn Runner, log: &Log) -> Result<(), StepFailed> {
+    for notice in &plan.notices {
+        log.info(notice);
+    }
+    // Mask before anything runs, so no command's output can show a secret unmasked.
+    let all = plan.setup.iter().chain(plan.push.iter());
+    for cmd in all {
+        for s in cmd.secrets() {
+            log.mask(s);
+        }
+    }
+
+    if !plan.setup.is_empty() {
+        section(log, "setup", "Setup: cluster credentials and registry login", || {
+            for cmd in &plan.setup {
+                exec(runner, cmd, &[]).map_err(|e| StepFailed::new("setup", e))?;
+            }
+            Ok(())
+        })?;
+    }
+
+    let mut built: Option<Vec<String>> = None; // conditions under which the image was built
+    if let Some(b) = &plan.build {
+        section(log, "build", &format!("Build {}", b.image), || {
+            let mut conditions = Vec::new();
+            if let Some(probe) = &b.exists_probe {
+                match runner.run(probe).map_err(|e| StepFailed::new("build", e))? {
+                    Reply::Ran(out) if out.success() => {
+                        log.info(&format!(
+                            "{} is already in the registry: not building it (--rebuild forces a build)",
+                            b.image
+                        ));
+                        return Ok(());
+                    }
+                    Reply::Ran(_) => {}
+                    Reply::NotRun => conditions.push("if the tag is not in the registry".to_string()),
+                }
+            }
+            let mut cache_from = Vec::new();
+            for (image, pull) in &b.cache_pulls {
+                match exec(runner, pull, &conditions) {
+                    Ok(_) => cache_from.push(image.clone()),
+                    // Interrupts and missing programs are not "the old tag is gone".
+                    Err(e @ (CmdError::Interrupted { .. } | CmdError::NotFound { .. })) => {
+                        return Err(StepFailed::new("build", e));
+                    }
+                    Err(_) => log.info(&format!("{image} could not be pulled; not using it as cache")),
+                }
+            }
+            exec(runner, &b.build_cmd(&cache_from), &conditions).map_err(|e| StepFailed::new("build", e))?;
+            built = Some(conditions);
+            Ok(())
+        })?;
+    }
+
+    if let Some(push) = &plan.push {
+        match &built {
+            Some(conditions) => section(log, "push", "Push the image", || {
+                exec(runner, push, conditions).map(|_| ()).map_err(|e| StepFailed::new("push", e))
+            })?,
+            None => log.info("the image was not built in this run: nothing to push"),
+        }
+    }
+
+    if let Some(d) = &plan.deploy {
+        section(log, "deploy", &format!("Deploy {} with helm", plan.chart), || {
+            let fail = |e| StepFailed::new("deploy", e);
+            exec(runner, &d.dependency_update, &[]).map_err(fail)?;
+            exec(runner, &d.upgrade, &[]).map_err(fail)?;
+            match runner.run(&d.list_deployments).map_err(fail)? {
+                Reply::Ran(out) => {
+                    let names: Vec<&str> =
+                        out.stdout.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+                    if names.is_empty() {
+                        log.info(&format!("no deployments found in namespace {}: nothing to wait for", d.namespace));
+                    }
+                    for name in names {
+                        exec(runner, &d.rollout(name), &[]).map_err(fail)?;
+                    }
+                }
+                Reply::NotRun => {
+                    exec(runner, &d.rollout("<deployment>"), &["for each deployment".to_string()])
+                        .map_err(fail)?;
+                }
+            }
+            Ok(())
+        })?;
+    }
+    Ok(())
+}
+
+fn exec(runner: &dyn Runner, cmd: &Cmd, conditions: &[String]) -> Result<Reply, CmdError> {
+    if conditions.is_empty() {
+        return runner.run(cmd);
+    }
+    let mut c = cmd.clone();
+    for n in conditions {
+        c = c.note(n.clone());
+    }
+    runner.run(&c)
+}
+
+fn section<T>(
+    log: &Log,
+    id: &str,
+    title: &str,
+    f: impl FnOnce() -> Result<T, StepFailed>,
+) -> Result<T, StepFailed> {
+    log.section_start(id, title);
+    let r = f();
+    log.section_end(id);
+    r
+}

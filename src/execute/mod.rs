@@ -1,0 +1,20 @@
+//! Walking plans: the only layer that hands commands to a [`crate::runner::Runner`].
+
+pub mod legacy;
+
+use crate::runner::CmdError;
+
+/// A deploy step failed: exit status 1 (130 when the failure was an interruption).
+#[derive(Debug, thiserror::Error)]
+#[error("{step} failed: {source}")]
+pub struct StepFailed {
+    pub step: String,
+    #[source]
+    pub source: CmdError,
+}
+
+impl StepFailed {
+    pub fn new(step: &str, source: CmdError) -> Self {
+        StepFailed { step: step.to_string(), source }
+    }
+}

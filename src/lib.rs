@@ -1,0 +1,16 @@
+//! `deploy`: deploy JupyterHub-style Helm releases from a hub-ops repository.
+//!
+//! Layers, each using only those before it:
+//! `config` (load + validate) → `plan` (what to do and why, as data) → `execute` (the only code
+//! that hands commands to a `Runner`) → `report` (what the user sees).
+
+pub mod app;
+pub mod cli;
+pub mod cmd;
+pub mod config;
+pub mod execute;
+pub mod plan;
+pub mod report;
+pub mod runner;
+pub mod signals;
+pub mod tools;

@@ -1,0 +1,3 @@
+//! What to do and why, as plain data. Pure: reads files, starts nothing.
+
+pub mod legacy;

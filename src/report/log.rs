@@ -1,0 +1,250 @@
+//! Progress and diagnostics on stderr, shaped for where we run: GitHub Actions groups and masks,
+//! Travis folds, or plain lines. stdout is kept for results (dry-run command lists, plans).
+//!
+//! Every line goes through [`Log::scrub`], which replaces each secret value registered with
+//! [`Log::mask`] by `***`, so a child that echoes a password cannot leak it through us.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Verbosity {
+    Quiet,
+    Normal,
+    Verbose,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ci {
+    Plain,
+    GitHub,
+    Travis,
+}
+
+impl Ci {
+    /// GitHub Actions sets `GITHUB_ACTIONS=true`, Travis sets `TRAVIS=true`.
+    pub fn detect() -> Ci {
+        let is = |k: &str| std::env::var(k).is_ok_and(|v| v == "true");
+        if is("GITHUB_ACTIONS") {
+            Ci::GitHub
+        } else if is("TRAVIS") {
+            Ci::Travis
+        } else {
+            Ci::Plain
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Log {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    verbosity: Verbosity,
+    ci: Ci,
+    secrets: Mutex<Vec<String>>,
+    sink: Mutex<Box<dyn Write + Send>>,
+}
+
+impl Log {
+    pub fn new(verbosity: Verbosity, ci: Ci) -> Log {
+        Log::with_sink(verbosity, ci, Box::new(std::io::stderr()))
+    }
+
+    pub fn with_sink(verbosity: Verbosity, ci: Ci, sink: Box<dyn Write + Send>) -> Log {
+        Log {
+            inner: Arc::new(Inner {
+                verbosity,
+                ci,
+                secrets: Mutex::new(Vec::new()),
+                sink: Mutex::new(sink),
+            }),
+        }
+    }
+
+    pub fn verbosity(&self) -> Verbosity {
+        self.inner.verbosity
+    }
+
+    pub fn ci(&self) -> Ci {
+        self.inner.ci
+    }
+
+    /// Register a secret value read from a file: scrubbed from our output from now on, and
+    /// masked by GitHub Actions in the whole job log (including other steps).
+    pub fn mask(&self, secret: &str) {
+        let secret = secret.trim();
+        if secret.is_empty() {
+            return;
+        }
+        let mut secrets = lock(&self.inner.secrets);
+        if secrets.iter().any(|s| s == secret) {
+            return;
+        }
+        secrets.push(secret.to_string());
+        // Longest first, so a secret containing another is replaced whole.
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        drop(secrets);
+        if self.inner.ci == Ci::GitHub {
+            // The one place a secret is written out: the runner consumes this line and never shows
+            // it. Multi-line values are masked line by line, as the runner expects.
+            for line in secret.lines().filter(|l| !l.trim().is_empty()) {
+                self.raw(&format!("::add-mask::{line}"));
+            }
+        }
+    }
+
+    /// Replace every registered secret in `text` by `***`.
+    pub fn scrub(&self, text: &str) -> String {
+        let secrets = lock(&self.inner.secrets);
+        let mut out = text.to_string();
+        for s in secrets.iter() {
+            if out.contains(s.as_str()) {
+                out = out.replace(s.as_str(), "***");
+            }
+        }
+        out
+    }
+
+    fn raw(&self, line: &str) {
+        let mut sink = lock(&self.inner.sink);
+        // Logging must never fail a deploy (a closed stderr is not a deploy failure).
+        let _ = writeln!(sink, "{line}");
+        let _ = sink.flush();
+    }
+
+    fn emit(&self, min: Verbosity, line: &str) {
+        if self.inner.verbosity >= min {
+            self.raw(&self.scrub(line));
+        }
+    }
+
+    /// Start of a named section (a deploy step): a collapsible group on CI.
+    pub fn section_start(&self, id: &str, title: &str) {
+        match self.inner.ci {
+            Ci::GitHub => self.emit(Verbosity::Quiet, &format!("::group::{title}")),
+            Ci::Travis => self.emit(
+                Verbosity::Quiet,
+                &format!("travis_fold:start:{id}\r\x1b[0K==> {title}"),
+            ),
+            Ci::Plain => self.emit(Verbosity::Normal, &format!("==> {title}")),
+        }
+    }
+
+    pub fn section_end(&self, id: &str) {
+        match self.inner.ci {
+            Ci::GitHub => self.emit(Verbosity::Quiet, "::endgroup::"),
+            Ci::Travis => self.emit(Verbosity::Quiet, &format!("travis_fold:end:{id}\r\x1b[0K")),
+            Ci::Plain => {}
+        }
+    }
+
+    /// A command about to run.
+    pub fn command(&self, line: &str) {
+        self.emit(Verbosity::Normal, &format!("+ {line}"));
+    }
+
+    /// A line of a running command's output.
+    pub fn output(&self, line: &str) {
+        self.emit(Verbosity::Normal, &format!("  {line}"));
+    }
+
+    pub fn info(&self, msg: &str) {
+        self.emit(Verbosity::Normal, msg);
+    }
+
+    pub fn debug(&self, msg: &str) {
+        self.emit(Verbosity::Verbose, msg);
+    }
+
+    pub fn warn(&self, msg: &str) {
+        let line = match self.inner.ci {
+            Ci::GitHub => format!("::warning::{msg}"),
+            _ => format!("warning: {msg}"),
+        };
+        self.emit(Verbosity::Quiet, &line);
+    }
+
+    pub fn error(&self, msg: &str) {
+        // GitHub annotations are one line; the full text follows as plain lines.
+        if self.inner.ci == Ci::GitHub {
+            let first = msg.lines().next().unwrap_or_default();
+            self.emit(Verbosity::Quiet, &format!("::error::{first}"));
+        }
+        self.emit(Verbosity::Quiet, &format!("error: {msg}"));
+    }
+}
+
+/// A poisoned lock only means another thread panicked while logging; the data is still usable.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A `Write` that appends to a shared buffer, for tests that inspect the log.
+#[derive(Clone, Default)]
+pub struct SharedBuf(pub Arc<Mutex<Vec<u8>>>);
+
+impl SharedBuf {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&lock(&self.0)).into_owned()
+    }
+}
+
+impl Write for SharedBuf {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        lock(&self.0).extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn log(ci: Ci) -> (Log, SharedBuf) {
+        let buf = SharedBuf::default();
+        (Log::with_sink(Verbosity::Normal, ci, Box::new(buf.clone())), buf)
+    }
+
+    #[test]
+    fn scrubs_registered_secrets() {
+        let (log, buf) = log(Ci::Plain);
+        log.mask("s3cr3t\n");
+        log.info("password is s3cr3t!");
+        assert_eq!(buf.text(), "password is ***!\n");
+    }
+
+    #[test]
+    fn github_groups_and_masks() {
+        let (log, buf) = log(Ci::GitHub);
+        log.mask("tok");
+        log.section_start("build", "Build image");
+        log.section_end("build");
+        assert_eq!(buf.text(), "::add-mask::tok\n::group::Build image\n::endgroup::\n");
+    }
+
+    #[test]
+    fn travis_folds() {
+        let (log, buf) = log(Ci::Travis);
+        log.section_start("deploy", "Deploy");
+        log.section_end("deploy");
+        assert_eq!(
+            buf.text(),
+            "travis_fold:start:deploy\r\x1b[0K==> Deploy\ntravis_fold:end:deploy\r\x1b[0K\n"
+        );
+    }
+
+    #[test]
+    fn quiet_keeps_errors_only() {
+        let buf = SharedBuf::default();
+        let log = Log::with_sink(Verbosity::Quiet, Ci::Plain, Box::new(buf.clone()));
+        log.info("hello");
+        log.command("helm version");
+        log.error("boom");
+        assert_eq!(buf.text(), "error: boom\n");
+    }
+}

@@ -1,0 +1,3 @@
+//! What the user sees: logs on stderr, results on stdout.
+
+pub mod log;

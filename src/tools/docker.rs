@@ -1,0 +1,34 @@
+//! docker: login, registry queries, build, push.
+
+use super::NETWORK_TIMEOUT;
+use crate::cmd::Cmd;
+
+/// The password goes on stdin, never in argv (where `ps` and CI logs would show it).
+pub fn login(username: &str, password: &str, registry: Option<&str>) -> Cmd {
+    Cmd::new("docker")
+        .args(["login", "-u", username, "--password-stdin"])
+        .args(registry)
+        .secret_stdin(password)
+        .timeout(NETWORK_TIMEOUT)
+}
+
+/// Exit 0 when `image` (`repo:tag`) is in the registry; reads only the manifest.
+pub fn manifest_inspect(image: &str) -> Cmd {
+    Cmd::new("docker").args(["manifest", "inspect", image]).remote_probe().timeout(NETWORK_TIMEOUT)
+}
+
+pub fn pull(image: &str) -> Cmd {
+    Cmd::new("docker").args(["pull", image])
+}
+
+pub fn build(image: &str, context: &str, cache_from: &[String]) -> Cmd {
+    let mut c = Cmd::new("docker").args(["build", "-t", image]);
+    for from in cache_from {
+        c = c.args(["--cache-from", from.as_str()]);
+    }
+    c.arg(context)
+}
+
+pub fn push(image: &str) -> Cmd {
+    Cmd::new("docker").args(["push", image])
+}

@@ -1,0 +1,36 @@
+//! helm 3: dependency update and upgrade --install.
+
+use crate::cmd::{Cmd, Effect};
+
+pub fn dependency_update(chart_dir: &str) -> Cmd {
+    Cmd::new("helm").args(["dependency", "update", chart_dir])
+}
+
+/// Everything `helm upgrade --install` needs; callers decide the values.
+#[derive(Clone, Debug, Default)]
+pub struct Upgrade<'a> {
+    pub release: &'a str,
+    pub chart: &'a str,
+    pub namespace: &'a str,
+    pub timeout: &'a str,
+    pub values: Vec<String>,
+    pub set_string: Vec<(String, String)>,
+    /// Helm 3's `--force` deletes and recreates changed resources: only on request.
+    pub force: bool,
+}
+
+pub fn upgrade(u: &Upgrade<'_>) -> Cmd {
+    let mut c = Cmd::new("helm")
+        .args(["upgrade", "--install", "--namespace", u.namespace, "--create-namespace"])
+        .args([u.release, u.chart, "--wait", "--timeout", u.timeout, "--cleanup-on-fail"]);
+    for v in &u.values {
+        c = c.args(["-f", v.as_str()]);
+    }
+    for (k, v) in &u.set_string {
+        c = c.args(["--set-string".to_string(), format!("{k}={v}")]);
+    }
+    if u.force {
+        c = c.arg("--force");
+    }
+    c.effect(Effect::Change)
+}
