@@ -120,16 +120,7 @@ fn legacy(cli: Cli, root: PathBuf, log: &Log) -> anyhow::Result<()> {
         Box::new(real)
     };
 
-    let tag = match &chart.image_dir {
-        Some(dir) if req.needs_tag(chart) => {
-            let t = execute::legacy::resolve_tag(runner.as_ref(), dir)?;
-            log.info(&format!("image tag {} (the last commit that changed {dir})", t.tag));
-            Some(t)
-        }
-        _ => None,
-    };
-    let plan = legacy_plan::plan(&repo, &req, chart, tag.as_ref())?;
-    execute::legacy::run(&plan, runner.as_ref(), log)?;
+    execute::legacy::deploy_chart(&repo, &req, runner.as_ref(), log)?;
     log.info(if a.dry_run { "dry run: nothing was changed" } else { "done" });
     Ok(())
 }

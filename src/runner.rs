@@ -152,7 +152,8 @@ impl Runner for RealRunner {
             // reader sees EOF when the child and its descendants close theirs.
             let log = self.log.clone();
             let secrets: Vec<String> = cmd.secrets().iter().map(|s| s.to_string()).collect();
-            let t = std::thread::spawn(move || {
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
                 // Keep the end only: a long build's output must not pile up in memory.
                 let mut kept = VecDeque::new();
                 for line in BufReader::new(reader).lines() {
@@ -168,9 +169,9 @@ impl Runner for RealRunner {
                         kept.pop_front();
                     }
                 }
-                kept.into_iter().map(|l| l + "\n").collect::<String>()
+                let _ = tx.send(kept.into_iter().map(|l| l + "\n").collect::<String>());
             });
-            (handle, Some(t))
+            (handle, Some(rx))
         } else {
             let h = expr.stdout_capture().stderr_capture().start().map_err(spawn_err)?;
             (h, None)
@@ -201,7 +202,8 @@ impl Runner for RealRunner {
             std::thread::sleep(nap);
             nap = (nap * 2).min(Duration::from_millis(25));
         };
-        let streamed = streamer.map(|t| t.join().unwrap_or_default());
+        // A daemon the command left behind may hold the pipe open: do not wait for it forever.
+        let streamed = streamer.map(|rx| rx.recv_timeout(Duration::from_secs(5)).unwrap_or_default());
         let stdout = streamed.unwrap_or_else(|| String::from_utf8_lossy(&output.stdout).into_owned());
         let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
         let code = output.status.code();

@@ -5,10 +5,35 @@
 use super::StepFailed;
 use crate::cmd::Cmd;
 use crate::config::ConfigError;
-use crate::plan::legacy::{ImageTag, LegacyPlan, CACHE_FROM_DEPTH};
+use crate::config::legacy::LegacyRepo;
+use crate::plan::legacy::{self as legacy_plan, ImageTag, LegacyPlan, Request, CACHE_FROM_DEPTH};
 use crate::report::log::Log;
 use crate::runner::{CmdError, Reply, Runner};
 use crate::tools::git;
+
+/// The whole legacy run for one chart: find the image tag, plan, execute. The caller has run the
+/// config checks and found the programs.
+pub fn deploy_chart(
+    repo: &LegacyRepo,
+    req: &Request,
+    runner: &dyn Runner,
+    log: &Log,
+) -> anyhow::Result<()> {
+    let chart = repo
+        .chart(&req.chart)
+        .ok_or_else(|| anyhow::anyhow!("unknown chart `{}`", req.chart))?;
+    let tag = match &chart.image_dir {
+        Some(dir) if req.needs_tag(chart) => {
+            let t = resolve_tag(runner, dir)?;
+            log.info(&format!("image tag {} (the last commit that changed {dir})", t.tag));
+            Some(t)
+        }
+        _ => None,
+    };
+    let plan = legacy_plan::plan(repo, req, chart, tag.as_ref())?;
+    run(&plan, runner, log)?;
+    Ok(())
+}
 
 /// Find the image tag with `git log` (a local query: it runs in dry runs too).
 pub fn resolve_tag(runner: &dyn Runner, image_dir: &str) -> Result<ImageTag, anyhow::Error> {

@@ -6,7 +6,7 @@ use crate::runner::CmdError;
 
 /// A deploy step failed: exit status 1 (130 when the failure was an interruption).
 #[derive(Debug, thiserror::Error)]
-#[error("{step} failed: {source}")]
+#[error("{step} failed")]
 pub struct StepFailed {
     pub step: String,
     #[source]

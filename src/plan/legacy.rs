@@ -36,7 +36,7 @@ impl Request {
 }
 
 /// How many older commits of the image folder to try as `--cache-from`.
-pub const CACHE_FROM_DEPTH: usize = 3;
+pub const CACHE_FROM_DEPTH: usize = 2;
 
 /// The image tag: the short hash of the last commit touching `user-images/<chart>`, plus older
 /// ones whose images may still be in the registry to seed the build cache.
@@ -82,6 +82,8 @@ pub struct DeployPlan {
     pub timeout: String,
     pub dependency_update: Cmd,
     pub upgrade: Cmd,
+    /// Renders what `upgrade` would apply (not run by the deploy; used to check charts render).
+    pub template: Cmd,
     pub list_deployments: Cmd,
 }
 
@@ -189,7 +191,7 @@ pub fn plan(
         if let (Some((img, _, t)), Some(_)) = (&image, &chart.image_dir) {
             set_string.push((img.tag_value.clone(), t.tag.clone()));
         }
-        let upgrade = helm::upgrade(&helm::Upgrade {
+        let release = helm::Upgrade {
             release: &chart.name,
             chart: &chart.dir,
             namespace: &chart.name,
@@ -197,11 +199,12 @@ pub fn plan(
             values: vec![chart.secrets_file.clone()],
             set_string,
             force: req.force,
-        });
+        };
         DeployPlan {
             namespace: chart.name.clone(),
             dependency_update: helm::dependency_update(&chart.dir),
-            upgrade,
+            upgrade: helm::upgrade(&release),
+            template: helm::template(&release),
             list_deployments: kubectl::get_deployments(&chart.name),
             timeout,
         }

@@ -34,3 +34,16 @@ pub fn upgrade(u: &Upgrade<'_>) -> Cmd {
     }
     c.effect(Effect::Change)
 }
+
+/// `helm template` with exactly the chart, namespace and values an [`upgrade`] would use, so a
+/// render proves what the upgrade would apply.
+pub fn template(u: &Upgrade<'_>) -> Cmd {
+    let mut c = Cmd::new("helm").args(["template", u.release, u.chart, "--namespace", u.namespace]);
+    for v in &u.values {
+        c = c.args(["-f", v.as_str()]);
+    }
+    for (k, v) in &u.set_string {
+        c = c.args(["--set-string".to_string(), format!("{k}={v}")]);
+    }
+    c.effect(Effect::LocalQuery)
+}

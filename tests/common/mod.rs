@@ -1,0 +1,154 @@
+//! Test harness for binary tests: a throwaway git repo holding a copy of the example hub-ops
+//! content, and fake gcloud/docker/helm/kubectl first on a restricted PATH that log their argv.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub const EXAMPLE_PARTS: &[&str] =
+    &["deploy.yaml", "hub-charts", "base-charts", "monitoring", "user-images", "secrets"];
+pub const FAKE_TOOLS: &[&str] = &["gcloud", "docker", "helm", "kubectl"];
+
+pub fn manifest_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub struct Fixture {
+    _tmp: tempfile::TempDir,
+    pub root: PathBuf,
+    /// State of the fake tools (call log, registry, deployments).
+    pub fake: PathBuf,
+    /// The only folder on PATH: fake tools plus a link to the real git.
+    pub bin: PathBuf,
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    if from.is_dir() {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let e = e.unwrap();
+            let name = e.file_name();
+            // helm dependency update output is not part of the example
+            if name == "charts" || name == "Chart.lock" {
+                continue;
+            }
+            copy_tree(&e.path(), &to.join(name));
+        }
+    } else {
+        std::fs::copy(from, to).unwrap();
+    }
+}
+
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "Test")
+        .env("GIT_AUTHOR_EMAIL", "test@example.invalid")
+        .env("GIT_COMMITTER_NAME", "Test")
+        .env("GIT_COMMITTER_EMAIL", "test@example.invalid")
+        .env("GIT_AUTHOR_DATE", "2020-01-01T00:00:00Z")
+        .env("GIT_COMMITTER_DATE", "2020-01-01T00:00:00Z")
+        .output()
+        .expect("git runs");
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+impl Fixture {
+    /// The example repo, committed in one commit.
+    pub fn example() -> Fixture {
+        let f = Fixture::empty();
+        for part in EXAMPLE_PARTS {
+            copy_tree(&manifest_dir().join(part), &f.root.join(part));
+        }
+        f.commit_all("example hub-ops repo");
+        f
+    }
+
+    /// An empty git repo with the fake tools set up.
+    pub fn empty() -> Fixture {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("repo");
+        let fake = tmp.path().join("fake");
+        let bin = tmp.path().join("bin");
+        for d in [&root, &fake, &bin] {
+            std::fs::create_dir_all(d).unwrap();
+        }
+        git(&root, &["init", "-q", "-b", "main"]);
+        let script = manifest_dir().join("tests/fake-tools/fake-tool");
+        for t in FAKE_TOOLS {
+            std::os::unix::fs::symlink(&script, bin.join(t)).unwrap();
+        }
+        let real_git = which::which("git").expect("git is installed");
+        std::os::unix::fs::symlink(real_git, bin.join("git")).unwrap();
+        std::fs::write(fake.join("log"), "").unwrap();
+        Fixture { _tmp: tmp, root, fake, bin }
+    }
+
+    pub fn commit_all(&self, msg: &str) {
+        git(&self.root, &["add", "-A"]);
+        git(&self.root, &["commit", "-q", "-m", msg]);
+    }
+
+    pub fn write(&self, rel: &str, content: &str) {
+        let p = self.root.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, content).unwrap();
+    }
+
+    pub fn remove_tool(&self, name: &str) {
+        std::fs::remove_file(self.bin.join(name)).unwrap();
+    }
+
+    pub fn set_deployments(&self, names: &[&str]) {
+        let text: String = names.iter().map(|n| format!("deployment.apps/{n}\n")).collect();
+        std::fs::write(self.fake.join("deployments"), text).unwrap();
+    }
+
+    pub fn registry(&self) -> Vec<String> {
+        std::fs::read_to_string(self.fake.join("registry"))
+            .unwrap_or_default()
+            .lines()
+            .map(String::from)
+            .collect()
+    }
+
+    /// The fake tools' calls so far, one "<tool> <argv>" per entry.
+    pub fn calls(&self) -> Vec<String> {
+        std::fs::read_to_string(self.fake.join("log")).unwrap().lines().map(String::from).collect()
+    }
+
+    pub fn clear_calls(&self) {
+        std::fs::write(self.fake.join("log"), "").unwrap();
+    }
+
+    /// The image tag deploy should compute: the last commit touching user-images/<chart>.
+    pub fn tag(&self, chart: &str) -> String {
+        git(&self.root, &["log", "-n", "1", "--pretty=format:%h", "--", &format!("user-images/{chart}")])
+    }
+
+    /// `deploy` with PATH restricted to the fake tools and git, in the repo, outside any CI.
+    pub fn deploy(&self) -> assert_cmd::Command {
+        let mut c = assert_cmd::Command::cargo_bin("deploy").unwrap();
+        c.current_dir(&self.root)
+            .env("PATH", &self.bin)
+            .env("FAKE_LOG", self.fake.join("log"))
+            .env("FAKE_DIR", &self.fake)
+            .env_remove("GITHUB_ACTIONS")
+            .env_remove("TRAVIS")
+            .env_remove("CI")
+            .env_remove("GITHUB_OUTPUT")
+            .env_remove("GITHUB_STEP_SUMMARY");
+        c
+    }
+
+    pub fn password(&self) -> String {
+        std::fs::read_to_string(self.root.join("secrets/dockerhub")).unwrap().trim_end().to_string()
+    }
+}
+
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
