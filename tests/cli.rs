@@ -360,7 +360,7 @@ fn quiet_and_verbose() {
     let out = f.deploy().args(["-q", "ea-hub", "--no-setup", "--deploy"]).assert().success();
     assert_eq!(text(&out.get_output().stderr), "");
     let out = f.deploy().args(["-v", "ea-hub", "--no-setup", "--deploy"]).assert().success();
-    assert!(text(&out.get_output().stderr).contains("+ git log -n 4"));
+    assert!(text(&out.get_output().stderr).contains("+ git log -n 3"));
 }
 
 #[test]
