@@ -109,7 +109,10 @@ fn legacy(cli: Cli, root: PathBuf, log: &Log) -> anyhow::Result<()> {
         if !a.dry_run || !needed_now.is_empty() {
             return Err(MissingPrograms(if a.dry_run { needed_now } else { missing }).into());
         }
-        log.warn(&format!("not on PATH (a real run would stop here): {}", missing.join(", ")));
+        log.warn(&format!(
+            "not on PATH (a real run would stop here): {}",
+            missing.join(", ")
+        ));
     }
 
     let mut real = RealRunner::new(log.clone());
@@ -121,6 +124,10 @@ fn legacy(cli: Cli, root: PathBuf, log: &Log) -> anyhow::Result<()> {
     };
 
     execute::legacy::deploy_chart(&repo, &req, runner.as_ref(), log)?;
-    log.info(if a.dry_run { "dry run: nothing was changed" } else { "done" });
+    log.info(if a.dry_run {
+        "dry run: nothing was changed"
+    } else {
+        "done"
+    });
     Ok(())
 }

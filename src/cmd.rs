@@ -221,9 +221,8 @@ impl fmt::Display for Cmd {
 /// Quote a word the way a POSIX shell would need it, so printed lines can be pasted.
 pub fn quote(s: &str) -> String {
     let safe = !s.is_empty()
-        && s.chars().all(|c| {
-            c.is_ascii_alphanumeric() || "-_./:=@%+,^<>".contains(c)
-        });
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,^<>".contains(c));
     if safe {
         s.to_string()
     } else {
@@ -270,6 +269,9 @@ mod tests {
             .arg("build")
             .note("if the tag is not in the registry")
             .note("if the tag is not in the registry");
-        assert_eq!(c.to_string(), "docker build (if the tag is not in the registry)");
+        assert_eq!(
+            c.to_string(),
+            "docker build (if the tag is not in the registry)"
+        );
     }
 }

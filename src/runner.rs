@@ -27,10 +27,18 @@ pub struct Output {
 
 impl Output {
     pub fn ok(stdout: &str) -> Output {
-        Output { code: 0, stdout: stdout.to_string(), stderr: String::new() }
+        Output {
+            code: 0,
+            stdout: stdout.to_string(),
+            stderr: String::new(),
+        }
     }
     pub fn failed(code: i32, stderr: &str) -> Output {
-        Output { code, stdout: String::new(), stderr: stderr.to_string() }
+        Output {
+            code,
+            stdout: String::new(),
+            stderr: stderr.to_string(),
+        }
     }
     pub fn success(&self) -> bool {
         self.code == 0
@@ -54,9 +62,17 @@ pub enum CmdError {
     #[error("could not start `{cmd}`: {reason}")]
     Spawn { cmd: String, reason: String },
     #[error("`{cmd}` failed with {status}{}", tail_suffix(.tail))]
-    Failed { cmd: String, status: String, tail: String },
+    Failed {
+        cmd: String,
+        status: String,
+        tail: String,
+    },
     #[error("`{cmd}` did not finish within {}s and was stopped{}", .after.as_secs(), tail_suffix(.tail))]
-    TimedOut { cmd: String, after: Duration, tail: String },
+    TimedOut {
+        cmd: String,
+        after: Duration,
+        tail: String,
+    },
     #[error("interrupted while running `{cmd}`")]
     Interrupted { cmd: String },
 }
@@ -93,7 +109,10 @@ pub struct RealRunner {
 
 impl RealRunner {
     pub fn new(log: Log) -> Self {
-        RealRunner { log, base_dir: None }
+        RealRunner {
+            log,
+            base_dir: None,
+        }
     }
 
     fn tail(&self, cmd: &Cmd, text: &str) -> String {
@@ -121,8 +140,9 @@ impl Runner for RealRunner {
         if signals::interrupted() {
             return Err(CmdError::Interrupted { cmd: line });
         }
-        let program = which::which(&cmd.program)
-            .map_err(|_| CmdError::NotFound { program: cmd.program.clone() })?;
+        let program = which::which(&cmd.program).map_err(|_| CmdError::NotFound {
+            program: cmd.program.clone(),
+        })?;
         if cmd.effect == Effect::Change {
             self.log.command(&line);
         } else {
@@ -139,7 +159,10 @@ impl Runner for RealRunner {
             Some(input) => expr.stdin_bytes(input.value().as_bytes().to_vec()),
             None => expr.stdin_null(),
         };
-        let spawn_err = |e: std::io::Error| CmdError::Spawn { cmd: line.clone(), reason: e.to_string() };
+        let spawn_err = |e: std::io::Error| CmdError::Spawn {
+            cmd: line.clone(),
+            reason: e.to_string(),
+        };
 
         // Queries: capture stdout and stderr separately. Changes: stream combined output to the
         // log as it comes (a 10-minute build must show progress, and Travis kills silent jobs),
@@ -147,7 +170,11 @@ impl Runner for RealRunner {
         let (handle, streamer) = if cmd.effect == Effect::Change {
             let (reader, writer) = os_pipe::pipe().map_err(spawn_err)?;
             let writer2 = writer.try_clone().map_err(spawn_err)?;
-            let handle = expr.stdout_file(writer).stderr_file(writer2).start().map_err(spawn_err)?;
+            let handle = expr
+                .stdout_file(writer)
+                .stderr_file(writer2)
+                .start()
+                .map_err(spawn_err)?;
             // `expr` (holding our copies of the pipe's write end) is consumed above, so the
             // reader sees EOF when the child and its descendants close theirs.
             let log = self.log.clone();
@@ -173,7 +200,11 @@ impl Runner for RealRunner {
             });
             (handle, Some(rx))
         } else {
-            let h = expr.stdout_capture().stderr_capture().start().map_err(spawn_err)?;
+            let h = expr
+                .stdout_capture()
+                .stderr_capture()
+                .start()
+                .map_err(spawn_err)?;
             (h, None)
         };
 
@@ -203,11 +234,17 @@ impl Runner for RealRunner {
             nap = (nap * 2).min(Duration::from_millis(25));
         };
         // A daemon the command left behind may hold the pipe open: do not wait for it forever.
-        let streamed = streamer.map(|rx| rx.recv_timeout(Duration::from_secs(5)).unwrap_or_default());
-        let stdout = streamed.unwrap_or_else(|| String::from_utf8_lossy(&output.stdout).into_owned());
+        let streamed =
+            streamer.map(|rx| rx.recv_timeout(Duration::from_secs(5)).unwrap_or_default());
+        let stdout =
+            streamed.unwrap_or_else(|| String::from_utf8_lossy(&output.stdout).into_owned());
         let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
         let code = output.status.code();
-        let tail_src = if stderr.trim().is_empty() { stdout.clone() } else { stderr.clone() };
+        let tail_src = if stderr.trim().is_empty() {
+            stdout.clone()
+        } else {
+            stderr.clone()
+        };
 
         if let Some((was_interrupt, _)) = stop {
             return Err(if was_interrupt {
@@ -223,7 +260,11 @@ impl Runner for RealRunner {
         if cmd.effect != Effect::Change && !stdout.is_empty() {
             self.log.debug(&scrub(cmd, &stdout));
         }
-        let out = Output { code: code.unwrap_or(-1), stdout, stderr };
+        let out = Output {
+            code: code.unwrap_or(-1),
+            stdout,
+            stderr,
+        };
         if out.success() || cmd.probe {
             return Ok(Reply::Ran(out));
         }
@@ -231,7 +272,11 @@ impl Runner for RealRunner {
             Some(c) => format!("exit status {c}"),
             None => "a signal".to_string(),
         };
-        Err(CmdError::Failed { cmd: line, status, tail: self.tail(cmd, &tail_src) })
+        Err(CmdError::Failed {
+            cmd: line,
+            status,
+            tail: self.tail(cmd, &tail_src),
+        })
     }
 }
 
@@ -256,7 +301,10 @@ pub struct DryRunner {
 
 impl DryRunner {
     pub fn new(real: RealRunner, out: Box<dyn Write + Send>) -> Self {
-        DryRunner { real, out: Mutex::new(out) }
+        DryRunner {
+            real,
+            out: Mutex::new(out),
+        }
     }
 }
 
@@ -268,7 +316,10 @@ impl Runner for DryRunner {
         if signals::interrupted() {
             return Err(CmdError::Interrupted { cmd: cmd.line() });
         }
-        let mut out = self.out.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut out = self
+            .out
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         // A closed stdout (`| head`) must not turn into a failed deploy step.
         let _ = writeln!(out, "{cmd}");
         let _ = out.flush();
@@ -299,11 +350,17 @@ impl RecordingRunner {
     }
 
     pub fn new(f: impl Fn(&Cmd) -> Result<Reply, CmdError> + Send + Sync + 'static) -> Self {
-        RecordingRunner { calls: Mutex::new(Vec::new()), respond: Box::new(f) }
+        RecordingRunner {
+            calls: Mutex::new(Vec::new()),
+            respond: Box::new(f),
+        }
     }
 
     pub fn calls(&self) -> Vec<Call> {
-        self.calls.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+        self.calls
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// The redacted command lines, in call order.
@@ -320,7 +377,11 @@ impl Runner for RecordingRunner {
         self.calls
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push(Call { cmd: cmd.clone(), start, end });
+            .push(Call {
+                cmd: cmd.clone(),
+                start,
+                end,
+            });
         // A failed non-probe command is an error, exactly as the real runner reports it.
         match reply {
             Ok(Reply::Ran(out)) if !out.success() && !cmd.probe => Err(CmdError::Failed {
@@ -347,8 +408,12 @@ mod tests {
     #[test]
     fn real_runner_captures_query_output() {
         let (r, _) = real();
-        let c = Cmd::new("sh").args(["-c", "echo out; echo err >&2"]).local_query();
-        let Reply::Ran(out) = r.run(&c).unwrap() else { panic!("not run") };
+        let c = Cmd::new("sh")
+            .args(["-c", "echo out; echo err >&2"])
+            .local_query();
+        let Reply::Ran(out) = r.run(&c).unwrap() else {
+            panic!("not run")
+        };
         assert_eq!(out.stdout, "out\n");
         assert_eq!(out.stderr, "err\n");
     }
@@ -359,7 +424,10 @@ mod tests {
         let c = Cmd::new("sh").args(["-c", "echo one; echo two >&2; exit 3"]);
         let err = r.run(&c).unwrap_err();
         let msg = err.to_string();
-        assert!(msg.starts_with("`sh -c 'echo one; echo two >&2; exit 3'` failed with exit status 3"), "{msg}");
+        assert!(
+            msg.starts_with("`sh -c 'echo one; echo two >&2; exit 3'` failed with exit status 3"),
+            "{msg}"
+        );
         assert!(msg.contains("  | one\n  | two"), "{msg}");
         assert!(buf.text().contains("  one\n"), "{}", buf.text());
     }
@@ -368,13 +436,21 @@ mod tests {
     fn real_runner_probe_answers_no_without_error() {
         let (r, _) = real();
         let c = Cmd::new("sh").args(["-c", "exit 1"]).remote_probe();
-        assert_eq!(r.run(&c).unwrap(), Reply::Ran(Output { code: 1, ..Output::default() }));
+        assert_eq!(
+            r.run(&c).unwrap(),
+            Reply::Ran(Output {
+                code: 1,
+                ..Output::default()
+            })
+        );
     }
 
     #[test]
     fn real_runner_passes_secret_stdin_and_scrubs_it() {
         let (r, buf) = real();
-        let c = Cmd::new("sh").args(["-c", "read pw; echo got $pw; exit 1"]).secret_stdin("hunter2");
+        let c = Cmd::new("sh")
+            .args(["-c", "read pw; echo got $pw; exit 1"])
+            .secret_stdin("hunter2");
         let msg = r.run(&c).unwrap_err().to_string();
         assert!(msg.contains("got ***"), "{msg}");
         assert!(!msg.contains("hunter2") && !buf.text().contains("hunter2"));
@@ -383,7 +459,9 @@ mod tests {
     #[test]
     fn real_runner_times_out() {
         let (r, _) = real();
-        let c = Cmd::new("sleep").arg("5").timeout(Duration::from_millis(100));
+        let c = Cmd::new("sleep")
+            .arg("5")
+            .timeout(Duration::from_millis(100));
         let t = Instant::now();
         assert!(matches!(r.run(&c), Err(CmdError::TimedOut { .. })));
         assert!(t.elapsed() < Duration::from_secs(4));
@@ -393,7 +471,10 @@ mod tests {
     fn missing_program_is_named() {
         let (r, _) = real();
         let err = r.run(&Cmd::new("no-such-program-xyz")).unwrap_err();
-        assert_eq!(err.to_string(), "`no-such-program-xyz` was not found on PATH; install it or fix PATH");
+        assert_eq!(
+            err.to_string(),
+            "`no-such-program-xyz` was not found on PATH; install it or fix PATH"
+        );
     }
 
     #[test]
@@ -403,7 +484,9 @@ mod tests {
         let dry = DryRunner::new(real, Box::new(out.clone()));
         let q = Cmd::new("echo").arg("tag").local_query();
         assert!(matches!(dry.run(&q).unwrap(), Reply::Ran(o) if o.stdout == "tag\n"));
-        let c = Cmd::new("rm").args(["-rf", "/nonexistent-dir"]).note("if asked");
+        let c = Cmd::new("rm")
+            .args(["-rf", "/nonexistent-dir"])
+            .note("if asked");
         assert_eq!(dry.run(&c).unwrap(), Reply::NotRun);
         assert_eq!(out.text(), "rm -rf /nonexistent-dir (if asked)\n");
     }

@@ -10,7 +10,8 @@ const IMAGE: &str = "earthlabhubops/ea-k8s-user-ea-hub";
 fn full_sequence(tag: &str) -> Vec<String> {
     [
         "gcloud auth activate-service-account --key-file=secrets/gke-auth-key.json".to_string(),
-        "gcloud container clusters get-credentials jhub --zone=us-central1-b --project=ea-jupyter".into(),
+        "gcloud container clusters get-credentials jhub --zone=us-central1-b --project=ea-jupyter"
+            .into(),
         "docker login -u earthlabcu --password-stdin docker.io".into(),
         format!("docker manifest inspect {IMAGE}:{tag}"),
         format!("docker build -t {IMAGE}:{tag} user-images/ea-hub"),
@@ -22,8 +23,10 @@ fn full_sequence(tag: &str) -> Vec<String> {
              --set-string jupyterhub.singleuser.image.tag={tag}"
         ),
         "kubectl -n ea-hub get deployments -o name".into(),
-        "kubectl rollout status --namespace ea-hub --watch deployment.apps/hub --timeout 600s".into(),
-        "kubectl rollout status --namespace ea-hub --watch deployment.apps/proxy --timeout 600s".into(),
+        "kubectl rollout status --namespace ea-hub --watch deployment.apps/hub --timeout 600s"
+            .into(),
+        "kubectl rollout status --namespace ea-hub --watch deployment.apps/proxy --timeout 600s"
+            .into(),
     ]
     .to_vec()
 }
@@ -33,19 +36,37 @@ fn full_deploy_then_second_run_skips_build_and_push() {
     let f = Fixture::example();
     f.set_deployments(&["hub", "proxy"]);
     let tag = f.tag("ea-hub");
-    f.deploy().args(["ea-hub", "--build", "--push", "--deploy"]).assert().success();
+    f.deploy()
+        .args(["ea-hub", "--build", "--push", "--deploy"])
+        .assert()
+        .success();
     assert_eq!(f.calls(), full_sequence(&tag));
     assert_eq!(f.registry(), vec![format!("{IMAGE}:{tag}")]);
     // the password went to docker login on stdin, without the trailing newline
-    assert_eq!(std::fs::read_to_string(f.fake.join("docker-login-stdin")).unwrap(), f.password());
+    assert_eq!(
+        std::fs::read_to_string(f.fake.join("docker-login-stdin")).unwrap(),
+        f.password()
+    );
 
     f.clear_calls();
-    let out = f.deploy().args(["ea-hub", "--build", "--push", "--deploy"]).assert().success();
+    let out = f
+        .deploy()
+        .args(["ea-hub", "--build", "--push", "--deploy"])
+        .assert()
+        .success();
     let stderr = text(&out.get_output().stderr);
-    assert!(stderr.contains("is already in the registry: not building it"), "{stderr}");
+    assert!(
+        stderr.contains("is already in the registry: not building it"),
+        "{stderr}"
+    );
     assert!(stderr.contains("nothing to push"), "{stderr}");
     let calls = f.calls();
-    assert!(!calls.iter().any(|c| c.starts_with("docker build") || c.starts_with("docker push")), "{calls:#?}");
+    assert!(
+        !calls
+            .iter()
+            .any(|c| c.starts_with("docker build") || c.starts_with("docker push")),
+        "{calls:#?}"
+    );
     assert!(calls.iter().any(|c| c.starts_with("helm upgrade")));
 }
 
@@ -57,8 +78,15 @@ fn rebuild_forces_a_build_and_older_tags_seed_the_cache() {
     f.commit_all("change the image");
     let tag = f.tag("ea-hub");
     assert_ne!(old, tag);
-    std::fs::write(f.fake.join("registry"), format!("{IMAGE}:{old}\n{IMAGE}:{tag}\n")).unwrap();
-    f.deploy().args(["ea-hub", "--no-setup", "--build", "--rebuild"]).assert().success();
+    std::fs::write(
+        f.fake.join("registry"),
+        format!("{IMAGE}:{old}\n{IMAGE}:{tag}\n"),
+    )
+    .unwrap();
+    f.deploy()
+        .args(["ea-hub", "--no-setup", "--build", "--rebuild"])
+        .assert()
+        .success();
     assert_eq!(
         f.calls(),
         vec![
@@ -75,7 +103,10 @@ fn older_tag_missing_from_registry_is_not_used_as_cache() {
     f.write("user-images/ea-hub/extra.txt", "a change\n");
     f.commit_all("change the image");
     let tag = f.tag("ea-hub");
-    f.deploy().args(["ea-hub", "--no-setup", "--build"]).assert().success();
+    f.deploy()
+        .args(["ea-hub", "--no-setup", "--build"])
+        .assert()
+        .success();
     assert_eq!(
         f.calls(),
         vec![
@@ -90,7 +121,10 @@ fn older_tag_missing_from_registry_is_not_used_as_cache() {
 fn abbreviated_long_options_work_like_argparse() {
     let f = Fixture::example();
     f.set_deployments(&["hub"]);
-    f.deploy().args(["ea-hub", "--no-s", "--dep"]).assert().success();
+    f.deploy()
+        .args(["ea-hub", "--no-s", "--dep"])
+        .assert()
+        .success();
     let calls = f.calls();
     assert_eq!(calls[0], "helm dependency update hub-charts/ea-hub");
     assert_eq!(calls.len(), 4, "{calls:#?}");
@@ -108,7 +142,11 @@ fn no_action_flags_means_setup_only() {
 #[test]
 fn push_without_build_pushes_nothing() {
     let f = Fixture::example();
-    let out = f.deploy().args(["ea-hub", "--no-setup", "--push"]).assert().success();
+    let out = f
+        .deploy()
+        .args(["ea-hub", "--no-setup", "--push"])
+        .assert()
+        .success();
     assert!(f.calls().is_empty(), "{:?}", f.calls());
     assert!(text(&out.get_output().stderr).contains("--push without --build pushes nothing"));
 }
@@ -116,7 +154,10 @@ fn push_without_build_pushes_nothing() {
 #[test]
 fn chart_without_image_has_no_tag_override() {
     let f = Fixture::example();
-    f.deploy().args(["monitoring", "--no-setup", "--build", "--deploy"]).assert().success();
+    f.deploy()
+        .args(["monitoring", "--no-setup", "--build", "--deploy"])
+        .assert()
+        .success();
     let calls = f.calls();
     assert_eq!(
         calls[1],
@@ -129,19 +170,46 @@ fn chart_without_image_has_no_tag_override() {
 #[test]
 fn no_deployments_is_reported_not_an_error() {
     let f = Fixture::example();
-    let out = f.deploy().args(["staginghub", "--no-setup", "--deploy"]).assert().success();
-    assert!(text(&out.get_output().stderr).contains("no deployments found in namespace staginghub"));
+    let out = f
+        .deploy()
+        .args(["staginghub", "--no-setup", "--deploy"])
+        .assert()
+        .success();
+    assert!(
+        text(&out.get_output().stderr).contains("no deployments found in namespace staginghub")
+    );
 }
 
 #[test]
 fn force_and_timeout_flags_reach_helm_and_rollout() {
     let f = Fixture::example();
     f.set_deployments(&["hub"]);
-    f.deploy().args(["ea-hub", "--no-setup", "--deploy", "--force", "--timeout", "90s"]).assert().success();
+    f.deploy()
+        .args([
+            "ea-hub",
+            "--no-setup",
+            "--deploy",
+            "--force",
+            "--timeout",
+            "90s",
+        ])
+        .assert()
+        .success();
     let calls = f.calls();
-    assert!(calls[1].contains("--timeout 90s") && calls[1].ends_with(" --force"), "{}", calls[1]);
-    assert!(calls[3].ends_with("deployment.apps/hub --timeout 90s"), "{}", calls[3]);
-    f.deploy().args(["ea-hub", "--deploy", "--timeout", "90"]).assert().code(2);
+    assert!(
+        calls[1].contains("--timeout 90s") && calls[1].ends_with(" --force"),
+        "{}",
+        calls[1]
+    );
+    assert!(
+        calls[3].ends_with("deployment.apps/hub --timeout 90s"),
+        "{}",
+        calls[3]
+    );
+    f.deploy()
+        .args(["ea-hub", "--deploy", "--timeout", "90"])
+        .assert()
+        .code(2);
 }
 
 #[test]
@@ -166,7 +234,10 @@ fn each_failing_step_stops_the_run_with_exit_1_and_names_the_command() {
         assert_eq!(calls.last(), Some(&step), "stopped at the failing step");
         assert_eq!(calls.len(), i + 1);
         assert!(stderr.contains("failed with exit status 1"), "{stderr}");
-        assert!(stderr.contains("| Error: fake"), "stderr tail shown: {stderr}");
+        assert!(
+            stderr.contains("| Error: fake"),
+            "stderr tail shown: {stderr}"
+        );
         let shown_program = step.split(' ').next().unwrap();
         assert!(stderr.contains(&format!("`{shown_program} ")), "{stderr}");
     }
@@ -189,18 +260,27 @@ fn missing_deploy_yaml_points_to_the_migration_guide() {
     let out = f.deploy().args(["ea-hub"]).assert().code(2);
     let stderr = text(&out.get_output().stderr);
     assert!(stderr.contains("deploy.yaml: not found"), "{stderr}");
-    assert!(stderr.contains("docs/migrating-from-deploy-py.md"), "{stderr}");
+    assert!(
+        stderr.contains("docs/migrating-from-deploy-py.md"),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn config_errors_name_file_line_and_field_and_run_nothing() {
     let cases = [
-        ("gcloud:\n  key_file: k\n  cluster: c\n  zone: z\n  project: p\n  zonee: x\n",
-         "error: deploy.yaml:6:3: gcloud: unknown field `zonee`, expected one of `key_file`, `cluster`, `zone`, `project`\n"),
-        ("helm:\n  timeout: 600\n",
-         "error: deploy.yaml:2:12: helm.timeout: a bare number (600) is not a duration: Helm 3 needs a unit, e.g. 600s\n"),
-        ("charts: [ea-hub, missing-hub]\n",
-         "error: deploy.yaml: charts: chart `missing-hub`: neither hub-charts/missing-hub/Chart.yaml nor missing-hub/Chart.yaml exists\n"),
+        (
+            "gcloud:\n  key_file: k\n  cluster: c\n  zone: z\n  project: p\n  zonee: x\n",
+            "error: deploy.yaml:6:3: gcloud: unknown field `zonee`, expected one of `key_file`, `cluster`, `zone`, `project`\n",
+        ),
+        (
+            "helm:\n  timeout: 600\n",
+            "error: deploy.yaml:2:12: helm.timeout: a bare number (600) is not a duration: Helm 3 needs a unit, e.g. 600s\n",
+        ),
+        (
+            "charts: [ea-hub, missing-hub]\n",
+            "error: deploy.yaml: charts: chart `missing-hub`: neither hub-charts/missing-hub/Chart.yaml nor missing-hub/Chart.yaml exists\n",
+        ),
         ("charts: [ea-hub\n", "error: deploy.yaml:2:1: "),
     ];
     for (yaml, expected) in cases {
@@ -208,7 +288,10 @@ fn config_errors_name_file_line_and_field_and_run_nothing() {
         f.write("deploy.yaml", yaml);
         let out = f.deploy().args(["ea-hub", "--deploy"]).assert().code(2);
         let stderr = text(&out.get_output().stderr);
-        assert!(stderr.starts_with(expected), "{yaml}\n got: {stderr}\nwant: {expected}");
+        assert!(
+            stderr.starts_with(expected),
+            "{yaml}\n got: {stderr}\nwant: {expected}"
+        );
         assert!(f.calls().is_empty());
     }
 }
@@ -220,14 +303,21 @@ fn all_config_problems_are_listed_at_once() {
     std::fs::remove_file(f.root.join("secrets/dockerhub")).unwrap();
     let out = f.deploy().args(["ea-hub", "--deploy"]).assert().code(2);
     let stderr = text(&out.get_output().stderr);
-    assert!(stderr.contains("docker.password_file: cannot read secrets/dockerhub"), "{stderr}");
+    assert!(
+        stderr.contains("docker.password_file: cannot read secrets/dockerhub"),
+        "{stderr}"
+    );
     assert!(stderr.contains("secrets/ea-hub.yaml: missing"), "{stderr}");
 }
 
 #[test]
 fn git_crypt_encrypted_secrets_stop_before_anything_runs() {
     let f = Fixture::example();
-    std::fs::write(f.root.join("secrets/ea-hub.yaml"), b"\0GITCRYPT\0\x01\x02binary").unwrap();
+    std::fs::write(
+        f.root.join("secrets/ea-hub.yaml"),
+        b"\0GITCRYPT\0\x01\x02binary",
+    )
+    .unwrap();
     let out = f.deploy().args(["ea-hub", "--deploy"]).assert().code(2);
     assert_eq!(
         text(&out.get_output().stderr),
@@ -240,9 +330,16 @@ fn git_crypt_encrypted_secrets_stop_before_anything_runs() {
 fn missing_program_is_a_clear_error_before_anything_runs() {
     let f = Fixture::example();
     f.remove_tool("helm");
-    let out = f.deploy().args(["ea-hub", "--build", "--deploy"]).assert().code(2);
+    let out = f
+        .deploy()
+        .args(["ea-hub", "--build", "--deploy"])
+        .assert()
+        .code(2);
     let stderr = text(&out.get_output().stderr);
-    assert!(stderr.contains("required programs not found on PATH: helm"), "{stderr}");
+    assert!(
+        stderr.contains("required programs not found on PATH: helm"),
+        "{stderr}"
+    );
     assert!(f.calls().is_empty());
 }
 
@@ -251,8 +348,14 @@ fn setup_needs_gcloud_settings_unless_no_setup() {
     let f = Fixture::example();
     f.write("deploy.yaml", "image:\n  name: x/{chart}\n  tag_value: t\n");
     let out = f.deploy().args(["ea-hub"]).assert().code(2);
-    assert!(text(&out.get_output().stderr).contains("deploy.yaml: gcloud: required for setup (or pass --no-setup)"));
-    f.deploy().args(["ea-hub", "--no-setup", "--deploy"]).assert().success();
+    assert!(
+        text(&out.get_output().stderr)
+            .contains("deploy.yaml: gcloud: required for setup (or pass --no-setup)")
+    );
+    f.deploy()
+        .args(["ea-hub", "--no-setup", "--deploy"])
+        .assert()
+        .success();
 }
 
 #[test]
@@ -261,8 +364,16 @@ fn dry_run_prints_every_command_runs_nothing_and_redacts() {
     f.remove_tool("helm");
     f.remove_tool("kubectl");
     let tag = f.tag("ea-hub");
-    let out = f.deploy().args(["ea-hub", "--build", "--push", "--deploy", "--dry-run"]).assert().success();
-    assert!(f.calls().is_empty(), "a dry run starts no tool: {:?}", f.calls());
+    let out = f
+        .deploy()
+        .args(["ea-hub", "--build", "--push", "--deploy", "--dry-run"])
+        .assert()
+        .success();
+    assert!(
+        f.calls().is_empty(),
+        "a dry run starts no tool: {:?}",
+        f.calls()
+    );
     let stdout = text(&out.get_output().stdout);
     let expected = format!(
         "gcloud auth activate-service-account --key-file=secrets/gke-auth-key.json\n\
@@ -278,21 +389,45 @@ fn dry_run_prints_every_command_runs_nothing_and_redacts() {
     );
     assert_eq!(stdout, expected);
     let stderr = text(&out.get_output().stderr);
-    assert!(stderr.contains("not on PATH (a real run would stop here): helm, kubectl"), "{stderr}");
+    assert!(
+        stderr.contains("not on PATH (a real run would stop here): helm, kubectl"),
+        "{stderr}"
+    );
     assert!(!stdout.contains(&f.password()) && !stderr.contains(&f.password()));
 }
 
 #[test]
 fn shallow_clone_that_cannot_see_the_image_history_is_a_clear_error() {
     let f = Fixture::example();
-    f.write("README.md", "a later commit that does not touch user-images\n");
+    f.write(
+        "README.md",
+        "a later commit that does not touch user-images\n",
+    );
     f.commit_all("docs");
     let shallow = f.root.parent().unwrap().join("shallow");
     let url = format!("file://{}", f.root.display());
-    common::git(f.root.parent().unwrap(), &["clone", "-q", "--depth", "1", &url, shallow.to_str().unwrap()]);
-    let out = f.deploy().current_dir(&shallow).args(["ea-hub", "--no-setup", "--build"]).assert().code(2);
+    common::git(
+        f.root.parent().unwrap(),
+        &[
+            "clone",
+            "-q",
+            "--depth",
+            "1",
+            &url,
+            shallow.to_str().unwrap(),
+        ],
+    );
+    let out = f
+        .deploy()
+        .current_dir(&shallow)
+        .args(["ea-hub", "--no-setup", "--build"])
+        .assert()
+        .code(2);
     let stderr = text(&out.get_output().stderr);
-    assert!(stderr.contains("user-images/ea-hub: this is a shallow clone"), "{stderr}");
+    assert!(
+        stderr.contains("user-images/ea-hub: this is a shallow clone"),
+        "{stderr}"
+    );
     assert!(stderr.contains("fetch-depth: 0"), "{stderr}");
     assert!(f.calls().is_empty());
 }
@@ -300,22 +435,47 @@ fn shallow_clone_that_cannot_see_the_image_history_is_a_clear_error() {
 #[test]
 fn image_folder_without_a_commit_is_an_error() {
     let f = Fixture::empty();
-    for part in common::EXAMPLE_PARTS.iter().filter(|p| **p != "user-images") {
+    for part in common::EXAMPLE_PARTS
+        .iter()
+        .filter(|p| **p != "user-images")
+    {
         let src = common::manifest_dir().join(part);
-        let status = std::process::Command::new("cp").arg("-r").arg(&src).arg(f.root.join(part)).status().unwrap();
+        let status = std::process::Command::new("cp")
+            .arg("-r")
+            .arg(&src)
+            .arg(f.root.join(part))
+            .status()
+            .unwrap();
         assert!(status.success());
     }
     f.commit_all("no images yet");
     f.write("user-images/ea-hub/Dockerfile", "FROM scratch\n");
-    let out = f.deploy().args(["ea-hub", "--no-setup", "--build"]).assert().code(2);
-    assert!(text(&out.get_output().stderr).contains("user-images/ea-hub: has no commit in this checkout"));
+    let out = f
+        .deploy()
+        .args(["ea-hub", "--no-setup", "--build"])
+        .assert()
+        .code(2);
+    assert!(
+        text(&out.get_output().stderr)
+            .contains("user-images/ea-hub: has no commit in this checkout")
+    );
 }
 
 #[test]
 fn secrets_echoed_by_a_tool_are_scrubbed() {
     let f = Fixture::example();
-    let out = f.deploy().env("FAKE_ECHO_STDIN", "1").env("FAKE_FAIL", "docker login").arg("ea-hub").assert().code(1);
-    let all = format!("{}{}", text(&out.get_output().stdout), text(&out.get_output().stderr));
+    let out = f
+        .deploy()
+        .env("FAKE_ECHO_STDIN", "1")
+        .env("FAKE_FAIL", "docker login")
+        .arg("ea-hub")
+        .assert()
+        .code(1);
+    let all = format!(
+        "{}{}",
+        text(&out.get_output().stdout),
+        text(&out.get_output().stderr)
+    );
     assert!(all.contains("logging in with password ***"), "{all}");
     assert!(!all.contains(&f.password()), "{all}");
     let argv = std::fs::read_to_string(f.fake.join("log")).unwrap();
@@ -325,24 +485,52 @@ fn secrets_echoed_by_a_tool_are_scrubbed() {
 #[test]
 fn github_actions_groups_and_masks() {
     let f = Fixture::example();
-    let out = f.deploy().env("GITHUB_ACTIONS", "true").args(["ea-hub", "--no-setup", "--deploy"]).assert().success();
+    let out = f
+        .deploy()
+        .env("GITHUB_ACTIONS", "true")
+        .args(["ea-hub", "--no-setup", "--deploy"])
+        .assert()
+        .success();
     let stderr = text(&out.get_output().stderr);
-    assert!(stderr.contains("::group::Deploy ea-hub with helm\n"), "{stderr}");
+    assert!(
+        stderr.contains("::group::Deploy ea-hub with helm\n"),
+        "{stderr}"
+    );
     assert!(stderr.contains("::endgroup::\n"), "{stderr}");
 
-    let out = f.deploy().env("GITHUB_ACTIONS", "true").arg("ea-hub").assert().success();
+    let out = f
+        .deploy()
+        .env("GITHUB_ACTIONS", "true")
+        .arg("ea-hub")
+        .assert()
+        .success();
     let stderr = text(&out.get_output().stderr);
     let pw = f.password();
-    assert!(stderr.starts_with(&format!("::add-mask::{pw}\n")), "{stderr}");
-    assert_eq!(stderr.matches(&pw).count(), 1, "only the mask command carries it: {stderr}");
+    assert!(
+        stderr.starts_with(&format!("::add-mask::{pw}\n")),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.matches(&pw).count(),
+        1,
+        "only the mask command carries it: {stderr}"
+    );
 }
 
 #[test]
 fn travis_folds() {
     let f = Fixture::example();
-    let out = f.deploy().env("TRAVIS", "true").args(["ea-hub", "--no-setup", "--deploy"]).assert().success();
+    let out = f
+        .deploy()
+        .env("TRAVIS", "true")
+        .args(["ea-hub", "--no-setup", "--deploy"])
+        .assert()
+        .success();
     let stderr = text(&out.get_output().stderr);
-    assert!(stderr.contains("travis_fold:start:deploy\r\x1b[0K==> Deploy ea-hub with helm"), "{stderr}");
+    assert!(
+        stderr.contains("travis_fold:start:deploy\r\x1b[0K==> Deploy ea-hub with helm"),
+        "{stderr}"
+    );
     assert!(stderr.contains("travis_fold:end:deploy"), "{stderr}");
 }
 
@@ -350,16 +538,30 @@ fn travis_folds() {
 fn dash_c_points_at_the_repo() {
     let f = Fixture::example();
     let elsewhere = f.root.parent().unwrap().to_path_buf();
-    f.deploy().current_dir(&elsewhere).arg("-C").arg(&f.root).args(["ea-hub", "--no-setup", "--deploy"]).assert().success();
+    f.deploy()
+        .current_dir(&elsewhere)
+        .arg("-C")
+        .arg(&f.root)
+        .args(["ea-hub", "--no-setup", "--deploy"])
+        .assert()
+        .success();
     assert_eq!(f.calls()[0], "helm dependency update hub-charts/ea-hub");
 }
 
 #[test]
 fn quiet_and_verbose() {
     let f = Fixture::example();
-    let out = f.deploy().args(["-q", "ea-hub", "--no-setup", "--deploy"]).assert().success();
+    let out = f
+        .deploy()
+        .args(["-q", "ea-hub", "--no-setup", "--deploy"])
+        .assert()
+        .success();
     assert_eq!(text(&out.get_output().stderr), "");
-    let out = f.deploy().args(["-v", "ea-hub", "--no-setup", "--deploy"]).assert().success();
+    let out = f
+        .deploy()
+        .args(["-v", "ea-hub", "--no-setup", "--deploy"])
+        .assert()
+        .success();
     assert!(text(&out.get_output().stderr).contains("+ git log -n 3"));
 }
 
@@ -367,10 +569,23 @@ fn quiet_and_verbose() {
 fn version_and_help() {
     let f = Fixture::example();
     let out = f.deploy().arg("--version").assert().success();
-    assert_eq!(text(&out.get_output().stdout), format!("deploy {}\n", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        text(&out.get_output().stdout),
+        format!("deploy {}\n", env!("CARGO_PKG_VERSION"))
+    );
     let out = f.deploy().arg("--help").assert().success();
     let help = text(&out.get_output().stdout);
-    for flag in ["--no-setup", "--build", "--push", "--deploy", "--dry-run", "--timeout", "--force", "--rebuild", "-C <DIR>"] {
+    for flag in [
+        "--no-setup",
+        "--build",
+        "--push",
+        "--deploy",
+        "--dry-run",
+        "--timeout",
+        "--force",
+        "--rebuild",
+        "-C <DIR>",
+    ] {
         assert!(help.contains(flag), "{flag} missing from help:\n{help}");
     }
     // no arguments at all: help on stderr, usage exit code
@@ -404,7 +619,17 @@ fn sigterm_during_helm_upgrade_stops_the_child_and_exits_130() {
     assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
     assert!(t0.elapsed().as_secs() < 15);
     let calls = f.calls();
-    assert!(calls.contains(&"fake helm: got SIGTERM".to_string()), "{calls:#?}");
-    assert!(!calls.iter().any(|c| c.starts_with("kubectl")), "nothing new starts: {calls:#?}");
-    assert!(text(&out.stderr).contains("interrupted"), "{}", text(&out.stderr));
+    assert!(
+        calls.contains(&"fake helm: got SIGTERM".to_string()),
+        "{calls:#?}"
+    );
+    assert!(
+        !calls.iter().any(|c| c.starts_with("kubectl")),
+        "nothing new starts: {calls:#?}"
+    );
+    assert!(
+        text(&out.stderr).contains("interrupted"),
+        "{}",
+        text(&out.stderr)
+    );
 }

@@ -29,7 +29,11 @@ fn runner(w: World) -> RecordingRunner {
             // newest first: the tag, then older commits of the folder
             Output::ok("abc1234\tfff0000\n9f8e7d6\teee0000\n1a2b3c4\tddd0000\n5d6e7f8\tccc0000")
         } else if line.starts_with("docker manifest inspect") {
-            if w.registry_has_tag { Output::ok("{}") } else { Output::failed(1, "no such manifest") }
+            if w.registry_has_tag {
+                Output::ok("{}")
+            } else {
+                Output::failed(1, "no such manifest")
+            }
         } else if line.starts_with("docker pull") && line.contains(":1a2b3c4") {
             Output::failed(1, "manifest unknown")
         } else if line.starts_with("kubectl -n") && !w.no_deployments {
@@ -72,7 +76,10 @@ fn transcript(chart: &str, flags: &str, w: World) -> String {
     }
     match result {
         Ok(()) => out.push_str("result: ok\n"),
-        Err(e) => out.push_str(&format!("result: exit {}: {e:#}\n", deploy::app::exit_code(&e))),
+        Err(e) => out.push_str(&format!(
+            "result: exit {}: {e:#}\n",
+            deploy::app::exit_code(&e)
+        )),
     }
     out
 }
@@ -114,13 +121,19 @@ fn extra_flags() {
 
 #[test]
 fn tag_already_in_registry_builds_and_pushes_nothing() {
-    let w = World { registry_has_tag: true, ..World::default() };
+    let w = World {
+        registry_has_tag: true,
+        ..World::default()
+    };
     insta::assert_snapshot!(transcript("ea-hub", "--build --push --deploy", w));
 }
 
 #[test]
 fn chart_without_image_and_namespace_without_deployments() {
-    let w = World { no_deployments: true, ..World::default() };
+    let w = World {
+        no_deployments: true,
+        ..World::default()
+    };
     insta::assert_snapshot!(transcript("monitoring", "--build --push --deploy", w));
 }
 
@@ -138,7 +151,10 @@ fn each_step_failing_stops_the_run_with_exit_1() {
         "kubectl -n",
         "rollout status --namespace ea-hub --watch deployment.apps/proxy",
     ] {
-        let w = World { fail: Some(fail), ..World::default() };
+        let w = World {
+            fail: Some(fail),
+            ..World::default()
+        };
         all.push_str(&format!("## {fail} fails\n"));
         all.push_str(&transcript("ea-hub", "--build --push --deploy", w));
         all.push('\n');
@@ -150,13 +166,33 @@ fn each_step_failing_stops_the_run_with_exit_1() {
 fn secrets_never_reach_argv_or_logs() {
     let repo = LegacyRepo::load(Path::new(env!("CARGO_MANIFEST_DIR"))).unwrap();
     let password = repo.read_secret("secrets/dockerhub").unwrap();
-    assert!(password.contains("FAKE"), "the example password is clearly fake");
+    assert!(
+        password.contains("FAKE"),
+        "the example password is clearly fake"
+    );
     let text = transcript("ea-hub", "--build --push --deploy", World::default());
     assert!(!text.contains(&password), "{text}");
     let r = runner(World::default());
-    let log = Log::with_sink(Verbosity::Verbose, Ci::GitHub, Box::new(SharedBuf::default()));
+    let log = Log::with_sink(
+        Verbosity::Verbose,
+        Ci::GitHub,
+        Box::new(SharedBuf::default()),
+    );
     deploy_chart(&repo, &request("ea-hub", ""), &r, &log).unwrap();
-    let login = r.calls().into_iter().find(|c| c.cmd.line().starts_with("docker login")).unwrap();
-    assert!(login.cmd.argv_clear().iter().all(|a| !a.contains(&password)));
-    assert_eq!(login.cmd.stdin.as_ref().map(|s| s.value().to_string()), Some(password));
+    let login = r
+        .calls()
+        .into_iter()
+        .find(|c| c.cmd.line().starts_with("docker login"))
+        .unwrap();
+    assert!(
+        login
+            .cmd
+            .argv_clear()
+            .iter()
+            .all(|a| !a.contains(&password))
+    );
+    assert_eq!(
+        login.cmd.stdin.as_ref().map(|s| s.value().to_string()),
+        Some(password)
+    );
 }

@@ -20,9 +20,11 @@ fn find_helm() -> Option<PathBuf> {
     if let Ok(p) = which::which("helm") {
         return Some(p);
     }
-    let dir = std::env::var_os("DEPLOY_TOOLS_DIR").map(PathBuf::from).or_else(|| {
-        std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/deploy-tools"))
-    })?;
+    let dir = std::env::var_os("DEPLOY_TOOLS_DIR")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/deploy-tools"))
+        })?;
     let p = dir.join("bin/helm");
     p.is_file().then_some(p)
 }
@@ -48,7 +50,11 @@ fn helm_or_skip(test: &str) -> Option<PathBuf> {
 fn with_helm(cmd: &Cmd, helm: &Path, home: &Path) -> Cmd {
     let mut c = cmd.clone();
     c.program = helm.display().to_string();
-    for (k, sub) in [("HELM_CACHE_HOME", "cache"), ("HELM_CONFIG_HOME", "config"), ("HELM_DATA_HOME", "data")] {
+    for (k, sub) in [
+        ("HELM_CACHE_HOME", "cache"),
+        ("HELM_CONFIG_HOME", "config"),
+        ("HELM_DATA_HOME", "data"),
+    ] {
         c = c.env(k, home.join(sub).display().to_string());
     }
     c
@@ -70,27 +76,52 @@ fn stdout(r: Reply) -> String {
 
 #[test]
 fn every_shipped_chart_lints() {
-    let Some(helm) = helm_or_skip("every_shipped_chart_lints") else { return };
+    let Some(helm) = helm_or_skip("every_shipped_chart_lints") else {
+        return;
+    };
     let home = tempfile::tempdir().unwrap();
     let root = common::manifest_dir();
     let repo = LegacyRepo::load(&root).unwrap();
-    assert_eq!(repo.chart_names(), ["staginghub", "ea-hub", "nbgrader-hub", "monitoring"]);
+    assert_eq!(
+        repo.chart_names(),
+        ["staginghub", "ea-hub", "nbgrader-hub", "monitoring"]
+    );
     let r = runner(&root);
     for chart in &repo.charts {
-        let lint = Cmd::new("helm").args(["lint", &chart.dir, "-f", &chart.secrets_file]).local_query();
-        let out = stdout(r.run(&with_helm(&lint, &helm, home.path())).unwrap_or_else(|e| panic!("{e}")));
-        assert!(out.contains("1 chart(s) linted, 0 chart(s) failed"), "{}: {out}", chart.name);
+        let lint = Cmd::new("helm")
+            .args(["lint", &chart.dir, "-f", &chart.secrets_file])
+            .local_query();
+        let out = stdout(
+            r.run(&with_helm(&lint, &helm, home.path()))
+                .unwrap_or_else(|e| panic!("{e}")),
+        );
+        assert!(
+            out.contains("1 chart(s) linted, 0 chart(s) failed"),
+            "{}: {out}",
+            chart.name
+        );
     }
     // the shared base chart too, with the values a hub must provide
     let lint = Cmd::new("helm")
-        .args(["lint", "base-charts/jupyterhub", "--set", "proxy.secretToken=x", "--set", "hub.cookieSecret=y"])
+        .args([
+            "lint",
+            "base-charts/jupyterhub",
+            "--set",
+            "proxy.secretToken=x",
+            "--set",
+            "hub.cookieSecret=y",
+        ])
         .local_query();
-    stdout(r.run(&with_helm(&lint, &helm, home.path())).unwrap_or_else(|e| panic!("{e}")));
+    stdout(
+        r.run(&with_helm(&lint, &helm, home.path()))
+            .unwrap_or_else(|e| panic!("{e}")),
+    );
 }
 
 #[test]
 fn deploy_step_dependency_update_and_template_render_the_release() {
-    let Some(helm) = helm_or_skip("deploy_step_dependency_update_and_template_render_the_release") else {
+    let Some(helm) = helm_or_skip("deploy_step_dependency_update_and_template_render_the_release")
+    else {
         return;
     };
     let home = tempfile::tempdir().unwrap();
@@ -107,25 +138,52 @@ fn deploy_step_dependency_update_and_template_render_the_release() {
         timeout: None,
     };
     let chart = repo.chart("ea-hub").unwrap();
-    let tag = ImageTag { tag: "abc1234".into(), older: vec![] };
+    let tag = ImageTag {
+        tag: "abc1234".into(),
+        older: vec![],
+    };
     let plan = legacy::plan(&repo, &req, chart, Some(&tag)).unwrap();
     let d = plan.deploy.expect("deploy planned");
     let r = runner(&f.root);
 
     // the exact command the deploy step runs: resolves file://../../base-charts/jupyterhub offline
-    r.run(&with_helm(&d.dependency_update, &helm, home.path())).unwrap_or_else(|e| panic!("{e}"));
-    assert!(f.root.join("hub-charts/ea-hub/charts/jupyterhub-1.0.0.tgz").is_file());
+    r.run(&with_helm(&d.dependency_update, &helm, home.path()))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        f.root
+            .join("hub-charts/ea-hub/charts/jupyterhub-1.0.0.tgz")
+            .is_file()
+    );
 
-    let rendered = stdout(r.run(&with_helm(&d.template, &helm, home.path())).unwrap_or_else(|e| panic!("{e}")));
+    let rendered = stdout(
+        r.run(&with_helm(&d.template, &helm, home.path()))
+            .unwrap_or_else(|e| panic!("{e}")),
+    );
     assert!(rendered.contains("kind: Deployment"), "{rendered}");
-    assert!(rendered.contains("earthlabhubops/ea-k8s-user-ea-hub"), "image name rendered");
-    assert!(rendered.contains("abc1234"), "the --set-string tag reaches the render");
-    assert!(rendered.contains("namespace: ea-hub") || !rendered.contains("namespace:"), "namespace");
+    assert!(
+        rendered.contains("earthlabhubops/ea-k8s-user-ea-hub"),
+        "image name rendered"
+    );
+    assert!(
+        rendered.contains("abc1234"),
+        "the --set-string tag reaches the render"
+    );
+    assert!(
+        rendered.contains("namespace: ea-hub") || !rendered.contains("namespace:"),
+        "namespace"
+    );
 
     // the same render without the secrets file fails: a missing secret is caught by the chart
     let mut no_secrets = d.template.clone();
-    let i = no_secrets.args.iter().position(|a| a.value() == "-f").unwrap();
+    let i = no_secrets
+        .args
+        .iter()
+        .position(|a| a.value() == "-f")
+        .unwrap();
     no_secrets.args.drain(i..i + 2);
-    let err = r.run(&with_helm(&no_secrets, &helm, home.path())).unwrap_err().to_string();
+    let err = r
+        .run(&with_helm(&no_secrets, &helm, home.path()))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("failed with exit status 1"), "{err}");
 }

@@ -22,7 +22,10 @@ impl GoDuration {
 
 impl Default for GoDuration {
     fn default() -> Self {
-        "10m".parse().unwrap_or(GoDuration { text: "10m".into(), value: Duration::from_secs(600) })
+        "10m".parse().unwrap_or(GoDuration {
+            text: "10m".into(),
+            value: Duration::from_secs(600),
+        })
     }
 }
 
@@ -45,13 +48,17 @@ impl FromStr for GoDuration {
         let mut total = 0f64;
         let mut rest = s;
         while !rest.is_empty() {
-            let n = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).ok_or_else(bad)?;
+            let n = rest
+                .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+                .ok_or_else(bad)?;
             if n == 0 {
                 return Err(bad());
             }
             let number: f64 = rest[..n].parse().map_err(|_| bad())?;
             rest = &rest[n..];
-            let u = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+            let u = rest
+                .find(|c: char| c.is_ascii_digit() || c == '.')
+                .unwrap_or(rest.len());
             let seconds = match &rest[..u] {
                 "ns" => 1e-9,
                 "us" | "µs" => 1e-6,
@@ -67,7 +74,10 @@ impl FromStr for GoDuration {
         if !total.is_finite() || total > 1e9 {
             return Err(bad());
         }
-        Ok(GoDuration { text: s.to_string(), value: Duration::from_secs_f64(total) })
+        Ok(GoDuration {
+            text: s.to_string(),
+            value: Duration::from_secs_f64(total),
+        })
     }
 }
 
@@ -108,7 +118,13 @@ mod tests {
 
     #[test]
     fn parses_go_durations() {
-        for (s, secs) in [("600s", 600.0), ("10m", 600.0), ("1h30m", 5400.0), ("1.5s", 1.5), ("250ms", 0.25)] {
+        for (s, secs) in [
+            ("600s", 600.0),
+            ("10m", 600.0),
+            ("1h30m", 5400.0),
+            ("1.5s", 1.5),
+            ("250ms", 0.25),
+        ] {
             let d: GoDuration = s.parse().unwrap();
             assert_eq!(d.duration().as_secs_f64(), secs, "{s}");
             assert_eq!(d.to_string(), s);
@@ -124,7 +140,9 @@ mod tests {
 
     #[test]
     fn yaml_number_is_explained() {
-        let e = serde_yaml::from_str::<GoDuration>("600").unwrap_err().to_string();
+        let e = serde_yaml::from_str::<GoDuration>("600")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("a bare number (600) is not a duration"), "{e}");
     }
 }

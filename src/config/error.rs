@@ -17,7 +17,13 @@ pub struct ConfigError {
 
 impl ConfigError {
     pub fn new(file: impl Into<String>, message: impl Into<String>) -> Self {
-        ConfigError { file: file.into(), line: None, column: None, field: None, message: message.into() }
+        ConfigError {
+            file: file.into(),
+            line: None,
+            column: None,
+            field: None,
+            message: message.into(),
+        }
     }
 
     pub fn field(mut self, field: impl Into<String>) -> Self {

@@ -84,9 +84,18 @@ impl LegacyRepo {
             let image_dir = format!("{}/{name}", settings.images_dir);
             let image_dir = root.join(&image_dir).is_dir().then_some(image_dir);
             let secrets_file = format!("{}/{name}.yaml", settings.secrets_dir);
-            charts.push(Chart { name, dir, image_dir, secrets_file });
+            charts.push(Chart {
+                name,
+                dir,
+                image_dir,
+                secrets_file,
+            });
         }
-        Ok(LegacyRepo { root: root.to_path_buf(), settings, charts })
+        Ok(LegacyRepo {
+            root: root.to_path_buf(),
+            settings,
+            charts,
+        })
     }
 
     pub fn chart(&self, name: &str) -> Option<&Chart> {
@@ -125,7 +134,10 @@ impl LegacyRepo {
                 );
             }
             if stages.build && !self.root.join(image_dir).join("Dockerfile").is_file() {
-                errs.push(ConfigError::new(image_dir.clone(), "has no Dockerfile to build"));
+                errs.push(ConfigError::new(
+                    image_dir.clone(),
+                    "has no Dockerfile to build",
+                ));
             }
         }
         if stages.deploy {
@@ -165,7 +177,10 @@ impl LegacyRepo {
 }
 
 fn git_crypt_error(file: &str) -> ConfigError {
-    ConfigError::new(file, "is still git-crypt encrypted; run `git-crypt unlock` first")
+    ConfigError::new(
+        file,
+        "is still git-crypt encrypted; run `git-crypt unlock` first",
+    )
 }
 
 /// `<charts_dir>/<name>/Chart.yaml`, else a top-level `<name>/Chart.yaml` (deploy.py's monitoring).
@@ -179,9 +194,13 @@ fn chart_dir(root: &Path, charts_dir: &str, name: &str) -> Option<String> {
 fn discover(root: &Path, charts_dir: &str) -> Vec<String> {
     let mut names = Vec::new();
     for dir in [root.join(charts_dir), root.to_path_buf()] {
-        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
         for e in entries.flatten() {
-            let Ok(name) = e.file_name().into_string() else { continue };
+            let Ok(name) = e.file_name().into_string() else {
+                continue;
+            };
             if name.starts_with('.') || !e.path().join("Chart.yaml").is_file() {
                 continue;
             }
@@ -201,7 +220,9 @@ pub fn check_relative(p: &str) -> Result<(), String> {
         return Err("must not be empty".into());
     }
     if path.is_absolute() || path.components().any(|c| matches!(c, Component::ParentDir)) {
-        return Err(format!("`{p}` must be a path inside the repo (relative, without `..`)"));
+        return Err(format!(
+            "`{p}` must be a path inside the repo (relative, without `..`)"
+        ));
     }
     Ok(())
 }

@@ -31,7 +31,9 @@ fn split_field(msg: &str) -> (Option<String>, String) {
     if let Some((head, rest)) = msg.split_once(": ") {
         let looks_like_path = !head.is_empty()
             && !head.contains(' ')
-            && head.chars().all(|c| c.is_ascii_alphanumeric() || "._-[]".contains(c));
+            && head
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-[]".contains(c));
         if looks_like_path {
             return (Some(head.to_string()), rest.to_string());
         }
@@ -63,7 +65,11 @@ mod tests {
         assert_eq!(e.file, "x.yaml");
         assert_eq!(e.field.as_deref(), Some("inner"));
         assert_eq!((e.line, e.column), (Some(3), Some(3)));
-        assert!(e.message.starts_with("unknown field `zonee`"), "{}", e.message);
+        assert!(
+            e.message.starts_with("unknown field `zonee`"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]

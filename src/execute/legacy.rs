@@ -6,7 +6,7 @@ use super::StepFailed;
 use crate::cmd::Cmd;
 use crate::config::ConfigError;
 use crate::config::legacy::LegacyRepo;
-use crate::plan::legacy::{self as legacy_plan, ImageTag, LegacyPlan, Request, CACHE_FROM_DEPTH};
+use crate::plan::legacy::{self as legacy_plan, CACHE_FROM_DEPTH, ImageTag, LegacyPlan, Request};
 use crate::report::log::Log;
 use crate::runner::{CmdError, Reply, Runner};
 use crate::tools::git;
@@ -25,7 +25,10 @@ pub fn deploy_chart(
     let tag = match &chart.image_dir {
         Some(dir) if req.needs_tag(chart) => {
             let t = resolve_tag(runner, dir)?;
-            log.info(&format!("image tag {} (the last commit that changed {dir})", t.tag));
+            log.info(&format!(
+                "image tag {} (the last commit that changed {dir})",
+                t.tag
+            ));
             Some(t)
         }
         _ => None,
@@ -43,12 +46,16 @@ pub fn resolve_tag(runner: &dyn Runner, image_dir: &str) -> Result<ImageTag, any
         Ok(Reply::NotRun) => anyhow::bail!("{step}: git log did not run"),
         Err(e) => return Err(StepFailed::new(step, e).into()),
     };
-    let mut rows = out.stdout.lines().filter(|l| !l.trim().is_empty()).map(|l| {
-        let mut parts = l.split('\t');
-        let hash = parts.next().unwrap_or_default().trim().to_string();
-        let parents = parts.next().unwrap_or_default().trim().to_string();
-        (hash, parents)
-    });
+    let mut rows = out
+        .stdout
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let mut parts = l.split('\t');
+            let hash = parts.next().unwrap_or_default().trim().to_string();
+            let parents = parts.next().unwrap_or_default().trim().to_string();
+            (hash, parents)
+        });
     let Some((tag, parents)) = rows.next() else {
         return Err(ConfigError::new(
             image_dir,
@@ -74,7 +81,10 @@ pub fn resolve_tag(runner: &dyn Runner, image_dir: &str) -> Result<ImageTag, any
             .into());
         }
     }
-    Ok(ImageTag { tag, older: rows.map(|(h, _)| h).collect() })
+    Ok(ImageTag {
+        tag,
+        older: rows.map(|(h, _)| h).collect(),
+    })
 }
 
 /// Execute the plan. Errors are [`StepFailed`] (or an interruption inside one).
@@ -91,12 +101,17 @@ pub fn run(plan: &LegacyPlan, runner: &dyn Runner, log: &Log) -> Result<(), Step
     }
 
     if !plan.setup.is_empty() {
-        section(log, "setup", "Setup: cluster credentials and registry login", || {
-            for cmd in &plan.setup {
-                exec(runner, cmd, &[]).map_err(|e| StepFailed::new("setup", e))?;
-            }
-            Ok(())
-        })?;
+        section(
+            log,
+            "setup",
+            "Setup: cluster credentials and registry login",
+            || {
+                for cmd in &plan.setup {
+                    exec(runner, cmd, &[]).map_err(|e| StepFailed::new("setup", e))?;
+                }
+                Ok(())
+            },
+        )?;
     }
 
     let mut built: Option<Vec<String>> = None; // conditions under which the image was built
@@ -113,7 +128,9 @@ pub fn run(plan: &LegacyPlan, runner: &dyn Runner, log: &Log) -> Result<(), Step
                         return Ok(());
                     }
                     Reply::Ran(_) => {}
-                    Reply::NotRun => conditions.push("if the tag is not in the registry".to_string()),
+                    Reply::NotRun => {
+                        conditions.push("if the tag is not in the registry".to_string())
+                    }
                 }
             }
             let mut cache_from = Vec::new();
@@ -124,10 +141,13 @@ pub fn run(plan: &LegacyPlan, runner: &dyn Runner, log: &Log) -> Result<(), Step
                     Err(e @ (CmdError::Interrupted { .. } | CmdError::NotFound { .. })) => {
                         return Err(StepFailed::new("build", e));
                     }
-                    Err(_) => log.info(&format!("{image} could not be pulled; not using it as cache")),
+                    Err(_) => log.info(&format!(
+                        "{image} could not be pulled; not using it as cache"
+                    )),
                 }
             }
-            exec(runner, &b.build_cmd(&cache_from), &conditions).map_err(|e| StepFailed::new("build", e))?;
+            exec(runner, &b.build_cmd(&cache_from), &conditions)
+                .map_err(|e| StepFailed::new("build", e))?;
             built = Some(conditions);
             Ok(())
         })?;
@@ -136,35 +156,53 @@ pub fn run(plan: &LegacyPlan, runner: &dyn Runner, log: &Log) -> Result<(), Step
     if let Some(push) = &plan.push {
         match &built {
             Some(conditions) => section(log, "push", "Push the image", || {
-                exec(runner, push, conditions).map(|_| ()).map_err(|e| StepFailed::new("push", e))
+                exec(runner, push, conditions)
+                    .map(|_| ())
+                    .map_err(|e| StepFailed::new("push", e))
             })?,
             None => log.info("the image was not built in this run: nothing to push"),
         }
     }
 
     if let Some(d) = &plan.deploy {
-        section(log, "deploy", &format!("Deploy {} with helm", plan.chart), || {
-            let fail = |e| StepFailed::new("deploy", e);
-            exec(runner, &d.dependency_update, &[]).map_err(fail)?;
-            exec(runner, &d.upgrade, &[]).map_err(fail)?;
-            match runner.run(&d.list_deployments).map_err(fail)? {
-                Reply::Ran(out) => {
-                    let names: Vec<&str> =
-                        out.stdout.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
-                    if names.is_empty() {
-                        log.info(&format!("no deployments found in namespace {}: nothing to wait for", d.namespace));
+        section(
+            log,
+            "deploy",
+            &format!("Deploy {} with helm", plan.chart),
+            || {
+                let fail = |e| StepFailed::new("deploy", e);
+                exec(runner, &d.dependency_update, &[]).map_err(fail)?;
+                exec(runner, &d.upgrade, &[]).map_err(fail)?;
+                match runner.run(&d.list_deployments).map_err(fail)? {
+                    Reply::Ran(out) => {
+                        let names: Vec<&str> = out
+                            .stdout
+                            .lines()
+                            .map(str::trim)
+                            .filter(|l| !l.is_empty())
+                            .collect();
+                        if names.is_empty() {
+                            log.info(&format!(
+                                "no deployments found in namespace {}: nothing to wait for",
+                                d.namespace
+                            ));
+                        }
+                        for name in names {
+                            exec(runner, &d.rollout(name), &[]).map_err(fail)?;
+                        }
                     }
-                    for name in names {
-                        exec(runner, &d.rollout(name), &[]).map_err(fail)?;
-                    }
-                }
-                Reply::NotRun => {
-                    exec(runner, &d.rollout("<deployment>"), &["for each deployment".to_string()])
+                    Reply::NotRun => {
+                        exec(
+                            runner,
+                            &d.rollout("<deployment>"),
+                            &["for each deployment".to_string()],
+                        )
                         .map_err(fail)?;
+                    }
                 }
-            }
-            Ok(())
-        })?;
+                Ok(())
+            },
+        )?;
     }
     Ok(())
 }

@@ -15,6 +15,9 @@ pub struct StepFailed {
 
 impl StepFailed {
     pub fn new(step: &str, source: CmdError) -> Self {
-        StepFailed { step: step.to_string(), source }
+        StepFailed {
+            step: step.to_string(),
+            source,
+        }
     }
 }

@@ -26,7 +26,11 @@ pub struct Request {
 
 impl Request {
     pub fn stages(&self) -> Stages {
-        Stages { setup: self.setup, build: self.build, deploy: self.deploy }
+        Stages {
+            setup: self.setup,
+            build: self.build,
+            deploy: self.deploy,
+        }
     }
 
     /// Whether the image tag (from git) is needed: to build it or to deploy it.

@@ -207,7 +207,10 @@ mod tests {
 
     fn log(ci: Ci) -> (Log, SharedBuf) {
         let buf = SharedBuf::default();
-        (Log::with_sink(Verbosity::Normal, ci, Box::new(buf.clone())), buf)
+        (
+            Log::with_sink(Verbosity::Normal, ci, Box::new(buf.clone())),
+            buf,
+        )
     }
 
     #[test]
@@ -224,7 +227,10 @@ mod tests {
         log.mask("tok");
         log.section_start("build", "Build image");
         log.section_end("build");
-        assert_eq!(buf.text(), "::add-mask::tok\n::group::Build image\n::endgroup::\n");
+        assert_eq!(
+            buf.text(),
+            "::add-mask::tok\n::group::Build image\n::endgroup::\n"
+        );
     }
 
     #[test]

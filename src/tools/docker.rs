@@ -14,7 +14,10 @@ pub fn login(username: &str, password: &str, registry: Option<&str>) -> Cmd {
 
 /// Exit 0 when `image` (`repo:tag`) is in the registry; reads only the manifest.
 pub fn manifest_inspect(image: &str) -> Cmd {
-    Cmd::new("docker").args(["manifest", "inspect", image]).remote_probe().timeout(NETWORK_TIMEOUT)
+    Cmd::new("docker")
+        .args(["manifest", "inspect", image])
+        .remote_probe()
+        .timeout(NETWORK_TIMEOUT)
 }
 
 pub fn pull(image: &str) -> Cmd {

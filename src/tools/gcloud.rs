@@ -5,7 +5,11 @@ use crate::cmd::Cmd;
 
 pub fn activate_service_account(key_file: &str) -> Cmd {
     Cmd::new("gcloud")
-        .args(["auth", "activate-service-account", &format!("--key-file={key_file}")])
+        .args([
+            "auth",
+            "activate-service-account",
+            &format!("--key-file={key_file}"),
+        ])
         .timeout(NETWORK_TIMEOUT)
 }
 

@@ -21,8 +21,21 @@ pub struct Upgrade<'a> {
 
 pub fn upgrade(u: &Upgrade<'_>) -> Cmd {
     let mut c = Cmd::new("helm")
-        .args(["upgrade", "--install", "--namespace", u.namespace, "--create-namespace"])
-        .args([u.release, u.chart, "--wait", "--timeout", u.timeout, "--cleanup-on-fail"]);
+        .args([
+            "upgrade",
+            "--install",
+            "--namespace",
+            u.namespace,
+            "--create-namespace",
+        ])
+        .args([
+            u.release,
+            u.chart,
+            "--wait",
+            "--timeout",
+            u.timeout,
+            "--cleanup-on-fail",
+        ]);
     for v in &u.values {
         c = c.args(["-f", v.as_str()]);
     }

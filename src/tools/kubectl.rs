@@ -12,7 +12,14 @@ pub fn get_deployments(namespace: &str) -> Cmd {
 
 pub fn rollout_status(namespace: &str, deployment: &str, timeout: &str) -> Cmd {
     Cmd::new("kubectl")
-        .args(["rollout", "status", "--namespace", namespace, "--watch", deployment])
+        .args([
+            "rollout",
+            "status",
+            "--namespace",
+            namespace,
+            "--watch",
+            deployment,
+        ])
         .args(["--timeout", timeout])
         // kubectl waits and reports; streaming its progress is what the user wants to see.
         .effect(Effect::Change)

@@ -6,8 +6,14 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-pub const EXAMPLE_PARTS: &[&str] =
-    &["deploy.yaml", "hub-charts", "base-charts", "monitoring", "user-images", "secrets"];
+pub const EXAMPLE_PARTS: &[&str] = &[
+    "deploy.yaml",
+    "hub-charts",
+    "base-charts",
+    "monitoring",
+    "user-images",
+    "secrets",
+];
 pub const FAKE_TOOLS: &[&str] = &["gcloud", "docker", "helm", "kubectl"];
 
 pub fn manifest_dir() -> PathBuf {
@@ -52,7 +58,11 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
         .env("GIT_COMMITTER_DATE", "2020-01-01T00:00:00Z")
         .output()
         .expect("git runs");
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -84,7 +94,12 @@ impl Fixture {
         let real_git = which::which("git").expect("git is installed");
         std::os::unix::fs::symlink(real_git, bin.join("git")).unwrap();
         std::fs::write(fake.join("log"), "").unwrap();
-        Fixture { _tmp: tmp, root, fake, bin }
+        Fixture {
+            _tmp: tmp,
+            root,
+            fake,
+            bin,
+        }
     }
 
     pub fn commit_all(&self, msg: &str) {
@@ -103,7 +118,10 @@ impl Fixture {
     }
 
     pub fn set_deployments(&self, names: &[&str]) {
-        let text: String = names.iter().map(|n| format!("deployment.apps/{n}\n")).collect();
+        let text: String = names
+            .iter()
+            .map(|n| format!("deployment.apps/{n}\n"))
+            .collect();
         std::fs::write(self.fake.join("deployments"), text).unwrap();
     }
 
@@ -117,7 +135,11 @@ impl Fixture {
 
     /// The fake tools' calls so far, one "<tool> <argv>" per entry.
     pub fn calls(&self) -> Vec<String> {
-        std::fs::read_to_string(self.fake.join("log")).unwrap().lines().map(String::from).collect()
+        std::fs::read_to_string(self.fake.join("log"))
+            .unwrap()
+            .lines()
+            .map(String::from)
+            .collect()
     }
 
     pub fn clear_calls(&self) {
@@ -126,7 +148,17 @@ impl Fixture {
 
     /// The image tag deploy should compute: the last commit touching user-images/<chart>.
     pub fn tag(&self, chart: &str) -> String {
-        git(&self.root, &["log", "-n", "1", "--pretty=format:%h", "--", &format!("user-images/{chart}")])
+        git(
+            &self.root,
+            &[
+                "log",
+                "-n",
+                "1",
+                "--pretty=format:%h",
+                "--",
+                &format!("user-images/{chart}"),
+            ],
+        )
     }
 
     /// `deploy` with PATH restricted to the fake tools and git, in the repo, outside any CI.
@@ -145,7 +177,10 @@ impl Fixture {
     }
 
     pub fn password(&self) -> String {
-        std::fs::read_to_string(self.root.join("secrets/dockerhub")).unwrap().trim_end().to_string()
+        std::fs::read_to_string(self.root.join("secrets/dockerhub"))
+            .unwrap()
+            .trim_end()
+            .to_string()
     }
 }
 
