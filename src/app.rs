@@ -1,15 +1,19 @@
 //! From parsed arguments to an exit code: load, check, plan, execute, report.
 
-use std::path::PathBuf;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
 
-use crate::cli::Cli;
+use crate::cli::{ChangeArgs, Cli, Command, PlanArgs, PlanFormat};
 use crate::config::legacy::LegacyRepo;
+use crate::config::multi::MultiRepo;
 use crate::config::{ConfigError, ConfigErrors, UsageError};
 use crate::execute::{self, StepFailed};
 use crate::plan::legacy::{self as legacy_plan, Request};
+use crate::plan::multi::Changes;
 use crate::report::log::{Ci, Log, Verbosity};
 use crate::runner::{CmdError, DryRunner, RealRunner, Runner};
 use crate::signals;
+use crate::{plan, report};
 
 /// Programs missing from PATH: a setup problem found before anything ran (exit 2).
 #[derive(Debug, thiserror::Error)]
@@ -68,7 +72,102 @@ fn run(cli: Cli, log: &Log) -> anyhow::Result<()> {
     if !root.is_dir() {
         return Err(UsageError(format!("-C {}: no such directory", root.display())).into());
     }
-    legacy(cli, root, log)
+    match cli.command {
+        Some(Command::Plan(args)) => plan_cmd(args, &root, log),
+        None => legacy(cli, root, log),
+    }
+}
+
+fn real_runner(root: &Path, log: &Log) -> RealRunner {
+    let mut real = RealRunner::new(log.clone());
+    real.base_dir = Some(root.to_path_buf());
+    real
+}
+
+/// The changed paths the user gave, or those git reports for `--base`.
+fn raw_changes(args: &ChangeArgs, root: &Path, log: &Log) -> anyhow::Result<Vec<String>> {
+    if let Some(base) = &args.base {
+        let runner = real_runner(root, log);
+        return execute::changes::changed_paths(&runner, base, args.head.as_deref());
+    }
+    if let Some(file) = &args.changed_from {
+        let text = if file.as_os_str() == "-" {
+            let mut s = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+                .map_err(|e| UsageError(format!("--changed-from -: cannot read stdin: {e}")))?;
+            s
+        } else {
+            std::fs::read_to_string(file)
+                .map_err(|e| UsageError(format!("--changed-from {}: {e}", file.display())))?
+        };
+        return Ok(text.lines().map(String::from).collect());
+    }
+    Ok(args.paths.clone())
+}
+
+fn plan_cmd(args: PlanArgs, root: &Path, log: &Log) -> anyhow::Result<()> {
+    let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
+        PlanFormat::Table
+    } else {
+        PlanFormat::Json
+    });
+    let raw = raw_changes(&args.changes, root, log)?;
+    let mut changes = Changes::new(raw, args.changes.labels.clone());
+    let out = if MultiRepo::detect(root) {
+        let repo = MultiRepo::load(root)?;
+        if let Some(base) = &args.changes.base {
+            let runner = real_runner(root, log);
+            let clusters = changes.changed_cluster_yamls();
+            changes.base = Some(execute::changes::base_cluster_files(
+                &runner, base, &clusters,
+            )?);
+        }
+        let plan = plan::multi::plan(&repo, &changes)?;
+        for n in &plan.notices {
+            log.warn(n);
+        }
+        match format {
+            PlanFormat::Json => report::plan::json(&plan),
+            PlanFormat::Table => report::plan::table(&plan),
+            PlanFormat::Markdown => report::plan::markdown(&plan),
+            PlanFormat::Github => {
+                report::github::plan_outputs(&plan)?;
+                report::plan::json(&plan)
+            }
+        }
+    } else {
+        let repo = LegacyRepo::load(root)?;
+        let plan = plan::legacy_changes::plan(&repo, &changes)?;
+        for n in &plan.notices {
+            log.warn(n);
+        }
+        match format {
+            PlanFormat::Json => report::plan::legacy_json(&plan),
+            PlanFormat::Table => report::plan::legacy_table(&plan),
+            PlanFormat::Markdown => report::plan::legacy_markdown(&plan),
+            PlanFormat::Github => {
+                report::github::legacy_plan_outputs(&plan)?;
+                report::plan::legacy_json(&plan)
+            }
+        }
+    };
+    print_result(&out)
+}
+
+/// Results go to stdout; a closed pipe (`| head`) is not an error worth a stack of messages.
+fn print_result(text: &str) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    let r = stdout.write_all(text.as_bytes()).and_then(|()| {
+        if text.ends_with('\n') {
+            Ok(())
+        } else {
+            stdout.write_all(b"\n")
+        }
+    });
+    match r {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.map_err(|e| anyhow::anyhow!("writing the result to stdout: {e}")),
+    }
 }
 
 fn legacy(cli: Cli, root: PathBuf, log: &Log) -> anyhow::Result<()> {
@@ -115,8 +214,7 @@ fn legacy(cli: Cli, root: PathBuf, log: &Log) -> anyhow::Result<()> {
         ));
     }
 
-    let mut real = RealRunner::new(log.clone());
-    real.base_dir = Some(root.clone());
+    let real = real_runner(&root, log);
     let runner: Box<dyn Runner> = if a.dry_run {
         Box::new(DryRunner::new(real, Box::new(std::io::stdout())))
     } else {

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::duration::GoDuration;
 
@@ -18,7 +18,9 @@ use crate::config::duration::GoDuration;
         login).",
     // argparse accepted any unique prefix of a long option (`--dep`, `--no-s`): so do we.
     infer_long_args = true,
-    arg_required_else_help = true
+    arg_required_else_help = true,
+    // `deploy plan …` is a subcommand; `deploy <chart> …` the legacy form.
+    args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
     /// Run as if started in DIR (the hub-ops repo root)
@@ -33,8 +35,65 @@ pub struct Cli {
     #[arg(short, long, global = true)]
     pub quiet: bool,
 
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     #[command(flatten)]
     pub legacy: LegacyArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Decide which support charts, staging hubs and prod hubs need an upgrade, and why
+    #[command(infer_long_args = true)]
+    Plan(PlanArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    /// `{"support-jobs":[…],"staging-jobs":[…],"prod-jobs":[…]}` (default when not a terminal)
+    Json,
+    /// Aligned columns (default on a terminal)
+    Table,
+    /// The deployment plan for a PR comment
+    Markdown,
+    /// JSON, plus step outputs in $GITHUB_OUTPUT and a summary in $GITHUB_STEP_SUMMARY
+    Github,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Output format [default: table on a terminal, else json]
+    #[arg(long, value_enum)]
+    pub format: Option<PlanFormat>,
+
+    #[command(flatten)]
+    pub changes: ChangeArgs,
+}
+
+/// Where the changed files come from (shared by the commands that plan).
+#[derive(Debug, Args)]
+pub struct ChangeArgs {
+    /// A pull-request label (deployer:skip-deploy, deployer:skip-deploy-hubs,
+    /// deployer:deploy-support, deployer:deploy-hubs); repeatable
+    #[arg(long = "label", value_name = "LABEL")]
+    pub labels: Vec<String>,
+
+    /// Changed files are those between REV and --head (default: the work tree)
+    #[arg(long, value_name = "REV", conflicts_with_all = ["changed_from", "paths"])]
+    pub base: Option<String>,
+
+    /// The other end of the --base range
+    #[arg(long, value_name = "REV", requires = "base")]
+    pub head: Option<String>,
+
+    /// Read changed paths from FILE, one per line (`-`: stdin)
+    #[arg(long, value_name = "FILE", conflicts_with = "paths")]
+    pub changed_from: Option<PathBuf>,
+
+    /// Changed paths, relative to the repo root, each its own argument
+    #[arg(value_name = "PATHS")]
+    pub paths: Vec<String>,
 }
 
 #[derive(Debug, Args)]

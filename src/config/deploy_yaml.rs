@@ -20,6 +20,9 @@ pub struct DeployYaml {
     pub image: Option<Image>,
     #[serde(default)]
     pub helm: Helm,
+    /// Multi-cluster planning rules.
+    #[serde(default)]
+    pub plan: PlanSettings,
 }
 
 fn default_charts_dir() -> String {
@@ -69,4 +72,68 @@ impl Image {
     pub fn repository(&self, chart: &str) -> String {
         self.name.replace("{chart}", chart)
     }
+}
+
+/// `plan:` in deploy.yaml: paths that redeploy every hub, and paths never to act on. The defaults
+/// make a 2i2c-style repo behave as its own deployer does.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanSettings {
+    #[serde(default = "default_all_hubs")]
+    pub all_hubs: Vec<String>,
+    #[serde(default = "default_ignore")]
+    pub ignore: Vec<String>,
+}
+
+impl Default for PlanSettings {
+    fn default() -> Self {
+        PlanSettings {
+            all_hubs: default_all_hubs(),
+            ignore: default_ignore(),
+        }
+    }
+}
+
+impl PlanSettings {
+    /// `all_hubs` and `ignore`, compiled (`*` stays within a folder, `**` crosses folders).
+    pub fn globs(&self) -> Result<(globset::GlobSet, globset::GlobSet), super::ConfigError> {
+        Ok((
+            globset(&self.all_hubs, "plan.all_hubs")?,
+            globset(&self.ignore, "plan.ignore")?,
+        ))
+    }
+}
+
+fn default_all_hubs() -> Vec<String> {
+    [
+        "deployer/**",
+        "pyproject.toml",
+        "requirements.txt",
+        "deploy.yaml",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+fn default_ignore() -> Vec<String> {
+    ["deployer/README.md", "deployer/health_check_tests/**"]
+        .map(String::from)
+        .to_vec()
+}
+
+fn globset(patterns: &[String], field: &str) -> Result<globset::GlobSet, super::ConfigError> {
+    let mut b = globset::GlobSetBuilder::new();
+    for p in patterns {
+        let g = globset::GlobBuilder::new(p)
+            .literal_separator(true)
+            .build()
+            .map_err(|e| {
+                super::ConfigError::new(super::legacy::DEPLOY_YAML, format!("bad glob `{p}`: {e}"))
+                    .field(field)
+            })?;
+        b.add(g);
+    }
+    b.build().map_err(|e| {
+        super::ConfigError::new(super::legacy::DEPLOY_YAML, e.to_string()).field(field)
+    })
 }

@@ -1,10 +1,14 @@
 //! Loading and validating the repo's configuration. Nothing here starts a process.
 
+pub mod charts;
+pub mod cluster;
 pub mod deploy_yaml;
 pub mod duration;
 pub mod error;
 pub mod legacy;
+pub mod multi;
 pub mod names;
+pub mod paths;
 pub mod yaml;
 
 pub use error::{ConfigError, ConfigErrors, UsageError};

@@ -1,5 +1,6 @@
 //! Walking plans: the only layer that hands commands to a [`crate::runner::Runner`].
 
+pub mod changes;
 pub mod legacy;
 
 use crate::runner::CmdError;

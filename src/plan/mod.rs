@@ -1,3 +1,6 @@
 //! What to do and why, as plain data. Pure: reads files, starts nothing.
 
 pub mod legacy;
+pub mod legacy_changes;
+pub mod multi;
+pub mod reasons;

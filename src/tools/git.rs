@@ -21,3 +21,30 @@ pub fn is_shallow() -> Cmd {
         .args(["rev-parse", "--is-shallow-repository"])
         .local_query()
 }
+
+/// Paths changed between `base` and `head` (or the work tree), NUL-separated. Renames are listed
+/// as a deletion and an addition so both paths count.
+pub fn diff_names(base: &str, head: Option<&str>) -> Cmd {
+    Cmd::new("git")
+        .args(["diff", "--name-only", "--no-renames", "-z", base])
+        .args(head)
+        .arg("--")
+        .local_query()
+}
+
+/// Untracked, not ignored files of the work tree, NUL-separated.
+pub fn untracked() -> Cmd {
+    Cmd::new("git")
+        .args(["ls-files", "--others", "--exclude-standard", "-z"])
+        .local_query()
+}
+
+/// A file's content at a revision; exits non-zero when it does not exist there.
+pub fn show(rev: &str, path: &str) -> Cmd {
+    let mut c = Cmd::new("git")
+        .arg("show")
+        .arg(format!("{rev}:{path}"))
+        .local_query();
+    c.probe = true;
+    c
+}

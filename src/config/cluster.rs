@@ -1,0 +1,263 @@
+//! `config/clusters/<c>/cluster.yaml`, the multi-cluster layout of 2i2c's infrastructure repo.
+//!
+//! Compatibility: every field 2i2c's schema allows is accepted (and kept, when we do not act on
+//! it), unknown top-level and hub keys are errors, and only what deploying needs is required
+//! (2i2c's `metadata` block, billing details and domains are optional here).
+
+use serde::Deserialize;
+use serde_yaml::Value;
+
+use super::error::ConfigError;
+use super::paths;
+
+pub const CLUSTERS_DIR: &str = "config/clusters";
+
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    Gcp,
+    Aws,
+    Azure,
+    Kubeconfig,
+}
+
+impl Provider {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Provider::Gcp => "gcp",
+            Provider::Aws => "aws",
+            Provider::Azure => "azure",
+            Provider::Kubeconfig => "kubeconfig",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterFile {
+    pub name: String,
+    pub provider: Provider,
+    /// 2i2c's own bookkeeping (hubspot deal id): kept, not used.
+    pub metadata: Option<Value>,
+    pub provider_url: Option<String>,
+    pub tenancy: Option<String>,
+    pub gcp: Option<Gcp>,
+    pub aws: Option<Aws>,
+    pub azure: Option<Azure>,
+    pub kubeconfig: Option<Kubeconfig>,
+    pub support: Option<Support>,
+    #[serde(default)]
+    pub hubs: Vec<Hub>,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Gcp {
+    pub key: String,
+    pub project: String,
+    pub cluster: String,
+    pub zone: String,
+    pub billing: Option<Value>,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Aws {
+    pub account: Option<u64>,
+    pub key: String,
+    #[serde(rename = "clusterType")]
+    pub cluster_type: Option<String>,
+    #[serde(rename = "clusterName")]
+    pub cluster_name: String,
+    pub region: String,
+    pub billing: Option<Value>,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Azure {
+    pub key: String,
+    pub resource_group: String,
+    pub cluster: String,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Kubeconfig {
+    pub file: String,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Support {
+    #[serde(default)]
+    pub helm_chart_values_files: Vec<String>,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Hub {
+    pub name: String,
+    pub display_name: Option<String>,
+    pub uptime_check: Option<Value>,
+    pub domain: Option<String>,
+    pub domain_override_file: Option<String>,
+    pub helm_chart: String,
+    pub helm_chart_values_files: Vec<String>,
+    pub chart_override: Option<String>,
+}
+
+/// A staging hub is one whose name contains `staging`: it is deployed first, as a canary.
+pub fn is_staging_name(hub: &str) -> bool {
+    hub.contains("staging")
+}
+
+impl Hub {
+    pub fn is_staging(&self) -> bool {
+        is_staging_name(&self.name)
+    }
+}
+
+/// A loaded cluster: its folder name is its identity.
+#[derive(Clone, Debug)]
+pub struct Cluster {
+    /// The folder name under config/clusters/.
+    pub name: String,
+    /// `config/clusters/<name>`.
+    pub dir: String,
+    pub file: ClusterFile,
+    /// Normalized repo-relative paths of each hub's files, in cluster.yaml order (values files,
+    /// then chart_override and domain_override_file).
+    pub hub_files: Vec<Vec<String>>,
+    pub support_files: Vec<String>,
+}
+
+impl Cluster {
+    pub fn yaml_path(name: &str) -> String {
+        format!("{CLUSTERS_DIR}/{name}/cluster.yaml")
+    }
+
+    /// Parse a cluster.yaml's text. `name` is the folder name.
+    pub fn parse(name: &str, text: &str) -> Result<Cluster, ConfigError> {
+        let path = Cluster::yaml_path(name);
+        let file: ClusterFile = super::yaml::from_str(&path, text)?;
+        Cluster::from_file(name, file)
+    }
+
+    pub fn from_file(name: &str, file: ClusterFile) -> Result<Cluster, ConfigError> {
+        let path = Cluster::yaml_path(name);
+        let err =
+            |field: &str, m: String| ConfigError::new(path.clone(), m).field(field.to_string());
+        if file.name != name {
+            return Err(err(
+                "name",
+                format!(
+                    "is `{}` but the folder is `{name}`: they must match",
+                    file.name
+                ),
+            ));
+        }
+        let block_present = match file.provider {
+            Provider::Gcp => file.gcp.is_some(),
+            Provider::Aws => file.aws.is_some(),
+            Provider::Azure => file.azure.is_some(),
+            Provider::Kubeconfig => file.kubeconfig.is_some(),
+        };
+        if !block_present {
+            let p = file.provider.as_str();
+            return Err(err(
+                p,
+                format!("missing: provider is `{p}`, so its credentials block `{p}:` is required"),
+            ));
+        }
+        let dir = format!("{CLUSTERS_DIR}/{name}");
+        let resolve = |field: String, list: &[String]| -> Result<Vec<String>, ConfigError> {
+            list.iter()
+                .map(|f| paths::join(&dir, f).map_err(|m| err(&field, m)))
+                .collect()
+        };
+        let support_files = match &file.support {
+            Some(s) => resolve(
+                "support.helm_chart_values_files".into(),
+                &s.helm_chart_values_files,
+            )?,
+            None => Vec::new(),
+        };
+        let mut hub_files = Vec::with_capacity(file.hubs.len());
+        for (i, hub) in file.hubs.iter().enumerate() {
+            let mut files = resolve(
+                format!("hubs[{i}].helm_chart_values_files"),
+                &hub.helm_chart_values_files,
+            )?;
+            let extra: Vec<String> = hub
+                .chart_override
+                .iter()
+                .chain(hub.domain_override_file.iter())
+                .cloned()
+                .collect();
+            files.extend(resolve(format!("hubs[{i}]"), &extra)?);
+            hub_files.push(files);
+        }
+        Ok(Cluster {
+            name: name.to_string(),
+            dir,
+            file,
+            hub_files,
+            support_files,
+        })
+    }
+
+    pub fn provider(&self) -> Provider {
+        self.file.provider
+    }
+
+    pub fn has_support(&self) -> bool {
+        self.file.support.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = "name: c1\nprovider: kubeconfig\nkubeconfig: {file: k.yaml}\nhubs:\n- name: staging\n  helm_chart: basehub\n  helm_chart_values_files: [./staging.values.yaml, ../c1/common.values.yaml]\n";
+
+    #[test]
+    fn minimal_cluster_loads_and_paths_are_normalized() {
+        let c = Cluster::parse("c1", MINIMAL).unwrap();
+        assert_eq!(
+            c.hub_files[0],
+            [
+                "config/clusters/c1/staging.values.yaml",
+                "config/clusters/c1/common.values.yaml"
+            ]
+        );
+        assert!(c.file.hubs[0].is_staging());
+        assert!(!c.has_support());
+    }
+
+    #[test]
+    fn folder_name_must_match() {
+        let e = Cluster::parse("other", MINIMAL).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "config/clusters/other/cluster.yaml: name: is `c1` but the folder is `other`: they must match"
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected_with_location() {
+        let text = format!("{MINIMAL}  domian: x.org\n");
+        let e = Cluster::parse("c1", &text).unwrap_err();
+        assert_eq!(e.line, Some(7));
+        assert!(e.message.starts_with("unknown field `domian`"), "{e}");
+        let e = Cluster::parse("c1", &format!("{MINIMAL}extra: 1\n")).unwrap_err();
+        assert!(e.message.starts_with("unknown field `extra`"), "{e}");
+    }
+
+    #[test]
+    fn provider_block_is_required() {
+        let e = Cluster::parse("c1", "name: c1\nprovider: gcp\n").unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("gcp"));
+    }
+}

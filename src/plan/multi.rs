@@ -1,0 +1,457 @@
+//! `deploy plan` for the multi-cluster layout: from changed paths (and labels, and the base
+//! version of changed cluster.yaml files) to support, staging and prod jobs, each with reasons.
+//!
+//! Only the cluster files a rule needs are parsed, and values files never are.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_yaml::Value;
+
+use super::reasons::{Cause, Reasons};
+use crate::config::ConfigErrors;
+use crate::config::cluster::{CLUSTERS_DIR, Cluster, Provider};
+use crate::config::multi::{HELM_CHARTS_DIR, MultiRepo};
+use crate::config::paths::is_under;
+
+pub const LABEL_SKIP_DEPLOY: &str = "deployer:skip-deploy";
+pub const LABEL_SKIP_HUBS: &str = "deployer:skip-deploy-hubs";
+pub const LABEL_DEPLOY_SUPPORT: &str = "deployer:deploy-support";
+pub const LABEL_DEPLOY_HUBS: &str = "deployer:deploy-hubs";
+
+/// What changed. Paths are normalized, sorted and unique (see [`Changes::new`]).
+#[derive(Clone, Debug, Default)]
+pub struct Changes {
+    pub paths: Vec<String>,
+    pub labels: Vec<String>,
+    /// With `--base`: each changed cluster.yaml's text at the base, by cluster name (`None`: the
+    /// file did not exist there). Without a base: `None`.
+    pub base: Option<BTreeMap<String, Option<String>>>,
+    /// Problems with the input that are reported, not fatal (a path outside the repo).
+    pub notices: Vec<String>,
+}
+
+impl Changes {
+    /// Normalize, sort and dedupe raw paths; paths that cannot be normalized become notices.
+    pub fn new(raw: impl IntoIterator<Item = String>, labels: Vec<String>) -> Changes {
+        let mut paths = BTreeSet::new();
+        let mut notices = Vec::new();
+        for p in raw {
+            if p.trim().is_empty() {
+                continue;
+            }
+            match crate::config::paths::normalize(&p) {
+                Ok(n) => {
+                    paths.insert(n);
+                }
+                Err(e) => notices.push(format!("ignored changed path: {e}")),
+            }
+        }
+        Changes {
+            paths: paths.into_iter().collect(),
+            labels,
+            base: None,
+            notices,
+        }
+    }
+
+    fn has_label(&self, l: &str) -> bool {
+        self.labels.iter().any(|x| x == l)
+    }
+
+    /// The clusters whose cluster.yaml changed (the ones whose base text matters).
+    pub fn changed_cluster_yamls(&self) -> Vec<String> {
+        self.paths
+            .iter()
+            .filter_map(|p| {
+                let rest = p.strip_prefix(CLUSTERS_DIR)?.strip_prefix('/')?;
+                let (c, tail) = rest.split_once('/')?;
+                (tail == "cluster.yaml").then(|| c.to_string())
+            })
+            .collect()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SupportJob {
+    pub provider: Provider,
+    pub cluster: String,
+    pub reasons: Reasons,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HubJob {
+    pub provider: Provider,
+    pub cluster: String,
+    pub hub: String,
+    pub reasons: Reasons,
+}
+
+/// The plan: lists sorted by cluster, then hub.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Plan {
+    pub support: Vec<SupportJob>,
+    pub staging: Vec<HubJob>,
+    pub prod: Vec<HubJob>,
+    pub notices: Vec<String>,
+}
+
+impl Plan {
+    pub fn is_empty(&self) -> bool {
+        self.support.is_empty() && self.staging.is_empty() && self.prod.is_empty()
+    }
+}
+
+/// Accumulates jobs while rules fire.
+#[derive(Default)]
+struct Acc {
+    support: BTreeMap<String, Reasons>,
+    hubs: BTreeMap<(String, String), Reasons>,
+    notices: Vec<String>,
+}
+
+impl Acc {
+    fn support(&mut self, c: &Cluster, cause: Cause, what: &str) {
+        if c.has_support() {
+            self.support
+                .entry(c.name.clone())
+                .or_default()
+                .add(cause, what);
+        }
+    }
+
+    fn hub(&mut self, c: &Cluster, hub: &str, cause: Cause, what: &str) {
+        self.hubs
+            .entry((c.name.clone(), hub.to_string()))
+            .or_default()
+            .add(cause, what);
+    }
+
+    fn all_hubs(&mut self, c: &Cluster, cause: &Cause, what: &str) {
+        for h in &c.file.hubs {
+            self.hub(c, &h.name, cause.clone(), what);
+        }
+    }
+}
+
+/// Compute the plan. Config errors in a cluster file the plan needs are fatal (exit 2).
+pub fn plan(repo: &MultiRepo, changes: &Changes) -> Result<Plan, ConfigErrors> {
+    let mut acc = Acc {
+        notices: changes.notices.clone(),
+        ..Acc::default()
+    };
+    if changes.has_label(LABEL_SKIP_DEPLOY) {
+        acc.notices.push(format!(
+            "label {LABEL_SKIP_DEPLOY}: nothing will be deployed"
+        ));
+        return Ok(finish(acc, &[]));
+    }
+    let (all_hubs_globs, ignore_globs) = repo
+        .settings
+        .plan
+        .globs()
+        .map_err(|e| ConfigErrors(vec![e]))?;
+
+    // Sort the paths by rule; decide which clusters must be parsed.
+    let mut all_hub_paths = Vec::new();
+    let mut cluster_paths: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    let mut cluster_yamls: Vec<&str> = Vec::new();
+    let mut chart_paths = Vec::new();
+    for p in &changes.paths {
+        if ignore_globs.is_match(p) {
+            continue;
+        }
+        if all_hubs_globs.is_match(p) {
+            all_hub_paths.push(p.as_str());
+        } else if let Some(rest) = p
+            .strip_prefix(CLUSTERS_DIR)
+            .and_then(|r| r.strip_prefix('/'))
+        {
+            match rest.split_once('/') {
+                Some((c, "cluster.yaml")) => cluster_yamls.push(c),
+                Some((c, _)) => cluster_paths.entry(c).or_default().push(p),
+                None => {}
+            }
+        } else if is_under(p, HELM_CHARTS_DIR) {
+            chart_paths.push(p.as_str());
+        }
+    }
+    let deploy_support = changes.has_label(LABEL_DEPLOY_SUPPORT);
+    let deploy_hubs = changes.has_label(LABEL_DEPLOY_HUBS);
+    let need_all =
+        deploy_support || deploy_hubs || !all_hub_paths.is_empty() || !chart_paths.is_empty();
+    let wanted: Vec<String> = if need_all {
+        repo.cluster_names.clone()
+    } else {
+        let mut w: BTreeSet<&str> = cluster_paths.keys().copied().collect();
+        w.extend(cluster_yamls.iter().copied());
+        w.into_iter()
+            .filter(|c| repo.has_cluster(c))
+            .map(String::from)
+            .collect()
+    };
+    let clusters = repo.load_clusters(&wanted)?;
+    let by_name: BTreeMap<&str, &Cluster> = clusters.iter().map(|c| (c.name.as_str(), c)).collect();
+
+    // A cluster's own files: support and hub values files (and hub override files).
+    for (c, paths) in &cluster_paths {
+        let Some(cluster) = by_name.get(c) else {
+            for p in paths {
+                acc.notices.push(format!("{p}: there is no cluster `{c}` ({CLUSTERS_DIR}/{c}/cluster.yaml does not exist)"));
+            }
+            continue;
+        };
+        for p in paths {
+            let mut used = false;
+            if cluster.support_files.iter().any(|f| f == p) {
+                acc.support(cluster, Cause::SupportFile, p);
+                used = true;
+            }
+            for (hub, files) in cluster.file.hubs.iter().zip(&cluster.hub_files) {
+                if files.iter().any(|f| f == p) {
+                    acc.hub(cluster, &hub.name, Cause::HubFile, p);
+                    used = true;
+                }
+            }
+            if used && !repo.root.join(p).exists() {
+                acc.notices.push(format!(
+                    "{p}: listed in {CLUSTERS_DIR}/{c}/cluster.yaml but missing"
+                ));
+            }
+        }
+    }
+
+    for c in &cluster_yamls {
+        cluster_yaml_rule(repo, changes, c, by_name.get(c).copied(), &mut acc);
+    }
+
+    if !chart_paths.is_empty() {
+        let graph = repo.charts().map_err(|e| ConfigErrors(vec![e]))?;
+        for p in &chart_paths {
+            match graph.chart_of(p) {
+                Some(dir) => {
+                    let users = graph.users_of(dir);
+                    let changed = dir.rsplit('/').next().unwrap_or(dir).to_string();
+                    for cluster in &clusters {
+                        let support_chart = format!("{HELM_CHARTS_DIR}/support");
+                        if users.contains(&support_chart) {
+                            let via = (support_chart != dir).then(|| "support".to_string());
+                            acc.support(
+                                cluster,
+                                Cause::Chart {
+                                    changed: changed.clone(),
+                                    via,
+                                },
+                                p,
+                            );
+                        }
+                        for hub in &cluster.file.hubs {
+                            let hub_chart = format!("{HELM_CHARTS_DIR}/{}", hub.helm_chart);
+                            if users.contains(&hub_chart) {
+                                let via = (hub_chart != dir).then(|| hub.helm_chart.clone());
+                                acc.hub(
+                                    cluster,
+                                    &hub.name,
+                                    Cause::Chart {
+                                        changed: changed.clone(),
+                                        via,
+                                    },
+                                    p,
+                                );
+                            }
+                        }
+                    }
+                }
+                None => {
+                    for cluster in &clusters {
+                        acc.all_hubs(cluster, &Cause::HelmChartsOther, p);
+                    }
+                }
+            }
+        }
+    }
+
+    for p in &all_hub_paths {
+        for cluster in &clusters {
+            acc.all_hubs(cluster, &Cause::AllHubs, p);
+        }
+    }
+    if deploy_support {
+        for cluster in &clusters {
+            acc.support(cluster, Cause::Label(LABEL_DEPLOY_SUPPORT.into()), "");
+        }
+    }
+    if deploy_hubs && !changes.has_label(LABEL_SKIP_HUBS) {
+        for cluster in &clusters {
+            acc.all_hubs(cluster, &Cause::Label(LABEL_DEPLOY_HUBS.into()), "");
+        }
+    }
+    if changes.has_label(LABEL_SKIP_HUBS) {
+        if !acc.hubs.is_empty() {
+            acc.notices.push(format!(
+                "label {LABEL_SKIP_HUBS}: {} hub upgrade(s) not planned",
+                acc.hubs.len()
+            ));
+        }
+        acc.hubs.clear();
+    }
+    Ok(finish(acc, &clusters))
+}
+
+/// cluster.yaml changed: with a base version, redeploy only what the difference touches.
+fn cluster_yaml_rule(
+    repo: &MultiRepo,
+    changes: &Changes,
+    c: &str,
+    cluster: Option<&Cluster>,
+    acc: &mut Acc,
+) {
+    let path = Cluster::yaml_path(c);
+    let Some(cluster) = cluster else {
+        acc.notices.push(format!(
+            "{path}: cluster `{c}` was removed; nothing is deployed for it"
+        ));
+        return;
+    };
+    let old_text = changes.base.as_ref().map(|b| b.get(c).cloned().flatten());
+    let diff = match old_text {
+        None => None,
+        Some(None) => Some(Err("new cluster")),
+        Some(Some(old)) => {
+            let new = std::fs::read_to_string(repo.root.join(&path)).unwrap_or_default();
+            match (
+                serde_yaml::from_str::<Value>(&old),
+                serde_yaml::from_str::<Value>(&new),
+            ) {
+                (Ok(o), Ok(n)) => Some(Ok((o, n))),
+                _ => Some(Err("the base version does not parse")),
+            }
+        }
+    };
+    let (old, new) = match diff {
+        None => {
+            acc.support(
+                cluster,
+                Cause::ClusterYaml("no base to diff against".into()),
+                &path,
+            );
+            acc.all_hubs(
+                cluster,
+                &Cause::ClusterYaml("no base to diff against".into()),
+                &path,
+            );
+            return;
+        }
+        Some(Err(why)) => {
+            acc.support(cluster, Cause::ClusterYaml(why.into()), &path);
+            acc.all_hubs(cluster, &Cause::ClusterYaml(why.into()), &path);
+            return;
+        }
+        Some(Ok(pair)) => pair,
+    };
+    let cluster_keys = ["provider", "gcp", "aws", "azure", "kubeconfig", "support"];
+    let changed_keys: Vec<&str> = cluster_keys
+        .into_iter()
+        .filter(|k| old.get(k) != new.get(k))
+        .collect();
+    if !changed_keys.is_empty() {
+        let what = format!("{} changed", changed_keys.join(", "));
+        acc.support(cluster, Cause::ClusterYaml(what.clone()), &path);
+        acc.all_hubs(cluster, &Cause::ClusterYaml(what), &path);
+    }
+    let hubs_by_name = |v: &Value| -> BTreeMap<String, Value> {
+        v.get("hubs")
+            .and_then(Value::as_sequence)
+            .map(|s| {
+                s.iter()
+                    .filter_map(|h| Some((h.get("name")?.as_str()?.to_string(), h.clone())))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let (old_hubs, new_hubs) = (hubs_by_name(&old), hubs_by_name(&new));
+    for (name, entry) in &new_hubs {
+        match old_hubs.get(name) {
+            None => acc.hub(
+                cluster,
+                name,
+                Cause::ClusterYaml(format!("hub {name} added")),
+                &path,
+            ),
+            Some(o) if o != entry => {
+                acc.hub(
+                    cluster,
+                    name,
+                    Cause::ClusterYaml(format!("hub {name} entry changed")),
+                    &path,
+                );
+            }
+            Some(_) => {}
+        }
+    }
+    for name in old_hubs.keys().filter(|n| !new_hubs.contains_key(*n)) {
+        acc.notices.push(format!(
+            "{path}: hub {name} was removed; it is not deployed (uninstall it with \
+             `helm uninstall {name} --namespace {name}` if it still runs)"
+        ));
+    }
+}
+
+/// Split hub jobs into staging and prod, add staging canaries, sort.
+fn finish(acc: Acc, clusters: &[Cluster]) -> Plan {
+    let by_name: BTreeMap<&str, &Cluster> = clusters.iter().map(|c| (c.name.as_str(), c)).collect();
+    let provider = |c: &str| by_name.get(c).map_or(Provider::Gcp, |c| c.provider());
+    let mut staging: BTreeMap<(String, String), Reasons> = BTreeMap::new();
+    let mut prod: BTreeMap<(String, String), Reasons> = BTreeMap::new();
+    for ((c, h), r) in acc.hubs {
+        if crate::config::cluster::is_staging_name(&h) {
+            staging.insert((c, h), r);
+        } else {
+            prod.insert((c, h), r);
+        }
+    }
+    // A cluster with prod jobs but no staging job gets all its staging hubs, as canaries.
+    let mut prod_by_cluster: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (c, h) in prod.keys() {
+        prod_by_cluster.entry(c).or_default().push(h);
+    }
+    for (c, prod_hubs) in &prod_by_cluster {
+        if staging.keys().any(|(sc, _)| sc == c) {
+            continue;
+        }
+        let Some(cluster) = by_name.get(c) else {
+            continue;
+        };
+        for hub in cluster.file.hubs.iter().filter(|h| h.is_staging()) {
+            let r = staging
+                .entry((c.to_string(), hub.name.clone()))
+                .or_default();
+            for p in prod_hubs {
+                r.add(Cause::Canary, *p);
+            }
+        }
+    }
+    let hub_jobs = |m: BTreeMap<(String, String), Reasons>| -> Vec<HubJob> {
+        m.into_iter()
+            .map(|((cluster, hub), reasons)| HubJob {
+                provider: provider(&cluster),
+                cluster,
+                hub,
+                reasons,
+            })
+            .collect()
+    };
+    Plan {
+        support: acc
+            .support
+            .into_iter()
+            .map(|(cluster, reasons)| SupportJob {
+                provider: provider(&cluster),
+                cluster,
+                reasons,
+            })
+            .collect(),
+        staging: hub_jobs(staging),
+        prod: hub_jobs(prod),
+        notices: acc.notices,
+    }
+}

@@ -1,0 +1,122 @@
+//! Why a job is planned: every reason names the file (full repo-relative path) or label behind it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+/// One kind of cause; the paths (or names) that triggered it are collected per kind.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Cause {
+    /// A values file (or chart_override/domain_override_file) of this hub changed.
+    HubFile,
+    SupportFile,
+    /// A file of chart `changed`; `via` is the release's chart when it only depends on it.
+    Chart {
+        changed: String,
+        via: Option<String>,
+    },
+    /// A file under helm-charts/ outside any chart folder.
+    HelmChartsOther,
+    /// A path configured (plan.all_hubs) to redeploy every hub.
+    AllHubs,
+    /// cluster.yaml changed; the text says what the diff touched.
+    ClusterYaml(String),
+    Label(String),
+    /// Deployed first as a canary for these prod hubs.
+    Canary,
+    /// Legacy layout: a file that is part of the chart's release or image.
+    LegacyFile(String),
+}
+
+impl fmt::Display for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Cause::HubFile => f.write_str("values files changed"),
+            Cause::SupportFile => f.write_str("support values files changed"),
+            Cause::Chart { changed, via: None } => write!(f, "chart {changed} changed"),
+            Cause::Chart {
+                changed,
+                via: Some(via),
+            } => {
+                write!(f, "chart {changed} (a dependency of {via}) changed")
+            }
+            Cause::HelmChartsOther => f.write_str("helm-charts/ files outside any chart changed"),
+            Cause::AllHubs => f.write_str("files that redeploy every hub changed"),
+            Cause::ClusterYaml(what) => write!(f, "cluster.yaml changed ({what})"),
+            Cause::Label(l) => write!(f, "label {l}"),
+            Cause::Canary => f.write_str("staging canary for prod hubs"),
+            Cause::LegacyFile(what) => write!(f, "{what} changed"),
+        }
+    }
+}
+
+/// All reasons of one job, rendered deterministically:
+/// `values files changed: config/clusters/a/x.values.yaml; label deployer:deploy-hubs`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Reasons(BTreeMap<Cause, BTreeSet<String>>);
+
+impl Reasons {
+    pub fn add(&mut self, cause: Cause, what: impl Into<String>) {
+        let what = what.into();
+        let set = self.0.entry(cause).or_default();
+        if !what.is_empty() {
+            set.insert(what);
+        }
+    }
+
+    pub fn merge(&mut self, other: &Reasons) {
+        for (c, set) in &other.0 {
+            self.0
+                .entry(c.clone())
+                .or_default()
+                .extend(set.iter().cloned());
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether any cause other than `Canary` is present.
+    pub fn has_own_cause(&self) -> bool {
+        self.0.keys().any(|c| *c != Cause::Canary)
+    }
+}
+
+impl fmt::Display for Reasons {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, (cause, what)) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{cause}")?;
+            if !what.is_empty() {
+                f.write_str(": ")?;
+                for (j, w) in what.iter().enumerate() {
+                    if j > 0 {
+                        f.write_str(", ")?;
+                    }
+                    f.write_str(w)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_sorted_and_grouped() {
+        let mut r = Reasons::default();
+        r.add(Cause::Label("deployer:deploy-hubs".into()), "");
+        r.add(Cause::HubFile, "config/clusters/a/z.yaml");
+        r.add(Cause::HubFile, "config/clusters/a/b.yaml");
+        r.add(Cause::HubFile, "config/clusters/a/b.yaml");
+        assert_eq!(
+            r.to_string(),
+            "values files changed: config/clusters/a/b.yaml, config/clusters/a/z.yaml; label deployer:deploy-hubs"
+        );
+    }
+}

@@ -1,0 +1,312 @@
+//! A plan as the user or a workflow wants it: JSON for `strategy.matrix`, aligned tables for a
+//! terminal, Markdown for a PR comment, and GitHub step outputs.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::plan::legacy_changes::LegacyChangePlan;
+use crate::plan::multi::{HubJob, Plan, SupportJob};
+
+/// The marker a PR-comment workflow looks for to update its one comment.
+pub const MARKER: &str = "<!-- deployment-plan -->";
+
+#[derive(Serialize)]
+struct SupportOut<'a> {
+    provider: &'a str,
+    cluster_name: &'a str,
+    reason_for_redeploy: String,
+}
+
+#[derive(Serialize)]
+struct HubOut<'a> {
+    provider: &'a str,
+    cluster_name: &'a str,
+    hub_name: &'a str,
+    reason_for_redeploy: String,
+}
+
+fn support_out(j: &SupportJob) -> SupportOut<'_> {
+    SupportOut {
+        provider: j.provider.as_str(),
+        cluster_name: &j.cluster,
+        reason_for_redeploy: j.reasons.to_string(),
+    }
+}
+
+fn hub_out(j: &HubJob) -> HubOut<'_> {
+    HubOut {
+        provider: j.provider.as_str(),
+        cluster_name: &j.cluster,
+        hub_name: &j.hub,
+        reason_for_redeploy: j.reasons.to_string(),
+    }
+}
+
+fn to_json<T: Serialize>(v: &T) -> String {
+    // Serializing plain structs of strings cannot fail.
+    serde_json::to_string(v).unwrap_or_else(|e| format!("\"serialization failed: {e}\""))
+}
+
+pub fn support_json(p: &Plan) -> String {
+    to_json(&p.support.iter().map(support_out).collect::<Vec<_>>())
+}
+
+pub fn staging_json(p: &Plan) -> String {
+    to_json(&p.staging.iter().map(hub_out).collect::<Vec<_>>())
+}
+
+pub fn prod_json(p: &Plan) -> String {
+    to_json(&p.prod.iter().map(hub_out).collect::<Vec<_>>())
+}
+
+/// `{"support-jobs":[…],"staging-jobs":[…],"prod-jobs":[…]}` on one line, keys in this order.
+pub fn json(p: &Plan) -> String {
+    format!(
+        "{{\"support-jobs\":{},\"staging-jobs\":{},\"prod-jobs\":{}}}",
+        support_json(p),
+        staging_json(p),
+        prod_json(p)
+    )
+}
+
+/// One row per job: kind, cluster, hub, provider, reason.
+fn rows(p: &Plan) -> Vec<[String; 5]> {
+    let mut rows = Vec::new();
+    for j in &p.support {
+        rows.push([
+            "support".into(),
+            j.cluster.clone(),
+            "-".into(),
+            j.provider.as_str().into(),
+            j.reasons.to_string(),
+        ]);
+    }
+    for (kind, jobs) in [("staging", &p.staging), ("prod", &p.prod)] {
+        for j in jobs {
+            rows.push([
+                kind.into(),
+                j.cluster.clone(),
+                j.hub.clone(),
+                j.provider.as_str().into(),
+                j.reasons.to_string(),
+            ]);
+        }
+    }
+    rows
+}
+
+/// Aligned columns for a terminal.
+pub fn table(p: &Plan) -> String {
+    if p.is_empty() {
+        return "No hubs will be upgraded.\n".to_string();
+    }
+    aligned(
+        ["KIND", "CLUSTER", "HUB", "PROVIDER", "REASON"].map(String::from),
+        &rows(p),
+    )
+}
+
+/// Columns padded to their widest cell; the last one is not padded.
+fn aligned<const N: usize>(header: [String; N], rows: &[[String; N]]) -> String {
+    let mut widths = [0usize; N];
+    for r in std::iter::once(&header).chain(rows) {
+        for (w, cell) in widths.iter_mut().zip(r) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for r in std::iter::once(&header).chain(rows) {
+        for (i, (w, cell)) in widths.iter().zip(r).enumerate() {
+            if i + 1 == N {
+                out.push_str(cell);
+            } else {
+                let _ = write!(out, "{cell:<w$}  ");
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[derive(Serialize)]
+struct LegacyOut<'a> {
+    chart: &'a str,
+    build: bool,
+    reason_for_redeploy: String,
+}
+
+/// The legacy jobs as a JSON list, staging first.
+pub fn legacy_jobs_json(p: &LegacyChangePlan) -> String {
+    let jobs: Vec<LegacyOut<'_>> = p
+        .jobs
+        .iter()
+        .map(|j| LegacyOut {
+            chart: &j.chart,
+            build: j.build,
+            reason_for_redeploy: j.reasons.to_string(),
+        })
+        .collect();
+    to_json(&jobs)
+}
+
+/// Legacy layout: `{"legacy-jobs":[{"chart","build","reason_for_redeploy"}]}`.
+pub fn legacy_json(p: &LegacyChangePlan) -> String {
+    format!("{{\"legacy-jobs\":{}}}", legacy_jobs_json(p))
+}
+
+fn legacy_rows(p: &LegacyChangePlan) -> Vec<[String; 3]> {
+    p.jobs
+        .iter()
+        .map(|j| {
+            let what = if j.build {
+                "build, push, deploy"
+            } else {
+                "deploy"
+            };
+            [j.chart.clone(), what.to_string(), j.reasons.to_string()]
+        })
+        .collect()
+}
+
+pub fn legacy_table(p: &LegacyChangePlan) -> String {
+    if p.jobs.is_empty() {
+        return "No hubs will be upgraded.\n".to_string();
+    }
+    aligned(
+        ["CHART", "STEPS", "REASON"].map(String::from),
+        &legacy_rows(p),
+    )
+}
+
+pub fn legacy_markdown(p: &LegacyChangePlan) -> String {
+    let mut out = format!("{MARKER}\n## Deployment plan\n\n");
+    if p.jobs.is_empty() {
+        out.push_str("No hubs will be upgraded.\n");
+    } else {
+        out.push_str("In this order (a failing staging chart stops the rest):\n\n| Chart | Steps | Reason |\n|---|---|---|\n");
+        for [chart, steps, reason] in legacy_rows(p) {
+            let _ = writeln!(out, "| {chart} | {steps} | {} |", md_cell(&reason));
+        }
+    }
+    notes(&mut out, &p.notices);
+    out
+}
+
+fn notes(out: &mut String, notices: &[String]) {
+    if !notices.is_empty() {
+        out.push_str("\n### Notes\n\n");
+        for n in notices {
+            let _ = writeln!(out, "- {}", md_cell(n));
+        }
+    }
+}
+
+fn md_cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+/// The deployment plan for a PR comment.
+pub fn markdown(p: &Plan) -> String {
+    let mut out = format!("{MARKER}\n## Deployment plan\n\n");
+    if p.support.is_empty() && p.staging.is_empty() && p.prod.is_empty() {
+        out.push_str("No hubs will be upgraded.\n");
+    } else {
+        if !p.support.is_empty() {
+            out.push_str(
+                "### Support upgrades\n\n| Cluster | Provider | Reason |\n|---|---|---|\n",
+            );
+            for j in &p.support {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} |",
+                    j.cluster,
+                    j.provider.as_str(),
+                    md_cell(&j.reasons.to_string())
+                );
+            }
+            out.push('\n');
+        }
+        if p.staging.is_empty() && p.prod.is_empty() {
+            out.push_str("No hubs will be upgraded.\n\n");
+        }
+        for (title, jobs) in [
+            ("Staging hub upgrades", &p.staging),
+            ("Production hub upgrades", &p.prod),
+        ] {
+            if jobs.is_empty() {
+                continue;
+            }
+            let _ = writeln!(
+                out,
+                "### {title}\n\n| Cluster | Hub | Provider | Reason |\n|---|---|---|---|"
+            );
+            for j in jobs.iter() {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} | {} |",
+                    j.cluster,
+                    j.hub,
+                    j.provider.as_str(),
+                    md_cell(&j.reasons.to_string())
+                );
+            }
+            out.push('\n');
+        }
+        out.push_str("### Order\n\n");
+        out.push_str(&mermaid(p));
+    }
+    notes(&mut out, &p.notices);
+    out
+}
+
+/// support → staging hubs (one at a time) → prod hubs (in parallel), per cluster.
+fn mermaid(p: &Plan) -> String {
+    let mut clusters: Vec<&str> = p
+        .support
+        .iter()
+        .map(|j| j.cluster.as_str())
+        .chain(p.staging.iter().chain(&p.prod).map(|j| j.cluster.as_str()))
+        .collect();
+    clusters.sort_unstable();
+    clusters.dedup();
+    let mut out = String::from("```mermaid\nflowchart LR\n");
+    let mut n = 0usize;
+    let mut node = |out: &mut String, label: &str| -> String {
+        let id = format!("n{n}");
+        n += 1;
+        let _ = writeln!(out, "    {id}[\"{}\"]", label.replace('"', "#quot;"));
+        id
+    };
+    for c in clusters {
+        let _ = writeln!(
+            out,
+            "  subgraph {}[\"{}\"]",
+            format_args!(
+                "c_{}",
+                c.replace(|ch: char| !ch.is_ascii_alphanumeric(), "_")
+            ),
+            c
+        );
+        let mut last: Vec<String> = Vec::new();
+        if p.support.iter().any(|j| j.cluster == c) {
+            last = vec![node(&mut out, "support")];
+        }
+        for j in p.staging.iter().filter(|j| j.cluster == c) {
+            let id = node(&mut out, &j.hub);
+            for l in &last {
+                let _ = writeln!(out, "    {l} --> {id}");
+            }
+            last = vec![id];
+        }
+        for j in p.prod.iter().filter(|j| j.cluster == c) {
+            let id = node(&mut out, &j.hub);
+            for l in &last {
+                let _ = writeln!(out, "    {l} --> {id}");
+            }
+        }
+        out.push_str("  end\n");
+    }
+    out.push_str("```\n");
+    out
+}
