@@ -1,0 +1,105 @@
+//! Generate a multi-cluster repo for benchmarks: `cargo run --release --example gen-repo -- N DIR`.
+//!
+//! About 20 hubs per cluster, one staging hub each; every hub has its own values file and shares
+//! a cluster-wide `common.values.yaml` and a group file with four other hubs; a quarter of the
+//! hubs use daskhub (which depends on basehub). Prints the paths the benchmark changes.
+
+use std::fs;
+use std::path::Path;
+
+const HUBS_PER_CLUSTER: usize = 20;
+
+fn write(root: &Path, rel: &str, text: &str) {
+    let p = root.join(rel);
+    fs::create_dir_all(p.parent().expect("has a parent")).expect("create dir");
+    fs::write(p, text).expect("write file");
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let (Some(n), Some(dir)) = (
+        args.get(1).and_then(|n| n.parse::<usize>().ok()),
+        args.get(2),
+    ) else {
+        eprintln!("usage: gen-repo N DIR   (N hubs in total)");
+        std::process::exit(2);
+    };
+    let root = Path::new(dir);
+    write(
+        root,
+        "helm-charts/basehub/Chart.yaml",
+        "apiVersion: v2\nname: basehub\nversion: 0.1.0\n",
+    );
+    write(root, "helm-charts/basehub/values.yaml", "jupyterhub: {}\n");
+    write(
+        root,
+        "helm-charts/daskhub/Chart.yaml",
+        "apiVersion: v2\nname: daskhub\nversion: 0.1.0\ndependencies:\n- name: basehub\n  version: 0.1.0\n  repository: file://../basehub\n",
+    );
+    write(
+        root,
+        "helm-charts/support/Chart.yaml",
+        "apiVersion: v2\nname: support\nversion: 0.1.0\n",
+    );
+    let clusters = n.div_ceil(HUBS_PER_CLUSTER);
+    let mut hub_files = Vec::new();
+    let mut made = 0;
+    for c in 0..clusters {
+        let name = format!("cluster-{c:04}");
+        let dir = format!("config/clusters/{name}");
+        let mut y = format!(
+            "name: {name}\nprovider: gcp\nmetadata:\n  2i2c:\n    hubspot_deal_id: {c}\ngcp:\n  key: enc-deployer-credentials.secret.json\n  project: project-{c}\n  cluster: {name}\n  zone: us-central1-b\nsupport:\n  helm_chart_values_files:\n  - support.values.yaml\nhubs:\n"
+        );
+        write(
+            root,
+            &format!("{dir}/support.values.yaml"),
+            "prometheus: {}\n",
+        );
+        write(
+            root,
+            &format!("{dir}/common.values.yaml"),
+            "jupyterhub: {}\n",
+        );
+        let count = HUBS_PER_CLUSTER.min(n - made);
+        for h in 0..count {
+            let hub = if h == 0 {
+                "staging".to_string()
+            } else {
+                format!("hub-{h:02}")
+            };
+            let chart = if h % 4 == 3 { "daskhub" } else { "basehub" };
+            let group = format!("group-{}.values.yaml", h / 5);
+            y.push_str(&format!(
+                "- name: {hub}\n  display_name: Hub {h} of {name}\n  domain: {hub}.{name}.example.org\n  helm_chart: {chart}\n  helm_chart_values_files:\n  - common.values.yaml\n  - {group}\n  - {hub}.values.yaml\n"
+            ));
+            write(root, &format!("{dir}/{group}"), "singleuser: {}\n");
+            write(
+                root,
+                &format!("{dir}/{hub}.values.yaml"),
+                &format!("hub: {{name: {hub}}}\n"),
+            );
+            hub_files.push(format!("{dir}/{hub}.values.yaml"));
+        }
+        made += count;
+        write(root, &format!("{dir}/cluster.yaml"), &y);
+    }
+    // The benchmark's inputs: one hub file; 500 hub files spread over the clusters.
+    let step = (hub_files.len() / 500).max(1);
+    let many: Vec<&str> = hub_files
+        .iter()
+        .step_by(step)
+        .take(500)
+        .map(String::as_str)
+        .collect();
+    write(
+        root,
+        "bench/one.txt",
+        &format!("{}\n", hub_files[hub_files.len() / 2]),
+    );
+    write(root, "bench/many.txt", &(many.join("\n") + "\n"));
+    write(root, "bench/chart.txt", "helm-charts/basehub/values.yaml\n");
+    println!(
+        "{made} hubs in {clusters} clusters under {}",
+        root.display()
+    );
+}
