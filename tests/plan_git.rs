@@ -40,7 +40,10 @@ fn repo() -> Fixture {
     for v in ["support", "common", "staging", "hub-a", "hub-b"] {
         f.write(&format!("config/clusters/c1/{v}.values.yaml"), "x: 1\n");
     }
-    f.write("helm-charts/basehub/Chart.yaml", "apiVersion: v2\nname: basehub\nversion: 0.1.0\n");
+    f.write(
+        "helm-charts/basehub/Chart.yaml",
+        "apiVersion: v2\nname: basehub\nversion: 0.1.0\n",
+    );
     f.commit_all("initial");
     f
 }
@@ -48,7 +51,10 @@ fn repo() -> Fixture {
 fn plan(f: &Fixture, args: &[&str]) -> (Value, String) {
     let out = f.deploy().arg("plan").args(args).output().unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
-    (serde_json::from_slice(&out.stdout).unwrap(), text(&out.stderr))
+    (
+        serde_json::from_slice(&out.stdout).unwrap(),
+        text(&out.stderr),
+    )
 }
 
 /// `cluster/hub` of each job of a kind, with the reasons.
@@ -58,8 +64,16 @@ fn jobs(v: &Value, kind: &str) -> Vec<String> {
         .unwrap()
         .iter()
         .map(|j| {
-            let hub = j.get("hub_name").and_then(Value::as_str).map(|h| format!("/{h}")).unwrap_or_default();
-            format!("{}{hub}: {}", j["cluster_name"].as_str().unwrap(), j["reason_for_redeploy"].as_str().unwrap())
+            let hub = j
+                .get("hub_name")
+                .and_then(Value::as_str)
+                .map(|h| format!("/{h}"))
+                .unwrap_or_default();
+            format!(
+                "{}{hub}: {}",
+                j["cluster_name"].as_str().unwrap(),
+                j["reason_for_redeploy"].as_str().unwrap()
+            )
         })
         .collect()
 }
@@ -78,8 +92,16 @@ fn a_changed_hub_entry_redeploys_only_that_hub() {
     f.commit_all("rename");
     let (v, _) = plan(&f, &["--base", "HEAD~1"]);
     assert_eq!(jobs(&v, "support-jobs"), Vec::<String>::new());
-    assert_eq!(jobs(&v, "prod-jobs"), ["c1/hub-a: cluster.yaml changed (hub hub-a entry changed): config/clusters/c1/cluster.yaml"]);
-    assert_eq!(jobs(&v, "staging-jobs"), ["c1/staging: staging canary for prod hubs: hub-a"]);
+    assert_eq!(
+        jobs(&v, "prod-jobs"),
+        [
+            "c1/hub-a: cluster.yaml changed (hub hub-a entry changed): config/clusters/c1/cluster.yaml"
+        ]
+    );
+    assert_eq!(
+        jobs(&v, "staging-jobs"),
+        ["c1/staging: staging canary for prod hubs: hub-a"]
+    );
 }
 
 #[test]
@@ -90,7 +112,10 @@ fn credentials_change_redeploys_support_and_every_hub() {
     let why = "cluster.yaml changed (gcp changed): config/clusters/c1/cluster.yaml";
     assert_eq!(jobs(&v, "support-jobs"), [format!("c1: {why}")]);
     assert_eq!(jobs(&v, "staging-jobs"), [format!("c1/staging: {why}")]);
-    assert_eq!(jobs(&v, "prod-jobs"), [format!("c1/hub-a: {why}"), format!("c1/hub-b: {why}")]);
+    assert_eq!(
+        jobs(&v, "prod-jobs"),
+        [format!("c1/hub-a: {why}"), format!("c1/hub-b: {why}")]
+    );
 }
 
 #[test]
@@ -104,8 +129,14 @@ fn removed_hub_is_reported_added_hub_is_deployed_metadata_is_ignored() {
     f.write("config/clusters/c1/cluster.yaml", &t);
     f.commit_all("swap hubs");
     let (v, stderr) = plan(&f, &["--base", "HEAD~1", "--head", "HEAD"]);
-    assert_eq!(jobs(&v, "prod-jobs"), ["c1/hub-c: cluster.yaml changed (hub hub-c added): config/clusters/c1/cluster.yaml"]);
-    assert!(stderr.contains("hub hub-b was removed; it is not deployed"), "{stderr}");
+    assert_eq!(
+        jobs(&v, "prod-jobs"),
+        ["c1/hub-c: cluster.yaml changed (hub hub-c added): config/clusters/c1/cluster.yaml"]
+    );
+    assert!(
+        stderr.contains("hub hub-b was removed; it is not deployed"),
+        "{stderr}"
+    );
     assert_eq!(jobs(&v, "support-jobs"), Vec::<String>::new());
 }
 
@@ -115,17 +146,24 @@ fn without_a_base_a_cluster_yaml_change_redeploys_everything_on_it() {
     let (v, _) = plan(&f, &["config/clusters/c1/cluster.yaml"]);
     assert_eq!(v["support-jobs"].as_array().unwrap().len(), 1);
     assert_eq!(v["prod-jobs"].as_array().unwrap().len(), 2);
-    assert!(jobs(&v, "prod-jobs")[0].ends_with("cluster.yaml changed (no base to diff against): config/clusters/c1/cluster.yaml"));
+    assert!(jobs(&v, "prod-jobs")[0].ends_with(
+        "cluster.yaml changed (no base to diff against): config/clusters/c1/cluster.yaml"
+    ));
 }
 
 #[test]
 fn a_new_cluster_deploys_everything_on_it() {
     let f = repo();
-    let c2 = CLUSTER.replace("name: c1", "name: c2").replace(".example.org", ".two.example.org");
+    let c2 = CLUSTER
+        .replace("name: c1", "name: c2")
+        .replace(".example.org", ".two.example.org");
     f.write("config/clusters/c2/cluster.yaml", &c2);
     f.commit_all("c2");
     let (v, _) = plan(&f, &["--base", "HEAD~1"]);
-    assert_eq!(jobs(&v, "support-jobs"), ["c2: cluster.yaml changed (new cluster): config/clusters/c2/cluster.yaml"]);
+    assert_eq!(
+        jobs(&v, "support-jobs"),
+        ["c2: cluster.yaml changed (new cluster): config/clusters/c2/cluster.yaml"]
+    );
     assert_eq!(v["prod-jobs"].as_array().unwrap().len(), 2);
 }
 
@@ -134,31 +172,60 @@ fn work_tree_changes_count_when_no_head_is_given() {
     let f = repo();
     f.write("config/clusters/c1/hub-b.values.yaml", "x: 2\n"); // modified, uncommitted
     let (v, _) = plan(&f, &["--base", "HEAD"]);
-    assert_eq!(jobs(&v, "prod-jobs"), ["c1/hub-b: values files changed: config/clusters/c1/hub-b.values.yaml"]);
+    assert_eq!(
+        jobs(&v, "prod-jobs"),
+        ["c1/hub-b: values files changed: config/clusters/c1/hub-b.values.yaml"]
+    );
     // renamed/untracked files count too: a new values file listed by a new hub entry
     f.write("config/clusters/c1/new.values.yaml", "x: 3\n");
-    edit(&f, "hub-b.values.yaml]", "hub-b.values.yaml, new.values.yaml]");
+    edit(
+        &f,
+        "hub-b.values.yaml]",
+        "hub-b.values.yaml, new.values.yaml]",
+    );
     let (v, _) = plan(&f, &["--base", "HEAD"]);
     let prod = jobs(&v, "prod-jobs");
     assert_eq!(prod.len(), 1);
-    assert!(prod[0].contains("config/clusters/c1/new.values.yaml"), "{prod:?}");
+    assert!(
+        prod[0].contains("config/clusters/c1/new.values.yaml"),
+        "{prod:?}"
+    );
     assert!(prod[0].contains("hub hub-b entry changed"), "{prod:?}");
 }
 
 #[test]
 fn unreachable_base_is_a_clear_error() {
     let f = repo();
-    let out = f.deploy().args(["plan", "--base", "0123456789abcdef0123456789abcdef01234567"]).output().unwrap();
+    let out = f
+        .deploy()
+        .args(["plan", "--base", "0123456789abcdef0123456789abcdef01234567"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("cannot compare with --base 0123456789abcdef0123456789abcdef01234567"), "{stderr}");
+    assert!(
+        stderr.contains("cannot compare with --base 0123456789abcdef0123456789abcdef01234567"),
+        "{stderr}"
+    );
     assert!(stderr.contains("fetch-depth: 0"), "{stderr}");
 }
 
 #[test]
 fn json_is_byte_identical_across_runs() {
     let f = repo();
-    let run = || f.deploy().args(["plan", "--label", "deployer:deploy-hubs", "--label", "deployer:deploy-support"]).output().unwrap().stdout;
+    let run = || {
+        f.deploy()
+            .args([
+                "plan",
+                "--label",
+                "deployer:deploy-hubs",
+                "--label",
+                "deployer:deploy-support",
+            ])
+            .output()
+            .unwrap()
+            .stdout
+    };
     let first = run();
     assert!(!first.is_empty());
     for _ in 0..5 {

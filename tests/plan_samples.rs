@@ -10,7 +10,10 @@ fn samples_repo() -> Fixture {
     let f = Fixture::empty();
     for s in SAMPLES {
         let src = manifest_dir().join(format!("tests/fixtures/2i2c/clusters/{s}/cluster.yaml"));
-        f.write(&format!("config/clusters/{s}/cluster.yaml"), &std::fs::read_to_string(src).unwrap());
+        f.write(
+            &format!("config/clusters/{s}/cluster.yaml"),
+            &std::fs::read_to_string(src).unwrap(),
+        );
     }
     f
 }
@@ -18,7 +21,19 @@ fn samples_repo() -> Fixture {
 #[test]
 fn all_four_samples_load_and_plan() {
     let f = samples_repo();
-    let out = f.deploy().args(["plan", "--format", "table", "--label", "deployer:deploy-hubs", "--label", "deployer:deploy-support"]).output().unwrap();
+    let out = f
+        .deploy()
+        .args([
+            "plan",
+            "--format",
+            "table",
+            "--label",
+            "deployer:deploy-hubs",
+            "--label",
+            "deployer:deploy-support",
+        ])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
     insta::assert_snapshot!(text(&out.stdout));
 }
