@@ -18,9 +18,7 @@ use crate::config::duration::GoDuration;
         login).",
     // argparse accepted any unique prefix of a long option (`--dep`, `--no-s`): so do we.
     infer_long_args = true,
-    arg_required_else_help = true,
-    // `deploy plan …` is a subcommand; `deploy <chart> …` the legacy form.
-    args_conflicts_with_subcommands = true
+    arg_required_else_help = true
 )]
 pub struct Cli {
     /// Run as if started in DIR (the hub-ops repo root)

@@ -249,7 +249,7 @@ mod tests {
     fn unknown_keys_are_rejected_with_location() {
         let text = format!("{MINIMAL}  domian: x.org\n");
         let e = Cluster::parse("c1", &text).unwrap_err();
-        assert_eq!(e.line, Some(7));
+        assert_eq!(e.line, Some(8));
         assert!(e.message.starts_with("unknown field `domian`"), "{e}");
         let e = Cluster::parse("c1", &format!("{MINIMAL}extra: 1\n")).unwrap_err();
         assert!(e.message.starts_with("unknown field `extra`"), "{e}");

@@ -115,10 +115,10 @@ impl MultiRepo {
         let mut dirs = Vec::new();
         if let Ok(entries) = std::fs::read_dir(self.root.join(HELM_CHARTS_DIR)) {
             for e in entries.flatten() {
-                if e.path().join("Chart.yaml").is_file() {
-                    if let Ok(n) = e.file_name().into_string() {
-                        dirs.push(format!("{HELM_CHARTS_DIR}/{n}"));
-                    }
+                if e.path().join("Chart.yaml").is_file()
+                    && let Ok(n) = e.file_name().into_string()
+                {
+                    dirs.push(format!("{HELM_CHARTS_DIR}/{n}"));
                 }
             }
         }

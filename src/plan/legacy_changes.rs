@@ -71,18 +71,14 @@ pub fn plan(repo: &LegacyRepo, changes: &Changes) -> Result<LegacyChangePlan, Co
             } else if *p == chart.secrets_file {
                 job.reasons.add(Cause::LegacyFile("secrets".into()), p);
                 matched = true;
-            } else if let Some(dep) = graph.chart_of(p) {
-                if dep != chart.dir && graph.users_of(dep).contains(&chart.dir) {
-                    let changed = dep.rsplit('/').next().unwrap_or(dep).to_string();
-                    job.reasons.add(
-                        Cause::Chart {
-                            changed,
-                            via: Some(chart.name.clone()),
-                        },
-                        p,
-                    );
-                    matched = true;
-                }
+            } else if let Some(dep) = graph.chart_of(p)
+                && dep != chart.dir
+                && graph.users_of(dep).contains(&chart.dir)
+            {
+                let changed = dep.rsplit('/').next().unwrap_or(dep).to_string();
+                let via = Some(chart.name.clone());
+                job.reasons.add(Cause::Chart { changed, via }, p);
+                matched = true;
             }
         }
         if !matched

@@ -195,8 +195,14 @@ pub fn plan(repo: &MultiRepo, changes: &Changes) -> Result<Plan, ConfigErrors> {
     // A cluster's own files: support and hub values files (and hub override files).
     for (c, paths) in &cluster_paths {
         let Some(cluster) = by_name.get(c) else {
-            for p in paths {
-                acc.notices.push(format!("{p}: there is no cluster `{c}` ({CLUSTERS_DIR}/{c}/cluster.yaml does not exist)"));
+            // A folder without its own cluster.yaml (2i2c's templates/) is not a cluster; a
+            // folder that does not exist is worth a word (a typo, or a removed cluster).
+            if !repo.root.join(CLUSTERS_DIR).join(c).is_dir() {
+                for p in paths {
+                    acc.notices.push(format!(
+                        "{p}: there is no cluster `{c}` ({CLUSTERS_DIR}/{c}/cluster.yaml does not exist)"
+                    ));
+                }
             }
             continue;
         };

@@ -1,0 +1,146 @@
+//! Output formats of `deploy plan`: Markdown for PR comments, GitHub step outputs, the legacy
+//! layout's plan.
+
+mod common;
+
+use common::{Fixture, manifest_dir, text};
+
+fn example() -> assert_cmd::Command {
+    let mut c = assert_cmd::Command::cargo_bin("deploy").unwrap();
+    c.arg("-C")
+        .arg(manifest_dir().join("examples/multi-cluster"));
+    c.env_remove("GITHUB_ACTIONS")
+        .env_remove("GITHUB_OUTPUT")
+        .env_remove("GITHUB_STEP_SUMMARY");
+    c
+}
+
+#[test]
+fn markdown_plan_for_a_pr_comment() {
+    let out = example()
+        .args([
+            "plan",
+            "--format",
+            "markdown",
+            "helm-charts/daskhub/values.yaml",
+            "config/clusters/alpha/support.values.yaml",
+            "config/clusters/gamma/prod.values.yaml",
+            "config/clusters/zeta/x.yaml",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let md = text(&out.stdout);
+    assert!(md.starts_with("<!-- deployment-plan -->\n"));
+    insta::assert_snapshot!(md);
+}
+
+#[test]
+fn markdown_says_when_nothing_is_upgraded() {
+    let out = example()
+        .args(["plan", "--format", "markdown", "docs/README.md"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        text(&out.stdout),
+        "<!-- deployment-plan -->\n## Deployment plan\n\nNo hubs will be upgraded.\n"
+    );
+}
+
+#[test]
+fn github_format_writes_step_outputs_and_summary() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (output, summary) = (tmp.path().join("output"), tmp.path().join("summary"));
+    std::fs::write(&output, "earlier=1\n").unwrap();
+    let out = example()
+        .env("GITHUB_OUTPUT", &output)
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .args([
+            "plan",
+            "--format",
+            "github",
+            "config/clusters/beta/research.values.yaml",
+            "helm-charts/support/values.yaml",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+
+    // what the workflow reads: one `key=<json list>` line per job kind, appended
+    let written = std::fs::read_to_string(&output).unwrap();
+    let lines: Vec<&str> = written.lines().collect();
+    assert_eq!(lines[0], "earlier=1");
+    assert_eq!(lines.len(), 4, "{written}");
+    for (line, key) in lines[1..]
+        .iter()
+        .zip(["support-jobs", "staging-jobs", "prod-jobs"])
+    {
+        let (k, v) = line.split_once('=').unwrap();
+        assert_eq!(k, key);
+        let parsed: serde_json::Value = serde_json::from_str(v).unwrap();
+        assert_eq!(parsed, json[key], "{key} output equals the JSON printed");
+    }
+    let prod: serde_json::Value =
+        serde_json::from_str(lines[3].split_once('=').unwrap().1).unwrap();
+    assert_eq!(prod[0]["cluster_name"], "beta");
+    assert_eq!(prod[0]["hub_name"], "research");
+    assert_eq!(prod[0]["provider"], "aws");
+    let staging: serde_json::Value =
+        serde_json::from_str(lines[2].split_once('=').unwrap().1).unwrap();
+    assert_eq!(
+        staging.as_array().unwrap().len(),
+        2,
+        "both beta staging hubs as canaries"
+    );
+    let s = std::fs::read_to_string(&summary).unwrap();
+    assert!(s.starts_with("<!-- deployment-plan -->"), "{s}");
+    assert!(s.contains("| beta | research | aws |"), "{s}");
+}
+
+#[test]
+fn github_format_without_the_variables_just_prints_json() {
+    let out = example()
+        .args(["plan", "--format", "github"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        text(&out.stdout),
+        "{\"support-jobs\":[],\"staging-jobs\":[],\"prod-jobs\":[]}\n"
+    );
+}
+
+#[test]
+fn legacy_layout_plans_charts_staging_first() {
+    let f = Fixture::example();
+    let run = |args: &[&str]| {
+        let out = f.deploy().arg("plan").args(args).output().unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        (text(&out.stdout), text(&out.stderr))
+    };
+    let (json, _) = run(&[
+        "--format",
+        "json",
+        "user-images/ea-hub/Dockerfile",
+        "secrets/nbgrader-hub.yaml",
+        "hub-charts/staginghub/values.yaml",
+        "monitoring/values.yaml",
+        "README.md",
+    ]);
+    insta::assert_snapshot!("legacy_json", json);
+    let (table, _) = run(&["--format", "table", "base-charts/jupyterhub/values.yaml"]);
+    insta::assert_snapshot!("legacy_base_chart_table", table);
+    let (json, stderr) = run(&["user-images/unknown-hub/Dockerfile"]);
+    assert_eq!(json, "{\"legacy-jobs\":[]}\n");
+    assert!(
+        stderr.contains("user-images/unknown-hub/Dockerfile: belongs to no chart"),
+        "{stderr}"
+    );
+    let (json, _) = run(&["deploy.yaml"]);
+    assert!(
+        json.starts_with("{\"legacy-jobs\":[{\"chart\":\"staginghub\""),
+        "{json}"
+    );
+    let (md, _) = run(&["--format", "markdown", "--label", "deployer:deploy-hubs"]);
+    insta::assert_snapshot!("legacy_markdown", md);
+}
