@@ -187,3 +187,91 @@ fn deploy_step_dependency_update_and_template_render_the_release() {
         .to_string();
     assert!(err.contains("failed with exit status 1"), "{err}");
 }
+
+#[test]
+fn every_hub_and_support_release_of_the_multi_cluster_example_renders() {
+    let Some(helm) =
+        helm_or_skip("every_hub_and_support_release_of_the_multi_cluster_example_renders")
+    else {
+        return;
+    };
+    use deploy::config::multi::MultiRepo;
+    let home = tempfile::tempdir().unwrap();
+    // a copy, since helm dependency update writes into the chart folder
+    let tmp = tempfile::tempdir().unwrap();
+    let status = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(common::manifest_dir().join("examples/multi-cluster"))
+        .arg(tmp.path().join("repo"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let root = tmp.path().join("repo");
+    let repo = MultiRepo::load(&root).unwrap();
+    let r = runner(&root);
+    let helm_cmd = |args: Vec<String>| {
+        with_helm(
+            &Cmd::new("helm").args(args).local_query(),
+            &helm,
+            home.path(),
+        )
+    };
+    for chart in ["basehub", "daskhub", "binderhub", "support"] {
+        let dir = format!("helm-charts/{chart}");
+        r.run(&helm_cmd(vec![
+            "dependency".into(),
+            "update".into(),
+            dir.clone(),
+        ]))
+        .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let clusters = repo.load_clusters(&repo.cluster_names).unwrap();
+    assert_eq!(clusters.len(), 3);
+    let mut rendered = 0;
+    for c in &clusters {
+        let mut releases: Vec<(String, String, Vec<String>)> = c
+            .file
+            .hubs
+            .iter()
+            .zip(&c.hub_files)
+            .map(|(h, files)| {
+                let values = files
+                    .iter()
+                    .filter(|f| f.ends_with(".values.yaml"))
+                    .cloned()
+                    .collect();
+                (
+                    h.name.clone(),
+                    format!("helm-charts/{}", h.helm_chart),
+                    values,
+                )
+            })
+            .collect();
+        if c.has_support() {
+            releases.push((
+                "support".into(),
+                "helm-charts/support".into(),
+                c.support_files.clone(),
+            ));
+        }
+        for (release, chart, values) in releases {
+            let mut args = vec![
+                "template".to_string(),
+                release.clone(),
+                chart,
+                "--namespace".into(),
+                release.clone(),
+            ];
+            for v in values {
+                args.extend(["-f".to_string(), v]);
+            }
+            let out = stdout(
+                r.run(&helm_cmd(args))
+                    .unwrap_or_else(|e| panic!("{}/{release}: {e}", c.name)),
+            );
+            assert!(out.contains("kind: Deployment"), "{}/{release}", c.name);
+            rendered += 1;
+        }
+    }
+    assert_eq!(rendered, 10 + 2, "ten hubs and two support releases");
+}
