@@ -192,6 +192,7 @@ fn legacy(cli: Cli, root: PathBuf, log: &Log) -> anyhow::Result<()> {
         rebuild: a.rebuild,
         force: a.force,
         timeout: a.timeout,
+        lock_timeout: a.lock_timeout.duration(),
     };
     let errs = repo.check(chart, req.stages());
     if !errs.is_empty() {

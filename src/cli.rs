@@ -127,6 +127,10 @@ pub struct LegacyArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub timeout: Option<GoDuration>,
 
+    /// How long to wait for another run holding the release's lease
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5m")]
+    pub lock_timeout: GoDuration,
+
     /// Print every command in order (secrets redacted) instead of running it
     #[arg(long)]
     pub dry_run: bool,

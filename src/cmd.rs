@@ -71,6 +71,8 @@ pub enum Effect {
     RemoteQuery,
     /// Changes something (credentials, images, releases).
     Change,
+    /// Prints a secret (`sops --decrypt`): captured, never logged, not run in a dry run.
+    Decrypt,
 }
 
 /// An external command: program, argv, env, cwd, stdin, and how to treat it.
@@ -88,6 +90,10 @@ pub struct Cmd {
     pub probe: bool,
     /// Conditions shown in a dry run, e.g. "if the tag is not in the registry".
     pub notes: Vec<String>,
+    /// Cleanup (releasing a lease): still run after Ctrl-C/SIGTERM, when nothing new starts.
+    pub cleanup: bool,
+    /// Shown instead of a (plain, long) stdin: `kubectl create -f - < Lease ea-hub/deploy-ea-hub`.
+    pub stdin_desc: Option<String>,
 }
 
 impl Cmd {
@@ -102,6 +108,8 @@ impl Cmd {
             effect: Effect::Change,
             probe: false,
             notes: Vec::new(),
+            cleanup: false,
+            stdin_desc: None,
         }
     }
 
@@ -131,6 +139,13 @@ impl Cmd {
 
     pub fn cwd(mut self, dir: impl Into<PathBuf>) -> Self {
         self.cwd = Some(dir.into());
+        self
+    }
+
+    /// A document on stdin, shown in command lines by its description.
+    pub fn stdin_doc(mut self, content: &str, desc: &str) -> Self {
+        self.stdin = Some(Arg::Plain(content.to_string()));
+        self.stdin_desc = Some(desc.to_string());
         self
     }
 
@@ -189,21 +204,29 @@ impl Cmd {
         out
     }
 
-    /// The redacted command line without notes: `helm upgrade --install …`.
+    /// The redacted command line without notes: `helm upgrade --install …`. The environment is
+    /// left out: it holds per-run temp paths (a private KUBECONFIG) that would make every printed
+    /// plan differ; [`Cmd::env_line`] shows it.
     pub fn line(&self) -> String {
-        let mut s = String::new();
-        for (k, v) in &self.env {
-            s.push_str(&format!("{k}={v} "));
-        }
-        s.push_str(&quote(&self.program));
+        let mut s = quote(&self.program);
         for a in &self.args {
             s.push(' ');
             s.push_str(&a.to_string());
         }
-        if let Some(stdin) = &self.stdin {
-            s.push_str(&format!(" <<< {stdin}"));
+        match (&self.stdin, &self.stdin_desc) {
+            (Some(Arg::Plain(_)), Some(desc)) => s.push_str(&format!(" < {desc}")),
+            (Some(stdin), _) => s.push_str(&format!(" <<< {stdin}")),
+            (None, _) => {}
         }
         s
+    }
+}
+
+impl Cmd {
+    /// The environment this command adds, redacted: `KUBECONFIG=/tmp/… TOKEN=***`.
+    pub fn env_line(&self) -> String {
+        let parts: Vec<String> = self.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        parts.join(" ")
     }
 }
 
@@ -246,10 +269,8 @@ mod tests {
             assert!(!shown.contains(s), "{s} leaked in {shown}");
         }
         assert_eq!(c.secrets(), vec!["pw-456", "tok-123", "hunter2"]);
-        assert_eq!(
-            c.line(),
-            "TOKEN=*** docker login -u me --password-stdin *** <<< ***"
-        );
+        assert_eq!(c.line(), "docker login -u me --password-stdin *** <<< ***");
+        assert_eq!(c.env_line(), "TOKEN=***");
     }
 
     #[test]

@@ -137,7 +137,7 @@ fn scrub(cmd: &Cmd, text: &str) -> String {
 impl Runner for RealRunner {
     fn run(&self, cmd: &Cmd) -> Result<Reply, CmdError> {
         let line = cmd.line();
-        if signals::interrupted() {
+        if signals::interrupted() && !cmd.cleanup {
             return Err(CmdError::Interrupted { cmd: line });
         }
         let program = which::which(&cmd.program).map_err(|_| CmdError::NotFound {
@@ -147,6 +147,9 @@ impl Runner for RealRunner {
             self.log.command(&line);
         } else {
             self.log.debug(&format!("+ {line}"));
+        }
+        if !cmd.env.is_empty() {
+            self.log.debug(&format!("  with {}", cmd.env_line()));
         }
         let mut expr = duct::cmd(program, cmd.argv_clear()).unchecked();
         if let Some(dir) = cmd.cwd.as_ref().or(self.base_dir.as_ref()) {
@@ -220,7 +223,7 @@ impl Runner for RealRunner {
             match stop {
                 None => {
                     let timed_out = cmd.timeout.is_some_and(|t| started.elapsed() >= t);
-                    if signals::interrupted() || timed_out {
+                    if (signals::interrupted() && !cmd.cleanup) || timed_out {
                         terminate(&handle, libc::SIGTERM);
                         stop = Some((!timed_out, Instant::now()));
                     }
@@ -257,7 +260,7 @@ impl Runner for RealRunner {
                 }
             });
         }
-        if cmd.effect != Effect::Change && !stdout.is_empty() {
+        if matches!(cmd.effect, Effect::LocalQuery | Effect::RemoteQuery) && !stdout.is_empty() {
             self.log.debug(&scrub(cmd, &stdout));
         }
         let out = Output {

@@ -8,7 +8,7 @@ use common::{Fixture, text};
 const IMAGE: &str = "earthlabhubops/ea-k8s-user-ea-hub";
 
 fn full_sequence(tag: &str) -> Vec<String> {
-    [
+    let mut v: Vec<String> = vec![
         "gcloud auth activate-service-account --key-file=secrets/gke-auth-key.json".to_string(),
         "gcloud container clusters get-credentials jhub --zone=us-central1-b --project=ea-jupyter"
             .into(),
@@ -16,19 +16,34 @@ fn full_sequence(tag: &str) -> Vec<String> {
         format!("docker manifest inspect {IMAGE}:{tag}"),
         format!("docker build -t {IMAGE}:{tag} user-images/ea-hub"),
         format!("docker push {IMAGE}:{tag}"),
+    ];
+    v.extend(deploy_sequence(
+        &format!(" --set-string jupyterhub.singleuser.image.tag={tag}"),
+        "600s",
+    ));
+    v
+}
+
+/// The deploy step of ea-hub: lease, stuck-release check, upgrade, rollouts, lease released.
+fn deploy_sequence(extra: &str, timeout: &str) -> Vec<String> {
+    vec![
         "helm dependency update hub-charts/ea-hub".into(),
+        "kubectl create namespace ea-hub".into(),
+        "kubectl create -o json -f -".into(),
+        "helm status ea-hub --namespace ea-hub -o json".into(),
         format!(
             "helm upgrade --install --namespace ea-hub --create-namespace ea-hub hub-charts/ea-hub \
-             --wait --timeout 600s --cleanup-on-fail -f secrets/ea-hub.yaml \
-             --set-string jupyterhub.singleuser.image.tag={tag}"
+             --wait --timeout {timeout} --cleanup-on-fail -f secrets/ea-hub.yaml{extra}"
         ),
         "kubectl -n ea-hub get deployments -o name".into(),
-        "kubectl rollout status --namespace ea-hub --watch deployment.apps/hub --timeout 600s"
-            .into(),
-        "kubectl rollout status --namespace ea-hub --watch deployment.apps/proxy --timeout 600s"
-            .into(),
+        format!(
+            "kubectl rollout status --namespace ea-hub --watch deployment.apps/hub --timeout {timeout}"
+        ),
+        format!(
+            "kubectl rollout status --namespace ea-hub --watch deployment.apps/proxy --timeout {timeout}"
+        ),
+        "kubectl -n ea-hub delete lease deploy-ea-hub --ignore-not-found".into(),
     ]
-    .to_vec()
 }
 
 #[test]
@@ -125,9 +140,13 @@ fn abbreviated_long_options_work_like_argparse() {
         .args(["ea-hub", "--no-s", "--dep"])
         .assert()
         .success();
-    let calls = f.calls();
-    assert_eq!(calls[0], "helm dependency update hub-charts/ea-hub");
-    assert_eq!(calls.len(), 4, "{calls:#?}");
+    let tag = f.tag("ea-hub");
+    let mut want = deploy_sequence(
+        &format!(" --set-string jupyterhub.singleuser.image.tag={tag}"),
+        "600s",
+    );
+    want.remove(7); // only the hub deployment exists here
+    assert_eq!(f.calls(), want);
     // ambiguous prefix: a usage error
     f.deploy().args(["ea-hub", "--d"]).assert().code(2);
 }
@@ -160,7 +179,7 @@ fn chart_without_image_has_no_tag_override() {
         .success();
     let calls = f.calls();
     assert_eq!(
-        calls[1],
+        calls[4],
         "helm upgrade --install --namespace monitoring --create-namespace monitoring monitoring \
          --wait --timeout 600s --cleanup-on-fail -f secrets/monitoring.yaml"
     );
@@ -197,14 +216,14 @@ fn force_and_timeout_flags_reach_helm_and_rollout() {
         .success();
     let calls = f.calls();
     assert!(
-        calls[1].contains("--timeout 90s") && calls[1].ends_with(" --force"),
+        calls[4].contains("--timeout 90s") && calls[4].ends_with(" --force"),
         "{}",
-        calls[1]
+        calls[4]
     );
     assert!(
-        calls[3].ends_with("deployment.apps/hub --timeout 90s"),
+        calls[6].ends_with("deployment.apps/hub --timeout 90s"),
         "{}",
-        calls[3]
+        calls[6]
     );
     f.deploy()
         .args(["ea-hub", "--deploy", "--timeout", "90"])
@@ -216,8 +235,11 @@ fn force_and_timeout_flags_reach_helm_and_rollout() {
 fn each_failing_step_stops_the_run_with_exit_1_and_names_the_command() {
     let seq = full_sequence("TAG");
     for (i, step) in seq.iter().enumerate() {
-        if step.starts_with("docker manifest") {
-            continue; // a probe's "no" is an answer, not a failure
+        if step.starts_with("docker manifest")
+            || step.starts_with("helm status")
+            || step.contains("delete lease")
+        {
+            continue; // a probe's "no" is an answer; releasing the lease is best effort
         }
         let f = Fixture::example();
         f.set_deployments(&["hub", "proxy"]);
@@ -231,8 +253,12 @@ fn each_failing_step_stops_the_run_with_exit_1_and_names_the_command() {
             .code(1);
         let stderr = text(&out.get_output().stderr);
         let calls = f.calls();
-        assert_eq!(calls.last(), Some(&step), "stopped at the failing step");
-        assert_eq!(calls.len(), i + 1);
+        let after = &calls[i + 1..];
+        assert_eq!(calls[i], step, "stopped at the failing step: {calls:#?}");
+        assert!(
+            after.iter().all(|c| c.contains("delete lease")),
+            "nothing but releasing the lease after the failure: {after:?}"
+        );
         assert!(stderr.contains("failed with exit status 1"), "{stderr}");
         assert!(
             stderr.contains("| Error: fake"),
@@ -240,6 +266,10 @@ fn each_failing_step_stops_the_run_with_exit_1_and_names_the_command() {
         );
         let shown_program = step.split(' ').next().unwrap();
         assert!(stderr.contains(&format!("`{shown_program} ")), "{stderr}");
+        if step.starts_with("helm upgrade") || step.contains("rollout") {
+            // the lease is still released after a failed upgrade
+            assert!(f.calls().is_empty() || !f.fake.join("leases/ea-hub-deploy-ea-hub").exists());
+        }
     }
 }
 
@@ -383,9 +413,13 @@ fn dry_run_prints_every_command_runs_nothing_and_redacts() {
          docker build -t {IMAGE}:{tag} user-images/ea-hub (if the tag is not in the registry)\n\
          docker push {IMAGE}:{tag} (if the tag is not in the registry)\n\
          helm dependency update hub-charts/ea-hub\n\
+         kubectl create namespace ea-hub\n\
+         kubectl create -o json -f - < Lease ea-hub/deploy-ea-hub\n\
+         helm status ea-hub --namespace ea-hub -o json\n\
          helm upgrade --install --namespace ea-hub --create-namespace ea-hub hub-charts/ea-hub --wait --timeout 600s --cleanup-on-fail -f secrets/ea-hub.yaml --set-string jupyterhub.singleuser.image.tag={tag}\n\
          kubectl -n ea-hub get deployments -o name\n\
-         kubectl rollout status --namespace ea-hub --watch <deployment> --timeout 600s (for each deployment)\n"
+         kubectl rollout status --namespace ea-hub --watch <deployment> --timeout 600s (for each deployment)\n\
+         kubectl -n ea-hub delete lease deploy-ea-hub --ignore-not-found\n"
     );
     assert_eq!(stdout, expected);
     let stderr = text(&out.get_output().stderr);
@@ -624,8 +658,15 @@ fn sigterm_during_helm_upgrade_stops_the_child_and_exits_130() {
         "{calls:#?}"
     );
     assert!(
-        !calls.iter().any(|c| c.starts_with("kubectl")),
+        !calls
+            .iter()
+            .any(|c| c.starts_with("kubectl rollout") || c.contains("get deployments")),
         "nothing new starts: {calls:#?}"
+    );
+    assert_eq!(
+        calls.last().map(String::as_str),
+        Some("kubectl -n ea-hub delete lease deploy-ea-hub --ignore-not-found"),
+        "the lease is released: {calls:#?}"
     );
     assert!(
         text(&out.stderr).contains("interrupted"),

@@ -56,6 +56,7 @@ fn request(chart: &str, flags: &str) -> Request {
         rebuild: has("--rebuild"),
         force: has("--force"),
         timeout: has("--timeout=5m").then(|| "5m".parse().unwrap()),
+        lock_timeout: std::time::Duration::from_secs(1),
     }
 }
 

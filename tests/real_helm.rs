@@ -136,6 +136,7 @@ fn deploy_step_dependency_update_and_template_render_the_release() {
         rebuild: false,
         force: false,
         timeout: None,
+        lock_timeout: std::time::Duration::from_secs(1),
     };
     let chart = repo.chart("ea-hub").unwrap();
     let tag = ImageTag {
@@ -147,7 +148,8 @@ fn deploy_step_dependency_update_and_template_render_the_release() {
     let r = runner(&f.root);
 
     // the exact command the deploy step runs: resolves file://../../base-charts/jupyterhub offline
-    r.run(&with_helm(&d.dependency_update, &helm, home.path()))
+    let dependency_update = deploy::tools::helm::dependency_update(&d.release.chart);
+    r.run(&with_helm(&dependency_update, &helm, home.path()))
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(
         f.root
@@ -156,7 +158,7 @@ fn deploy_step_dependency_update_and_template_render_the_release() {
     );
 
     let rendered = stdout(
-        r.run(&with_helm(&d.template, &helm, home.path()))
+        r.run(&with_helm(&d.release.template_cmd(), &helm, home.path()))
             .unwrap_or_else(|e| panic!("{e}")),
     );
     assert!(rendered.contains("kind: Deployment"), "{rendered}");
@@ -174,7 +176,7 @@ fn deploy_step_dependency_update_and_template_render_the_release() {
     );
 
     // the same render without the secrets file fails: a missing secret is caught by the chart
-    let mut no_secrets = d.template.clone();
+    let mut no_secrets = d.release.template_cmd();
     let i = no_secrets
         .args
         .iter()

@@ -2,7 +2,11 @@
 //! failure. With the dry runner the same code prints the commands, marking those that depend on a
 //! registry or cluster answer as conditional.
 
+use std::path::Path;
+
 use super::StepFailed;
+use super::lease::LeaseSettings;
+use super::release::{self, DependencyCache};
 use crate::cmd::Cmd;
 use crate::config::ConfigError;
 use crate::config::legacy::LegacyRepo;
@@ -34,7 +38,8 @@ pub fn deploy_chart(
         _ => None,
     };
     let plan = legacy_plan::plan(repo, req, chart, tag.as_ref())?;
-    run(&plan, runner, log)?;
+    let lease = LeaseSettings::new(req.lock_timeout);
+    run(&plan, runner, log, &repo.root, &lease)?;
     Ok(())
 }
 
@@ -88,7 +93,13 @@ pub fn resolve_tag(runner: &dyn Runner, image_dir: &str) -> Result<ImageTag, any
 }
 
 /// Execute the plan. Errors are [`StepFailed`] (or an interruption inside one).
-pub fn run(plan: &LegacyPlan, runner: &dyn Runner, log: &Log) -> Result<(), StepFailed> {
+pub fn run(
+    plan: &LegacyPlan,
+    runner: &dyn Runner,
+    log: &Log,
+    root: &Path,
+    lease: &LeaseSettings,
+) -> Result<(), StepFailed> {
     for notice in &plan.notices {
         log.info(notice);
     }
@@ -170,37 +181,9 @@ pub fn run(plan: &LegacyPlan, runner: &dyn Runner, log: &Log) -> Result<(), Step
             "deploy",
             &format!("Deploy {} with helm", plan.chart),
             || {
-                let fail = |e| StepFailed::new("deploy", e);
-                exec(runner, &d.dependency_update, &[]).map_err(fail)?;
-                exec(runner, &d.upgrade, &[]).map_err(fail)?;
-                match runner.run(&d.list_deployments).map_err(fail)? {
-                    Reply::Ran(out) => {
-                        let names: Vec<&str> = out
-                            .stdout
-                            .lines()
-                            .map(str::trim)
-                            .filter(|l| !l.is_empty())
-                            .collect();
-                        if names.is_empty() {
-                            log.info(&format!(
-                                "no deployments found in namespace {}: nothing to wait for",
-                                d.namespace
-                            ));
-                        }
-                        for name in names {
-                            exec(runner, &d.rollout(name), &[]).map_err(fail)?;
-                        }
-                    }
-                    Reply::NotRun => {
-                        exec(
-                            runner,
-                            &d.rollout("<deployment>"),
-                            &["for each deployment".to_string()],
-                        )
-                        .map_err(fail)?;
-                    }
-                }
-                Ok(())
+                let deps = DependencyCache::default();
+                release::deploy(runner, log, root, &deps, lease, &d.release)
+                    .map_err(|e| StepFailed::new(&format!("deploy ({})", e.step), e.source))
             },
         )?;
     }

@@ -1,7 +1,11 @@
 //! Walking plans: the only layer that hands commands to a [`crate::runner::Runner`].
 
 pub mod changes;
+pub mod credentials;
+pub mod lease;
 pub mod legacy;
+pub mod release;
+pub mod secrets;
 
 use crate::runner::CmdError;
 

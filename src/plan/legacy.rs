@@ -4,11 +4,12 @@
 //! answer (is the tag already pushed? which deployments exist?) is decided by `execute`, which
 //! reads the probe commands from here.
 
+use super::release::ReleaseSpec;
 use crate::cmd::Cmd;
 use crate::config::ConfigError;
 use crate::config::duration::GoDuration;
 use crate::config::legacy::{Chart, LegacyRepo, Stages};
-use crate::tools::{docker, gcloud, helm, kubectl};
+use crate::tools::{docker, gcloud};
 
 /// The command line of one legacy run, after parsing.
 #[derive(Clone, Debug)]
@@ -22,6 +23,8 @@ pub struct Request {
     pub force: bool,
     /// `--timeout`; `None` means deploy.yaml's `helm.timeout`, else 10m.
     pub timeout: Option<GoDuration>,
+    /// How long to wait for another run's lease on the release.
+    pub lock_timeout: std::time::Duration,
 }
 
 impl Request {
@@ -82,19 +85,7 @@ impl BuildPlan {
 
 #[derive(Clone, Debug)]
 pub struct DeployPlan {
-    pub namespace: String,
-    pub timeout: String,
-    pub dependency_update: Cmd,
-    pub upgrade: Cmd,
-    /// Renders what `upgrade` would apply (not run by the deploy; used to check charts render).
-    pub template: Cmd,
-    pub list_deployments: Cmd,
-}
-
-impl DeployPlan {
-    pub fn rollout(&self, deployment: &str) -> Cmd {
-        kubectl::rollout_status(&self.namespace, deployment, &self.timeout)
-    }
+    pub release: ReleaseSpec,
 }
 
 /// The programs a request may start, checked on PATH before anything runs.
@@ -195,22 +186,16 @@ pub fn plan(
         if let (Some((img, _, t)), Some(_)) = (&image, &chart.image_dir) {
             set_string.push((img.tag_value.clone(), t.tag.clone()));
         }
-        let release = helm::Upgrade {
-            release: &chart.name,
-            chart: &chart.dir,
-            namespace: &chart.name,
-            timeout: &timeout,
-            values: vec![chart.secrets_file.clone()],
-            set_string,
-            force: req.force,
-        };
         DeployPlan {
-            namespace: chart.name.clone(),
-            dependency_update: helm::dependency_update(&chart.dir),
-            upgrade: helm::upgrade(&release),
-            template: helm::template(&release),
-            list_deployments: kubectl::get_deployments(&chart.name),
-            timeout,
+            release: ReleaseSpec {
+                release: chart.name.clone(),
+                namespace: chart.name.clone(),
+                chart: chart.dir.clone(),
+                values: vec![chart.secrets_file.clone()],
+                set_string,
+                timeout,
+                force: req.force,
+            },
         }
     });
 

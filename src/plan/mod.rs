@@ -4,3 +4,4 @@ pub mod legacy;
 pub mod legacy_changes;
 pub mod multi;
 pub mod reasons;
+pub mod release;

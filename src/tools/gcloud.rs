@@ -20,3 +20,16 @@ pub fn get_credentials(cluster: &str, zone: &str, project: &str) -> Cmd {
         .arg(format!("--project={project}"))
         .timeout(NETWORK_TIMEOUT)
 }
+
+/// Credentials for a cluster given by zone (`us-central1-b`) or region (`us-central1`).
+pub fn get_credentials_at(cluster: &str, location: &str, project: &str) -> Cmd {
+    let is_zone = location
+        .rsplit_once('-')
+        .is_some_and(|(_, last)| last.len() == 1 && last.chars().all(|c| c.is_ascii_lowercase()));
+    let flag = if is_zone { "--zone" } else { "--region" };
+    Cmd::new("gcloud")
+        .args(["container", "clusters", "get-credentials", cluster])
+        .arg(format!("{flag}={location}"))
+        .arg(format!("--project={project}"))
+        .timeout(NETWORK_TIMEOUT)
+}

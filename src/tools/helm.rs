@@ -60,3 +60,38 @@ pub fn template(u: &Upgrade<'_>) -> Cmd {
     }
     c.effect(Effect::LocalQuery)
 }
+
+/// `helm status -o json`: exits non-zero when the release does not exist.
+pub fn status(release: &str, namespace: &str) -> Cmd {
+    let mut c = Cmd::new("helm")
+        .args(["status", release, "--namespace", namespace, "-o", "json"])
+        .effect(Effect::RemoteQuery);
+    c.probe = true;
+    c
+}
+
+/// Roll back to the previous revision (a release stuck in pending-upgrade/-rollback).
+pub fn rollback(release: &str, namespace: &str, timeout: &str) -> Cmd {
+    Cmd::new("helm").args([
+        "rollback",
+        release,
+        "--namespace",
+        namespace,
+        "--wait",
+        "--timeout",
+        timeout,
+    ])
+}
+
+/// Remove a release that never installed (stuck in pending-install).
+pub fn uninstall(release: &str, namespace: &str, timeout: &str) -> Cmd {
+    Cmd::new("helm").args([
+        "uninstall",
+        release,
+        "--namespace",
+        namespace,
+        "--wait",
+        "--timeout",
+        timeout,
+    ])
+}

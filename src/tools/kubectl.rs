@@ -24,3 +24,62 @@ pub fn rollout_status(namespace: &str, deployment: &str, timeout: &str) -> Cmd {
         // kubectl waits and reports; streaming its progress is what the user wants to see.
         .effect(Effect::Change)
 }
+
+/// Create an object from JSON on stdin; fails with `AlreadyExists` if it is there. `desc` names
+/// the object in printed command lines.
+pub fn create_json(manifest: &str, desc: &str) -> Cmd {
+    let mut c = Cmd::new("kubectl")
+        .args(["create", "-o", "json", "-f", "-"])
+        .effect(Effect::RemoteQuery)
+        .timeout(super::NETWORK_TIMEOUT);
+    c = c.stdin_doc(manifest, desc);
+    c.probe = true;
+    c
+}
+
+/// Replace an object from JSON on stdin; with `metadata.resourceVersion` set, fails with
+/// `Conflict` when someone else changed it first (optimistic concurrency).
+pub fn replace_json(manifest: &str, desc: &str) -> Cmd {
+    let mut c = Cmd::new("kubectl")
+        .args(["replace", "-o", "json", "-f", "-"])
+        .effect(Effect::RemoteQuery)
+        .timeout(super::NETWORK_TIMEOUT);
+    c = c.stdin_doc(manifest, desc);
+    c.probe = true;
+    c
+}
+
+pub fn get_lease(namespace: &str, name: &str) -> Cmd {
+    let mut c = Cmd::new("kubectl")
+        .args(["-n", namespace, "get", "lease", name, "-o", "json"])
+        .effect(Effect::RemoteQuery)
+        .timeout(super::NETWORK_TIMEOUT);
+    c.probe = true;
+    c
+}
+
+pub fn delete_lease(namespace: &str, name: &str) -> Cmd {
+    let mut c = Cmd::new("kubectl")
+        .args([
+            "-n",
+            namespace,
+            "delete",
+            "lease",
+            name,
+            "--ignore-not-found",
+        ])
+        .effect(Effect::RemoteQuery)
+        .timeout(super::NETWORK_TIMEOUT);
+    c.cleanup = true;
+    c
+}
+
+/// Create a namespace; exits non-zero with `AlreadyExists` when it is there.
+pub fn create_namespace(namespace: &str) -> Cmd {
+    let mut c = Cmd::new("kubectl")
+        .args(["create", "namespace", namespace])
+        .effect(Effect::RemoteQuery)
+        .timeout(super::NETWORK_TIMEOUT);
+    c.probe = true;
+    c
+}

@@ -1,11 +1,13 @@
 //! Argv builders, one module per program. They know each tool's syntax and nothing about when
 //! or why a command runs: that policy lives in `plan` and `execute`.
 
+pub mod cloud;
 pub mod docker;
 pub mod gcloud;
 pub mod git;
 pub mod helm;
 pub mod kubectl;
+pub mod sops;
 
 use std::time::Duration;
 

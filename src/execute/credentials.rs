@@ -1,0 +1,211 @@
+//! Cluster credentials, per provider, into a PRIVATE kubeconfig in a temp dir (never the user's
+//! `~/.kube/config`): clusters deployed at the same time cannot overwrite each other's context.
+
+use std::path::{Path, PathBuf};
+
+use super::secrets::{self, Decrypted};
+use crate::cmd::{Arg, Cmd};
+use crate::config::cluster::{Cluster, Provider};
+use crate::config::paths;
+use crate::report::log::Log;
+use crate::runner::{CmdError, Reply, Runner};
+use crate::tools::{cloud, gcloud};
+
+/// Access to one cluster: the environment every helm/kubectl command for it gets.
+pub struct ClusterAccess {
+    /// Private folder (0700) holding the kubeconfig, tool configs and decrypted keys.
+    _dir: Option<tempfile::TempDir>,
+    _decrypted: Decrypted,
+    pub kubeconfig: PathBuf,
+    pub env: Vec<(String, Arg)>,
+}
+
+impl ClusterAccess {
+    /// `cmd` with this cluster's environment.
+    pub fn apply(&self, mut cmd: Cmd) -> Cmd {
+        cmd.env.push((
+            "KUBECONFIG".into(),
+            Arg::Plain(self.kubeconfig.display().to_string()),
+        ));
+        cmd.env.extend(self.env.iter().cloned());
+        cmd
+    }
+
+    /// For `deploy <chart>` (legacy): the current kube context, as deploy.py used.
+    pub fn ambient() -> ClusterAccess {
+        let kubeconfig = std::env::var_os("KUBECONFIG")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                std::env::var_os("HOME")
+                    .map(PathBuf::from)
+                    .unwrap_or_default()
+                    .join(".kube/config")
+            });
+        ClusterAccess {
+            _dir: None,
+            _decrypted: Decrypted::default(),
+            kubeconfig,
+            env: Vec::new(),
+        }
+    }
+}
+
+fn spawn_err(what: &str, e: std::io::Error) -> CmdError {
+    CmdError::Spawn {
+        cmd: what.to_string(),
+        reason: e.to_string(),
+    }
+}
+
+/// Run the provider's login into a private folder.
+pub fn connect(
+    runner: &dyn Runner,
+    log: &Log,
+    root: &Path,
+    cluster: &Cluster,
+) -> Result<ClusterAccess, CmdError> {
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("deploy-{}-", cluster.name))
+        .tempdir()
+        .map_err(|e| spawn_err("creating a private credentials folder", e))?;
+    let kubeconfig = dir.path().join("kubeconfig");
+    let kube = kubeconfig.display().to_string();
+    let mut decrypted = Decrypted::default();
+    let mut env: Vec<(String, Arg)> = Vec::new();
+    let rel = |f: &str| paths::join(&cluster.dir, f).unwrap_or_else(|_| f.to_string());
+    let run = |cmd: Cmd, env: &[(String, Arg)]| -> Result<Reply, CmdError> {
+        let mut c = cmd.env("KUBECONFIG", kube.as_str());
+        c.env.extend(env.iter().cloned());
+        runner.run(&c)
+    };
+    let f = &cluster.file;
+    match cluster.provider() {
+        Provider::Gcp => {
+            let g = f.gcp.as_ref().ok_or_else(|| missing(cluster, "gcp"))?;
+            let key = secrets::plain_path(runner, log, root, &rel(&g.key), &mut decrypted)?;
+            // A private gcloud config: parallel clusters must not switch each other's account.
+            env.push((
+                "CLOUDSDK_CONFIG".into(),
+                Arg::Plain(dir.path().join("gcloud").display().to_string()),
+            ));
+            run(gcloud::activate_service_account(&key), &env)?;
+            run(
+                gcloud::get_credentials_at(&g.cluster, &g.zone, &g.project),
+                &env,
+            )?;
+        }
+        Provider::Aws => {
+            let a = f.aws.as_ref().ok_or_else(|| missing(cluster, "aws"))?;
+            let key = secrets::plain_path(runner, log, root, &rel(&a.key), &mut decrypted)?;
+            env.extend(aws_env(&key, root));
+            for (_, v) in &env {
+                if let Arg::Secret(s) = v {
+                    log.mask(s);
+                }
+            }
+            run(
+                cloud::aws_update_kubeconfig(&a.cluster_name, &a.region, &kube),
+                &env,
+            )?;
+        }
+        Provider::Azure => {
+            let z = f.azure.as_ref().ok_or_else(|| missing(cluster, "azure"))?;
+            let key = secrets::plain_path(runner, log, root, &rel(&z.key), &mut decrypted)?;
+            env.push((
+                "AZURE_CONFIG_DIR".into(),
+                Arg::Plain(dir.path().join("azure").display().to_string()),
+            ));
+            let sp = read_json(&key, root);
+            let field = |names: &[&str]| {
+                names
+                    .iter()
+                    .find_map(|n| sp.get(*n).and_then(|v| v.as_str()).map(String::from))
+                    .unwrap_or_default()
+            };
+            let (app, tenant) = (
+                field(&["service_principal_id", "appId"]),
+                field(&["tenant_id", "tenant"]),
+            );
+            let secret = field(&["service_principal_password", "password"]);
+            log.mask(&secret);
+            let secret_file = decrypted
+                .keep(&secret, ".txt")
+                .map_err(|e| spawn_err("az secret file", e))?;
+            run(cloud::az_login(&app, &tenant, &secret_file), &env)?;
+            run(
+                cloud::az_aks_get_credentials(&z.resource_group, &z.cluster, &kube),
+                &env,
+            )?;
+        }
+        Provider::Kubeconfig => {
+            let k = f
+                .kubeconfig
+                .as_ref()
+                .ok_or_else(|| missing(cluster, "kubeconfig"))?;
+            let file = rel(&k.file);
+            let plain = secrets::plain_path(runner, log, root, &file, &mut decrypted)?;
+            let src = if Path::new(&plain).is_absolute() {
+                PathBuf::from(&plain)
+            } else {
+                root.join(&plain)
+            };
+            // A copy in the private folder: kubectl may write to its kubeconfig.
+            if src.exists() {
+                std::fs::copy(&src, &kubeconfig)
+                    .map_err(|e| spawn_err(&format!("copying {file}"), e))?;
+            } else {
+                return Ok(ClusterAccess {
+                    _dir: Some(dir),
+                    _decrypted: decrypted,
+                    kubeconfig: PathBuf::from(plain),
+                    env,
+                });
+            }
+        }
+    }
+    Ok(ClusterAccess {
+        _dir: Some(dir),
+        _decrypted: decrypted,
+        kubeconfig,
+        env,
+    })
+}
+
+fn missing(cluster: &Cluster, block: &str) -> CmdError {
+    CmdError::Spawn {
+        cmd: format!("credentials for {}", cluster.name),
+        reason: format!(
+            "{} has no `{block}:` block",
+            Cluster::yaml_path(&cluster.name)
+        ),
+    }
+}
+
+fn read_json(path: &str, root: &Path) -> serde_json::Value {
+    let p = if Path::new(path).is_absolute() {
+        PathBuf::from(path)
+    } else {
+        root.join(path)
+    };
+    std::fs::read_to_string(p)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default()
+}
+
+/// 2i2c's AWS key files are `{"AccessKey": {"AccessKeyId", "SecretAccessKey"}}`; anything else is
+/// taken as a shared credentials file.
+fn aws_env(key: &str, root: &Path) -> Vec<(String, Arg)> {
+    let v = read_json(key, root);
+    let ak = &v["AccessKey"];
+    match (ak["AccessKeyId"].as_str(), ak["SecretAccessKey"].as_str()) {
+        (Some(id), Some(secret)) => vec![
+            ("AWS_ACCESS_KEY_ID".into(), Arg::Secret(id.into())),
+            ("AWS_SECRET_ACCESS_KEY".into(), Arg::Secret(secret.into())),
+        ],
+        _ => vec![(
+            "AWS_SHARED_CREDENTIALS_FILE".into(),
+            Arg::Plain(key.to_string()),
+        )],
+    }
+}

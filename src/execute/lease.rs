@@ -1,0 +1,335 @@
+//! One writer per release: a Kubernetes `Lease` (coordination.k8s.io/v1) named after the release
+//! in its namespace. Created atomically (create fails when it exists); an expired lease is taken
+//! over with a replace that carries the observed resourceVersion, so of two runs racing for it
+//! exactly one wins; renewed while the upgrade runs; deleted afterwards.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use serde_json::{Value, json};
+
+use crate::cmd::Cmd;
+use crate::runner::{CmdError, Output, Reply, Runner};
+use crate::signals;
+use crate::tools::kubectl;
+
+#[derive(Clone, Debug)]
+pub struct LeaseSettings {
+    /// Who we are, written into the lease (`deploy@host:pid`, plus the CI run when known).
+    pub holder: String,
+    /// A lease not renewed for this long is expired and may be taken over.
+    pub duration: Duration,
+    /// How long to wait for another run's live lease before failing.
+    pub wait: Duration,
+    /// How often to look again while waiting.
+    pub poll: Duration,
+}
+
+impl LeaseSettings {
+    pub fn new(wait: Duration) -> LeaseSettings {
+        LeaseSettings {
+            holder: holder_identity(),
+            duration: Duration::from_secs(60),
+            wait,
+            poll: Duration::from_secs(5),
+        }
+    }
+}
+
+/// `deploy@<host>:<pid>`, plus `/github-run-<id>` inside GitHub Actions.
+pub fn holder_identity() -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "localhost".into());
+    let mut id = format!("deploy@{host}:{}", std::process::id());
+    if let Ok(run) = std::env::var("GITHUB_RUN_ID") {
+        id.push_str(&format!("/github-run-{run}"));
+    }
+    id
+}
+
+pub fn lease_name(release: &str) -> String {
+    format!("deploy-{release}")
+}
+
+fn now_micro() -> String {
+    humantime::format_rfc3339_micros(SystemTime::now()).to_string()
+}
+
+fn manifest(
+    ns: &str,
+    name: &str,
+    holder: &str,
+    secs: u64,
+    resource_version: Option<&str>,
+) -> String {
+    let now = now_micro();
+    let mut m = json!({
+        "apiVersion": "coordination.k8s.io/v1",
+        "kind": "Lease",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {"holderIdentity": holder, "leaseDurationSeconds": secs, "acquireTime": now, "renewTime": now}
+    });
+    if let Some(rv) = resource_version {
+        m["metadata"]["resourceVersion"] = json!(rv);
+    }
+    m.to_string()
+}
+
+fn resource_version(out: &Output) -> Option<String> {
+    serde_json::from_str::<Value>(&out.stdout)
+        .ok()?
+        .pointer("/metadata/resourceVersion")?
+        .as_str()
+        .map(String::from)
+}
+
+/// What another holder's lease says.
+#[derive(Debug, Clone)]
+struct Observed {
+    holder: String,
+    renew: Option<SystemTime>,
+    secs: u64,
+    resource_version: String,
+}
+
+impl Observed {
+    fn parse(out: &Output) -> Option<Observed> {
+        let v: Value = serde_json::from_str(&out.stdout).ok()?;
+        Some(Observed {
+            holder: v
+                .pointer("/spec/holderIdentity")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
+            renew: v
+                .pointer("/spec/renewTime")
+                .and_then(Value::as_str)
+                .and_then(|t| humantime::parse_rfc3339_weak(t).ok()),
+            secs: v
+                .pointer("/spec/leaseDurationSeconds")
+                .and_then(Value::as_u64)
+                .unwrap_or(0),
+            resource_version: v
+                .pointer("/metadata/resourceVersion")
+                .and_then(Value::as_str)?
+                .to_string(),
+        })
+    }
+
+    fn expired(&self) -> bool {
+        match self.renew {
+            None => true,
+            Some(t) => t + Duration::from_secs(self.secs) < SystemTime::now(),
+        }
+    }
+}
+
+fn says(out: &Output, what: &str) -> bool {
+    out.stderr.contains(what) || out.stdout.contains(what)
+}
+
+fn fail(cmd: &Cmd, out: &Output) -> CmdError {
+    CmdError::Failed {
+        cmd: cmd.line(),
+        status: format!("exit status {}", out.code),
+        tail: out.stderr.trim().to_string(),
+    }
+}
+
+/// A held lease. Renewed in the background until dropped or [`Lease::release`]d.
+pub struct Lease<'r> {
+    runner: &'r dyn Runner,
+    namespace: String,
+    name: String,
+    stop: Arc<AtomicBool>,
+    lost: Arc<Mutex<Option<String>>>,
+    renewer: Option<std::thread::ScopedJoinHandle<'r, ()>>,
+    /// Taken over from an expired holder: who it was.
+    pub took_over_from: Option<String>,
+}
+
+/// Make sure the namespace exists (a lease lives in it), then take the release's lease, waiting
+/// for a live one held by someone else up to `settings.wait`.
+pub fn acquire<'r>(
+    scope: &'r std::thread::Scope<'r, '_>,
+    runner: &'r dyn Runner,
+    settings: &LeaseSettings,
+    namespace: &str,
+    release: &str,
+) -> Result<Lease<'r>, CmdError> {
+    let name = lease_name(release);
+    let ns_cmd = kubectl::create_namespace(namespace);
+    if let Reply::Ran(o) = runner.run(&ns_cmd)?
+        && !o.success()
+        && !says(&o, "AlreadyExists")
+    {
+        return Err(fail(&ns_cmd, &o));
+    }
+    let secs = settings.duration.as_secs().max(1);
+    let started = Instant::now();
+    let mut took_over_from = None;
+    let resource_version = loop {
+        if signals::interrupted() {
+            return Err(CmdError::Interrupted {
+                cmd: format!("waiting for lease {namespace}/{name}"),
+            });
+        }
+        let desc = format!("Lease {namespace}/{name}");
+        let create = kubectl::create_json(
+            &manifest(namespace, &name, &settings.holder, secs, None),
+            &desc,
+        );
+        match runner.run(&create)? {
+            Reply::NotRun => break None,
+            Reply::Ran(o) if o.success() => break resource_version(&o),
+            Reply::Ran(o) if !says(&o, "AlreadyExists") => return Err(fail(&create, &o)),
+            Reply::Ran(_) => {}
+        }
+        let get = kubectl::get_lease(namespace, &name);
+        let observed = match runner.run(&get)? {
+            Reply::Ran(o) if o.success() => Observed::parse(&o),
+            Reply::Ran(o) if says(&o, "NotFound") => continue, // released in between: try again
+            Reply::Ran(o) => return Err(fail(&get, &o)),
+            Reply::NotRun => None,
+        };
+        let Some(observed) = observed else { continue };
+        if observed.expired() {
+            let replace = kubectl::replace_json(
+                &manifest(
+                    namespace,
+                    &name,
+                    &settings.holder,
+                    secs,
+                    Some(&observed.resource_version),
+                ),
+                &format!("{desc} (taking over from {})", observed.holder),
+            );
+            match runner.run(&replace)? {
+                Reply::Ran(o) if o.success() => {
+                    took_over_from = Some(observed.holder.clone());
+                    break resource_version(&o);
+                }
+                // Conflict: another run took it over first; NotFound: it was deleted. Look again.
+                Reply::Ran(o)
+                    if says(&o, "Conflict") || says(&o, "NotFound") || says(&o, "modified") =>
+                {
+                    continue;
+                }
+                Reply::Ran(o) => return Err(fail(&replace, &o)),
+                Reply::NotRun => break None,
+            }
+        }
+        if started.elapsed() >= settings.wait {
+            return Err(CmdError::Failed {
+                cmd: format!("taking lease {namespace}/{name}"),
+                status: format!("a live lease after waiting {}s", settings.wait.as_secs()),
+                tail: format!(
+                    "release {release} is being deployed by {} (lease {namespace}/{name}); wait for it or \
+                     raise --lock-timeout",
+                    if observed.holder.is_empty() {
+                        "another run"
+                    } else {
+                        &observed.holder
+                    }
+                ),
+            });
+        }
+        std::thread::sleep(
+            settings
+                .poll
+                .min(settings.wait.saturating_sub(started.elapsed()))
+                .max(Duration::from_millis(10)),
+        );
+    };
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let lost = Arc::new(Mutex::new(None));
+    let renewer = resource_version.map(|rv| {
+        let (stop, lost) = (Arc::clone(&stop), Arc::clone(&lost));
+        let (ns, name, holder) = (namespace.to_string(), name.clone(), settings.holder.clone());
+        let every = settings.duration / 3;
+        scope.spawn(move || renew_loop(runner, &ns, &name, &holder, secs, rv, every, &stop, &lost))
+    });
+    Ok(Lease {
+        runner,
+        namespace: namespace.to_string(),
+        name,
+        stop,
+        lost,
+        renewer,
+        took_over_from,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn renew_loop(
+    runner: &dyn Runner,
+    ns: &str,
+    name: &str,
+    holder: &str,
+    secs: u64,
+    mut rv: String,
+    every: Duration,
+    stop: &AtomicBool,
+    lost: &Mutex<Option<String>>,
+) {
+    let tick = Duration::from_millis(50);
+    let mut next = Instant::now() + every;
+    while !stop.load(Ordering::SeqCst) {
+        std::thread::sleep(tick.min(every));
+        if Instant::now() < next {
+            continue;
+        }
+        next = Instant::now() + every;
+        let replace = kubectl::replace_json(
+            &manifest(ns, name, holder, secs, Some(&rv)),
+            &format!("Lease {ns}/{name} (renewal)"),
+        );
+        match runner.run(&replace) {
+            Ok(Reply::Ran(o)) if o.success() => rv = resource_version(&o).unwrap_or(rv),
+            Ok(Reply::Ran(o)) => {
+                *lost
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(format!(
+                    "lease {ns}/{name} could not be renewed: {}",
+                    o.stderr.trim()
+                ));
+                return;
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Lease<'_> {
+    /// Stop renewing and delete the lease. Returns a warning when it was lost on the way.
+    pub fn release(mut self) -> Option<String> {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(h) = self.renewer.take() {
+            let _ = h.join();
+        }
+        let lost = self
+            .lost
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if lost.is_none() {
+            // Best effort: an expired lease is harmless, the next run takes it over.
+            let _ = self
+                .runner
+                .run(&kubectl::delete_lease(&self.namespace, &self.name));
+        }
+        lost
+    }
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+}

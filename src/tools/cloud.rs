@@ -1,0 +1,51 @@
+//! Cluster credentials for the cloud providers of cluster.yaml, into a given kubeconfig file.
+//! gcloud lives in `gcloud.rs` (the legacy flow uses it too).
+
+use super::NETWORK_TIMEOUT;
+use crate::cmd::Cmd;
+
+/// `aws eks update-kubeconfig`; credentials come from the environment the caller sets.
+pub fn aws_update_kubeconfig(cluster: &str, region: &str, kubeconfig: &str) -> Cmd {
+    Cmd::new("aws")
+        .args([
+            "eks",
+            "update-kubeconfig",
+            "--name",
+            cluster,
+            "--region",
+            region,
+        ])
+        .args(["--kubeconfig", kubeconfig])
+        .timeout(NETWORK_TIMEOUT)
+}
+
+/// `az login` as a service principal; the secret is read by az from `secret_file` (`@file`
+/// argument syntax), so it never appears in argv.
+pub fn az_login(app_id: &str, tenant: &str, secret_file: &str) -> Cmd {
+    Cmd::new("az")
+        .args([
+            "login",
+            "--service-principal",
+            "--username",
+            app_id,
+            "--tenant",
+            tenant,
+        ])
+        .args(["--password".to_string(), format!("@{secret_file}")])
+        .args(["--output", "none"])
+        .timeout(NETWORK_TIMEOUT)
+}
+
+pub fn az_aks_get_credentials(resource_group: &str, cluster: &str, kubeconfig: &str) -> Cmd {
+    Cmd::new("az")
+        .args([
+            "aks",
+            "get-credentials",
+            "--resource-group",
+            resource_group,
+            "--name",
+            cluster,
+        ])
+        .args(["--file", kubeconfig, "--overwrite-existing"])
+        .timeout(NETWORK_TIMEOUT)
+}

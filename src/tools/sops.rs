@@ -1,0 +1,10 @@
+//! sops: decrypting secret files.
+
+use crate::cmd::{Cmd, Effect};
+
+/// Prints the decrypted content on stdout (captured, never logged: see `Effect::Decrypt`).
+pub fn decrypt(file: &str) -> Cmd {
+    Cmd::new("sops")
+        .args(["--decrypt", file])
+        .effect(Effect::Decrypt)
+}
