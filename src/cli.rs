@@ -45,6 +45,94 @@ pub enum Command {
     /// Decide which support charts, staging hubs and prod hubs need an upgrade, and why
     #[command(infer_long_args = true)]
     Plan(PlanArgs),
+    /// Plan (or read a plan) and run it: support, staging hubs as canaries, then prod hubs in
+    /// parallel; one cluster's failure never blocks another
+    #[command(infer_long_args = true)]
+    Run(RunArgs),
+    /// Upgrade the support chart of one cluster (a CI matrix job)
+    #[command(infer_long_args = true)]
+    UpgradeSupport(UpgradeSupportArgs),
+    /// Upgrade one hub of one cluster (a CI matrix job)
+    #[command(infer_long_args = true)]
+    UpgradeHub(UpgradeHubArgs),
+    /// Print the prod jobs of a plan minus those of clusters whose support or staging failed
+    #[command(infer_long_args = true)]
+    FilterProd(FilterProdArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Run this plan (`deploy plan --format json` output; `-` for stdin) instead of planning
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["base", "changed_from", "paths", "labels"])]
+    pub plan: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub changes: ChangeArgs,
+
+    #[command(flatten)]
+    pub exec: ExecArgs,
+}
+
+/// How releases are run (shared by run, upgrade-support, upgrade-hub).
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// At most this many helm processes at once, across the whole run
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: u16,
+
+    /// Print every command in order (secrets redacted) instead of running it
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Write a JSON report of every release (status, timings, commands, failures) to FILE
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+
+    /// How long helm and each rollout may take [default: helm.timeout in deploy.yaml, else 10m]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<GoDuration>,
+
+    /// How long to wait for another run holding a release's lease
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5m")]
+    pub lock_timeout: GoDuration,
+
+    /// Pass --force to helm upgrade (Helm 3 then replaces changed resources)
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UpgradeSupportArgs {
+    /// The cluster (folder name under config/clusters/)
+    pub cluster: String,
+    #[command(flatten)]
+    pub exec: ExecArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct UpgradeHubArgs {
+    /// The cluster (folder name under config/clusters/)
+    pub cluster: String,
+    /// The hub (its name in cluster.yaml)
+    pub hub: String,
+    #[command(flatten)]
+    pub exec: ExecArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct FilterProdArgs {
+    /// The plan (`deploy plan --format json` output, or its prod-jobs list; `-` for stdin)
+    #[arg(long, value_name = "FILE")]
+    pub plan: PathBuf,
+
+    /// Clusters whose support or staging failed (comma-separated, repeatable)
+    #[arg(long, value_name = "A,B", value_delimiter = ',')]
+    pub failed_clusters: Vec<String>,
+
+    /// `--report` files of the support/staging runs: clusters with a release that did not
+    /// succeed count as failed
+    #[arg(long = "results", value_name = "FILE")]
+    pub results: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -96,6 +96,12 @@ impl<R: Runner + ?Sized> Runner for Arc<R> {
     }
 }
 
+impl<R: Runner + ?Sized> Runner for &R {
+    fn run(&self, cmd: &Cmd) -> Result<Reply, CmdError> {
+        (**self).run(cmd)
+    }
+}
+
 const TAIL_LINES: usize = 20;
 /// How long children get to exit after SIGTERM before SIGKILL.
 const KILL_GRACE: Duration = Duration::from_secs(10);

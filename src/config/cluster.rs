@@ -127,8 +127,10 @@ pub struct Cluster {
     pub dir: String,
     pub file: ClusterFile,
     /// Normalized repo-relative paths of each hub's files, in cluster.yaml order (values files,
-    /// then chart_override and domain_override_file).
+    /// then chart_override and domain_override_file): what makes a change concern the hub.
     pub hub_files: Vec<Vec<String>>,
+    /// Each hub's values files only, in order: what `helm upgrade -f` gets.
+    pub hub_values: Vec<Vec<String>>,
     pub support_files: Vec<String>,
 }
 
@@ -184,11 +186,14 @@ impl Cluster {
             None => Vec::new(),
         };
         let mut hub_files = Vec::with_capacity(file.hubs.len());
+        let mut hub_values = Vec::with_capacity(file.hubs.len());
         for (i, hub) in file.hubs.iter().enumerate() {
-            let mut files = resolve(
+            let values = resolve(
                 format!("hubs[{i}].helm_chart_values_files"),
                 &hub.helm_chart_values_files,
             )?;
+            let mut files = values.clone();
+            hub_values.push(values);
             let extra: Vec<String> = hub
                 .chart_override
                 .iter()
@@ -203,6 +208,7 @@ impl Cluster {
             dir,
             file,
             hub_files,
+            hub_values,
             support_files,
         })
     }

@@ -5,6 +5,7 @@ pub mod credentials;
 pub mod lease;
 pub mod legacy;
 pub mod release;
+pub mod run;
 pub mod secrets;
 
 use crate::runner::CmdError;

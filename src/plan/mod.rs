@@ -1,5 +1,6 @@
 //! What to do and why, as plain data. Pure: reads files, starts nothing.
 
+pub mod jobs;
 pub mod legacy;
 pub mod legacy_changes;
 pub mod multi;

@@ -10,6 +10,12 @@ use crate::plan::multi::Plan;
 /// Append `key=value` lines (values are one-line JSON) to the file named by `$GITHUB_OUTPUT`,
 /// and `summary` to `$GITHUB_STEP_SUMMARY`, when those are set.
 fn write(outputs: &[(&str, String)], summary: &str) -> anyhow::Result<()> {
+    write_outputs(outputs)?;
+    write_summary(summary)
+}
+
+/// Append `key=value` lines to `$GITHUB_OUTPUT` when it is set.
+pub fn write_outputs(outputs: &[(&str, String)]) -> anyhow::Result<()> {
     if let Some(path) = std::env::var_os("GITHUB_OUTPUT") {
         let mut f = std::fs::OpenOptions::new()
             .append(true)
@@ -20,6 +26,11 @@ fn write(outputs: &[(&str, String)], summary: &str) -> anyhow::Result<()> {
             writeln!(f, "{k}={v}").context("writing $GITHUB_OUTPUT")?;
         }
     }
+    Ok(())
+}
+
+/// Append Markdown to `$GITHUB_STEP_SUMMARY` when it is set.
+pub fn write_summary(summary: &str) -> anyhow::Result<()> {
     if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY") {
         let mut f = std::fs::OpenOptions::new()
             .append(true)

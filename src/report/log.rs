@@ -43,8 +43,11 @@ pub struct Log {
 struct Inner {
     verbosity: Verbosity,
     ci: Ci,
-    secrets: Mutex<Vec<String>>,
+    /// Shared with child logs: a secret registered anywhere is scrubbed everywhere.
+    secrets: Arc<Mutex<Vec<String>>>,
     sink: Mutex<Box<dyn Write + Send>>,
+    /// A child log's parent: where `::add-mask::` goes at once.
+    parent: Option<Log>,
 }
 
 impl Log {
@@ -57,10 +60,34 @@ impl Log {
             inner: Arc::new(Inner {
                 verbosity,
                 ci,
-                secrets: Mutex::new(Vec::new()),
+                secrets: Arc::new(Mutex::new(Vec::new())),
                 sink: Mutex::new(sink),
+                parent: None,
             }),
         }
+    }
+
+    /// A log writing into a buffer (one release's output, shown when it ends), with the same
+    /// settings and secrets as this one.
+    pub fn buffered_child(&self) -> (Log, SharedBuf) {
+        let buf = SharedBuf::default();
+        let log = Log {
+            inner: Arc::new(Inner {
+                verbosity: self.inner.verbosity,
+                ci: self.inner.ci,
+                secrets: Arc::clone(&self.inner.secrets),
+                sink: Mutex::new(Box::new(buf.clone())),
+                parent: Some(self.clone()),
+            }),
+        };
+        (log, buf)
+    }
+
+    /// Write text verbatim (already scrubbed, e.g. a child's buffer).
+    pub fn write_raw(&self, text: &str) {
+        let mut sink = lock(&self.inner.sink);
+        let _ = sink.write_all(text.as_bytes());
+        let _ = sink.flush();
     }
 
     pub fn verbosity(&self) -> Verbosity {
@@ -88,9 +115,14 @@ impl Log {
         drop(secrets);
         if self.inner.ci == Ci::GitHub {
             // The one place a secret is written out: the runner consumes this line and never shows
-            // it. Multi-line values are masked line by line, as the runner expects.
+            // it. Multi-line values are masked line by line, as the runner expects. A child log
+            // sends it to the top at once rather than into its buffer.
+            let mut top = self;
+            while let Some(p) = &top.inner.parent {
+                top = p;
+            }
             for line in secret.lines().filter(|l| !l.trim().is_empty()) {
-                self.raw(&format!("::add-mask::{line}"));
+                top.raw(&format!("::add-mask::{line}"));
             }
         }
     }

@@ -3,3 +3,4 @@
 pub mod github;
 pub mod log;
 pub mod plan;
+pub mod run;

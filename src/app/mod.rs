@@ -1,19 +1,19 @@
 //! From parsed arguments to an exit code: load, check, plan, execute, report.
 
-use std::io::{IsTerminal, Write};
+mod plan;
+mod run;
+
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::cli::{ChangeArgs, Cli, Command, PlanArgs, PlanFormat};
+use crate::cli::{Cli, Command};
 use crate::config::legacy::LegacyRepo;
-use crate::config::multi::MultiRepo;
 use crate::config::{ConfigError, ConfigErrors, UsageError};
 use crate::execute::{self, StepFailed};
 use crate::plan::legacy::{self as legacy_plan, Request};
-use crate::plan::multi::Changes;
 use crate::report::log::{Ci, Log, Verbosity};
 use crate::runner::{CmdError, DryRunner, RealRunner, Runner};
 use crate::signals;
-use crate::{plan, report};
 
 /// Programs missing from PATH: a setup problem found before anything ran (exit 2).
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +63,9 @@ pub fn exit_code(e: &anyhow::Error) -> i32 {
         if let Some(c) = cause.downcast_ref::<CmdError>() {
             return if interrupted(c) { 130 } else { 1 };
         }
+        if let Some(r) = cause.downcast_ref::<run::RunFailed>() {
+            return if r.interrupted { 130 } else { 1 };
+        }
     }
     1
 }
@@ -73,89 +76,23 @@ fn run(cli: Cli, log: &Log) -> anyhow::Result<()> {
         return Err(UsageError(format!("-C {}: no such directory", root.display())).into());
     }
     match cli.command {
-        Some(Command::Plan(args)) => plan_cmd(args, &root, log),
+        Some(Command::Plan(args)) => plan::plan_cmd(args, &root, log),
+        Some(Command::Run(args)) => run::run_cmd(args, &root, log),
+        Some(Command::UpgradeSupport(args)) => run::upgrade_support(args, &root, log),
+        Some(Command::UpgradeHub(args)) => run::upgrade_hub(args, &root, log),
+        Some(Command::FilterProd(args)) => run::filter_prod(args, log),
         None => legacy(cli, root, log),
     }
 }
 
-fn real_runner(root: &Path, log: &Log) -> RealRunner {
+pub(crate) fn real_runner(root: &Path, log: &Log) -> RealRunner {
     let mut real = RealRunner::new(log.clone());
     real.base_dir = Some(root.to_path_buf());
     real
 }
 
-/// The changed paths the user gave, or those git reports for `--base`.
-fn raw_changes(args: &ChangeArgs, root: &Path, log: &Log) -> anyhow::Result<Vec<String>> {
-    if let Some(base) = &args.base {
-        let runner = real_runner(root, log);
-        return execute::changes::changed_paths(&runner, base, args.head.as_deref());
-    }
-    if let Some(file) = &args.changed_from {
-        let text = if file.as_os_str() == "-" {
-            let mut s = String::new();
-            std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
-                .map_err(|e| UsageError(format!("--changed-from -: cannot read stdin: {e}")))?;
-            s
-        } else {
-            std::fs::read_to_string(file)
-                .map_err(|e| UsageError(format!("--changed-from {}: {e}", file.display())))?
-        };
-        return Ok(text.lines().map(String::from).collect());
-    }
-    Ok(args.paths.clone())
-}
-
-fn plan_cmd(args: PlanArgs, root: &Path, log: &Log) -> anyhow::Result<()> {
-    let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
-        PlanFormat::Table
-    } else {
-        PlanFormat::Json
-    });
-    let raw = raw_changes(&args.changes, root, log)?;
-    let mut changes = Changes::new(raw, args.changes.labels.clone());
-    let out = if MultiRepo::detect(root) {
-        let repo = MultiRepo::load(root)?;
-        if let Some(base) = &args.changes.base {
-            let runner = real_runner(root, log);
-            let clusters = changes.changed_cluster_yamls();
-            changes.base = Some(execute::changes::base_cluster_files(
-                &runner, base, &clusters,
-            )?);
-        }
-        let plan = plan::multi::plan(&repo, &changes)?;
-        for n in &plan.notices {
-            log.warn(n);
-        }
-        match format {
-            PlanFormat::Json => report::plan::json(&plan),
-            PlanFormat::Table => report::plan::table(&plan),
-            PlanFormat::Markdown => report::plan::markdown(&plan),
-            PlanFormat::Github => {
-                report::github::plan_outputs(&plan)?;
-                report::plan::json(&plan)
-            }
-        }
-    } else {
-        let repo = LegacyRepo::load(root)?;
-        let plan = plan::legacy_changes::plan(&repo, &changes)?;
-        for n in &plan.notices {
-            log.warn(n);
-        }
-        match format {
-            PlanFormat::Json => report::plan::legacy_json(&plan),
-            PlanFormat::Table => report::plan::legacy_table(&plan),
-            PlanFormat::Markdown => report::plan::legacy_markdown(&plan),
-            PlanFormat::Github => {
-                report::github::legacy_plan_outputs(&plan)?;
-                report::plan::legacy_json(&plan)
-            }
-        }
-    };
-    print_result(&out)
-}
-
 /// Results go to stdout; a closed pipe (`| head`) is not an error worth a stack of messages.
-fn print_result(text: &str) -> anyhow::Result<()> {
+pub(crate) fn print_result(text: &str) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
     let r = stdout.write_all(text.as_bytes()).and_then(|()| {
         if text.ends_with('\n') {

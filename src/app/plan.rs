@@ -1,0 +1,101 @@
+//! `deploy plan`.
+
+use std::io::IsTerminal;
+use std::path::Path;
+
+use super::{print_result, real_runner};
+use crate::cli::{ChangeArgs, PlanArgs, PlanFormat};
+use crate::config::UsageError;
+use crate::config::legacy::LegacyRepo;
+use crate::config::multi::MultiRepo;
+use crate::execute;
+use crate::plan::multi::{Changes, Plan};
+use crate::report;
+use crate::report::log::Log;
+
+/// The changed paths the user gave, or those git reports for `--base`.
+pub(crate) fn raw_changes(
+    args: &ChangeArgs,
+    root: &Path,
+    log: &Log,
+) -> anyhow::Result<Vec<String>> {
+    if let Some(base) = &args.base {
+        let runner = real_runner(root, log);
+        return execute::changes::changed_paths(&runner, base, args.head.as_deref());
+    }
+    if let Some(file) = &args.changed_from {
+        let text = if file.as_os_str() == "-" {
+            let mut s = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+                .map_err(|e| UsageError(format!("--changed-from -: cannot read stdin: {e}")))?;
+            s
+        } else {
+            std::fs::read_to_string(file)
+                .map_err(|e| UsageError(format!("--changed-from {}: {e}", file.display())))?
+        };
+        return Ok(text.lines().map(String::from).collect());
+    }
+    Ok(args.paths.clone())
+}
+
+pub(crate) fn plan_cmd(args: PlanArgs, root: &Path, log: &Log) -> anyhow::Result<()> {
+    let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
+        PlanFormat::Table
+    } else {
+        PlanFormat::Json
+    });
+    let out = if MultiRepo::detect(root) {
+        let repo = MultiRepo::load(root)?;
+        let plan = multi_plan(&repo, &args.changes, root, log)?;
+        match format {
+            PlanFormat::Json => report::plan::json(&plan),
+            PlanFormat::Table => report::plan::table(&plan),
+            PlanFormat::Markdown => report::plan::markdown(&plan),
+            PlanFormat::Github => {
+                report::github::plan_outputs(&plan)?;
+                report::plan::json(&plan)
+            }
+        }
+    } else {
+        let repo = LegacyRepo::load(root)?;
+        let raw = raw_changes(&args.changes, root, log)?;
+        let changes = Changes::new(raw, args.changes.labels.clone());
+        let plan = crate::plan::legacy_changes::plan(&repo, &changes)?;
+        for n in &plan.notices {
+            log.warn(n);
+        }
+        match format {
+            PlanFormat::Json => report::plan::legacy_json(&plan),
+            PlanFormat::Table => report::plan::legacy_table(&plan),
+            PlanFormat::Markdown => report::plan::legacy_markdown(&plan),
+            PlanFormat::Github => {
+                report::github::legacy_plan_outputs(&plan)?;
+                report::plan::legacy_json(&plan)
+            }
+        }
+    };
+    print_result(&out)
+}
+
+/// The multi-cluster plan for the change options (git, paths, labels), notices logged.
+pub(crate) fn multi_plan(
+    repo: &MultiRepo,
+    args: &ChangeArgs,
+    root: &Path,
+    log: &Log,
+) -> anyhow::Result<Plan> {
+    let raw = raw_changes(args, root, log)?;
+    let mut changes = Changes::new(raw, args.labels.clone());
+    if let Some(base) = &args.base {
+        let runner = real_runner(root, log);
+        let clusters = changes.changed_cluster_yamls();
+        changes.base = Some(execute::changes::base_cluster_files(
+            &runner, base, &clusters,
+        )?);
+    }
+    let plan = crate::plan::multi::plan(repo, &changes)?;
+    for n in &plan.notices {
+        log.warn(n);
+    }
+    Ok(plan)
+}

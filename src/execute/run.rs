@@ -1,0 +1,459 @@
+//! `deploy run`: per cluster, credentials → support → staging hubs one at a time → prod hubs in
+//! parallel. Clusters proceed independently and concurrently; a failure stays in its cluster.
+//! At most `jobs` helm processes run at once across the whole run.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex};
+use std::time::Instant;
+
+use super::credentials::{self, ClusterAccess};
+use super::lease::LeaseSettings;
+use super::release::{self, DependencyCache, InCluster};
+use crate::cmd::Cmd;
+use crate::config::cluster::Cluster;
+use crate::config::multi::HELM_CHARTS_DIR;
+pub use crate::plan::jobs::{Job, Kind};
+use crate::plan::release::ReleaseSpec;
+use crate::report::log::{Ci, Log, Verbosity};
+use crate::runner::{CmdError, Reply, Runner};
+use crate::signals;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    Succeeded,
+    Failed,
+    Skipped,
+    Interrupted,
+    /// Dry run: shown, not run.
+    DryRun,
+}
+
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    pub job: Job,
+    pub status: Status,
+    /// Why it failed or was skipped (first line first).
+    pub message: String,
+    /// Seconds from the start of the run; `None` if it never started.
+    pub started: Option<f64>,
+    pub duration: f64,
+    /// The commands run for it, redacted.
+    pub commands: Vec<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    pub jobs: usize,
+    pub timeout: String,
+    pub force: bool,
+    pub lease: LeaseSettings,
+    /// One release at a time, clusters in order (dry runs print a stable sequence).
+    pub sequential: bool,
+}
+
+/// Makes the runner for one release, logging into that release's log.
+pub trait RunnerFactory: Sync {
+    fn make<'a>(&'a self, log: &Log) -> Box<dyn Runner + 'a>;
+}
+
+/// A counting semaphore: at most N helm processes at once.
+struct Permits {
+    free: Mutex<usize>,
+    cv: Condvar,
+}
+
+impl Permits {
+    fn new(n: usize) -> Permits {
+        Permits {
+            free: Mutex::new(n.max(1)),
+            cv: Condvar::new(),
+        }
+    }
+    fn acquire(&self) {
+        let mut free = self
+            .free
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        while *free == 0 {
+            free = self
+                .cv
+                .wait(free)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+        *free -= 1;
+    }
+    fn release(&self) {
+        *self
+            .free
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) += 1;
+        self.cv.notify_one();
+    }
+}
+
+/// Limits helm processes and records the commands of one release.
+struct Guarded<'a> {
+    inner: Box<dyn Runner + 'a>,
+    permits: &'a Permits,
+    commands: Mutex<Vec<String>>,
+    /// A command was only shown (dry run).
+    shown: std::sync::atomic::AtomicBool,
+}
+
+impl Runner for Guarded<'_> {
+    fn run(&self, cmd: &Cmd) -> Result<Reply, CmdError> {
+        self.commands
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(cmd.to_string());
+        let helm = cmd.program == "helm";
+        if helm {
+            self.permits.acquire();
+        }
+        let r = self.inner.run(cmd);
+        if helm {
+            self.permits.release();
+        }
+        if matches!(r, Ok(Reply::NotRun)) {
+            self.shown.store(true, Ordering::SeqCst);
+        }
+        r
+    }
+}
+
+struct Ctx<'a> {
+    root: &'a Path,
+    factory: &'a dyn RunnerFactory,
+    log: &'a Log,
+    opts: &'a RunOptions,
+    permits: Permits,
+    deps: DependencyCache,
+    start: Instant,
+}
+
+/// Run the jobs; one outcome per job, in the order given.
+pub fn run(
+    root: &Path,
+    clusters: &BTreeMap<String, Cluster>,
+    jobs: &[Job],
+    factory: &dyn RunnerFactory,
+    log: &Log,
+    opts: &RunOptions,
+) -> Vec<Outcome> {
+    let ctx = Ctx {
+        root,
+        factory,
+        log,
+        opts,
+        permits: Permits::new(opts.jobs),
+        deps: DependencyCache::default(),
+        start: Instant::now(),
+    };
+    let mut by_cluster: BTreeMap<&str, Vec<(usize, &Job)>> = BTreeMap::new();
+    for (i, j) in jobs.iter().enumerate() {
+        by_cluster.entry(&j.cluster).or_default().push((i, j));
+    }
+    let mut results: Vec<Option<Outcome>> = vec![None; jobs.len()];
+    let per_cluster: Vec<Vec<(usize, Outcome)>> = if opts.sequential {
+        by_cluster
+            .iter()
+            .map(|(c, js)| run_cluster(&ctx, clusters.get(*c), js))
+            .collect()
+    } else {
+        std::thread::scope(|s| {
+            let handles: Vec<_> = by_cluster
+                .iter()
+                .map(|(c, js)| {
+                    let ctx = &ctx;
+                    let cluster = clusters.get(*c);
+                    s.spawn(move || run_cluster(ctx, cluster, js))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_default())
+                .collect()
+        })
+    };
+    for (i, o) in per_cluster.into_iter().flatten() {
+        results[i] = Some(o);
+    }
+    jobs.iter()
+        .zip(results)
+        .map(|(j, o)| {
+            o.unwrap_or_else(|| not_run(j, Status::Failed, "internal error: no outcome recorded"))
+        })
+        .collect()
+}
+
+fn not_run(job: &Job, status: Status, message: &str) -> Outcome {
+    Outcome {
+        job: job.clone(),
+        status,
+        message: message.to_string(),
+        started: None,
+        duration: 0.0,
+        commands: Vec::new(),
+    }
+}
+
+fn run_cluster(
+    ctx: &Ctx<'_>,
+    cluster: Option<&Cluster>,
+    jobs: &[(usize, &Job)],
+) -> Vec<(usize, Outcome)> {
+    let mut out = Vec::with_capacity(jobs.len());
+    let skip_all = |out: &mut Vec<(usize, Outcome)>, from: usize, status: Status, msg: &str| {
+        for (i, j) in &jobs[from..] {
+            out.push((*i, not_run(j, status, msg)));
+        }
+    };
+    let Some(cluster) = cluster else {
+        skip_all(
+            &mut out,
+            0,
+            Status::Failed,
+            "cluster not found in config/clusters/",
+        );
+        return out;
+    };
+    if signals::interrupted() {
+        skip_all(
+            &mut out,
+            0,
+            Status::Interrupted,
+            "not started (interrupted)",
+        );
+        return out;
+    }
+    let name = &cluster.name;
+    ctx.log
+        .info(&format!("start   {name}: cluster credentials"));
+    let runner = ctx.factory.make(ctx.log);
+    let access = match credentials::connect(runner.as_ref(), ctx.log, ctx.root, cluster) {
+        Ok(a) => a,
+        Err(e) => {
+            let status = if matches!(e, CmdError::Interrupted { .. }) {
+                Status::Interrupted
+            } else {
+                Status::Failed
+            };
+            ctx.log
+                .error(&format!("{name}: cluster credentials failed: {e}"));
+            for (i, j) in jobs {
+                let o = if j.kind == Kind::Prod && status == Status::Failed {
+                    not_run(j, Status::Skipped, "skipped (credentials failed)")
+                } else {
+                    not_run(j, status, &format!("cluster credentials failed: {e}"))
+                };
+                out.push((*i, o));
+            }
+            return out;
+        }
+    };
+    drop(runner);
+
+    // support and staging, one at a time; prod only if all of them succeeded
+    let first_prod = jobs
+        .iter()
+        .position(|(_, j)| j.kind == Kind::Prod)
+        .unwrap_or(jobs.len());
+    for (n, (i, job)) in jobs[..first_prod].iter().enumerate() {
+        let o = run_release(ctx, cluster, &access, job);
+        let status = o.status;
+        out.push((*i, o));
+        match status {
+            Status::Succeeded | Status::DryRun => {}
+            Status::Interrupted => {
+                skip_all(
+                    &mut out,
+                    n + 1,
+                    Status::Interrupted,
+                    "not started (interrupted)",
+                );
+                return out;
+            }
+            _ => {
+                let what = if job.kind == Kind::Support {
+                    "support"
+                } else {
+                    "staging"
+                };
+                for (i, j) in &jobs[n + 1..] {
+                    out.push((
+                        *i,
+                        not_run(j, Status::Skipped, &format!("skipped ({what} failed)")),
+                    ));
+                }
+                return out;
+            }
+        }
+    }
+
+    let prods = &jobs[first_prod..];
+    let workers = if ctx.opts.sequential {
+        1
+    } else {
+        ctx.opts.jobs.clamp(1, prods.len().max(1))
+    };
+    let next = AtomicUsize::new(0);
+    let results = Mutex::new(Vec::with_capacity(prods.len()));
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| {
+                loop {
+                    let k = next.fetch_add(1, Ordering::SeqCst);
+                    let Some((i, job)) = prods.get(k) else { break };
+                    let o = if signals::interrupted() {
+                        not_run(job, Status::Interrupted, "not started (interrupted)")
+                    } else {
+                        run_release(ctx, cluster, &access, job)
+                    };
+                    results
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .push((*i, o));
+                }
+            });
+        }
+    });
+    out.extend(
+        results
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    );
+    out
+}
+
+/// What `helm upgrade` gets for a job.
+pub fn release_spec(
+    cluster: &Cluster,
+    job: &Job,
+    timeout: &str,
+    force: bool,
+) -> Option<ReleaseSpec> {
+    let (chart, values) = if job.kind == Kind::Support {
+        (
+            format!("{HELM_CHARTS_DIR}/support"),
+            cluster.support_files.clone(),
+        )
+    } else {
+        let i = cluster
+            .file
+            .hubs
+            .iter()
+            .position(|h| h.name == job.release)?;
+        (
+            format!("{HELM_CHARTS_DIR}/{}", cluster.file.hubs[i].helm_chart),
+            cluster.hub_values[i].clone(),
+        )
+    };
+    Some(ReleaseSpec {
+        release: job.release.clone(),
+        namespace: job.release.clone(),
+        chart,
+        values,
+        set_string: Vec::new(),
+        timeout: timeout.to_string(),
+        force,
+    })
+}
+
+fn run_release(ctx: &Ctx<'_>, cluster: &Cluster, access: &ClusterAccess, job: &Job) -> Outcome {
+    let label = job.label();
+    let started = ctx.start.elapsed().as_secs_f64();
+    let t0 = Instant::now();
+    ctx.log.info(&format!("start   {label}"));
+    let (rlog, buf) = ctx.log.buffered_child();
+    let guarded = Guarded {
+        inner: ctx.factory.make(&rlog),
+        permits: &ctx.permits,
+        commands: Mutex::new(Vec::new()),
+        shown: std::sync::atomic::AtomicBool::new(false),
+    };
+    let in_cluster = InCluster {
+        inner: &guarded,
+        access,
+    };
+    let result = match release_spec(cluster, job, &ctx.opts.timeout, ctx.opts.force) {
+        None => Err(format!(
+            "hub {} is not in {}",
+            job.release,
+            Cluster::yaml_path(&cluster.name)
+        )),
+        Some(spec) => release::deploy(
+            &in_cluster,
+            &rlog,
+            ctx.root,
+            &ctx.deps,
+            &ctx.opts.lease,
+            &spec,
+        )
+        .map_err(|e| e.to_string()),
+    };
+    let duration = t0.elapsed().as_secs_f64();
+    let dry = guarded.shown.load(Ordering::SeqCst);
+    let commands = guarded
+        .commands
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let (status, message) = match result {
+        Ok(()) if dry => (Status::DryRun, String::new()),
+        Ok(()) => (Status::Succeeded, String::new()),
+        Err(m) if m.contains("interrupted") => (Status::Interrupted, m),
+        Err(m) => (Status::Failed, m),
+    };
+    finish_release(ctx.log, &label, status, duration, &message, &buf.text());
+    Outcome {
+        job: job.clone(),
+        status,
+        message,
+        started: Some(started),
+        duration,
+        commands,
+    }
+}
+
+/// One line per release as it ends; its buffered log as a group on GitHub, or when it failed.
+fn finish_release(
+    log: &Log,
+    label: &str,
+    status: Status,
+    secs: f64,
+    message: &str,
+    buffered: &str,
+) {
+    let line = match status {
+        Status::Succeeded => format!("done    {label} in {secs:.1}s"),
+        Status::DryRun => format!("shown   {label}"),
+        Status::Failed => format!(
+            "FAILED  {label} after {secs:.1}s: {}",
+            message.lines().next().unwrap_or("")
+        ),
+        Status::Interrupted => format!("stopped {label} after {secs:.1}s (interrupted)"),
+        Status::Skipped => format!("skipped {label}: {message}"),
+    };
+    let show_log =
+        log.ci() == Ci::GitHub || status == Status::Failed || log.verbosity() == Verbosity::Verbose;
+    if show_log && !buffered.is_empty() {
+        if log.ci() == Ci::GitHub {
+            log.write_raw(&format!("::group::{line}\n{buffered}::endgroup::\n"));
+        } else {
+            log.write_raw(buffered);
+        }
+    }
+    if status == Status::Failed {
+        log.error(&format!("{label}: {message}"));
+    } else {
+        log.info(&line);
+    }
+}
+
+impl RunnerFactory for crate::runner::RecordingRunner {
+    fn make<'a>(&'a self, _log: &Log) -> Box<dyn Runner + 'a> {
+        Box::new(self)
+    }
+}
