@@ -14,7 +14,7 @@ pub const EXAMPLE_PARTS: &[&str] = &[
     "user-images",
     "secrets",
 ];
-pub const FAKE_TOOLS: &[&str] = &["gcloud", "docker", "helm", "kubectl"];
+pub const FAKE_TOOLS: &[&str] = &["gcloud", "docker", "helm", "kubectl", "aws", "az", "sops"];
 
 pub fn manifest_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -74,6 +74,18 @@ impl Fixture {
             copy_tree(&manifest_dir().join(part), &f.root.join(part));
         }
         f.commit_all("example hub-ops repo");
+        f
+    }
+
+    /// A copy of examples/multi-cluster, committed.
+    pub fn multi() -> Fixture {
+        let f = Fixture::empty();
+        let src = manifest_dir().join("examples/multi-cluster");
+        for e in std::fs::read_dir(&src).unwrap() {
+            let e = e.unwrap();
+            copy_tree(&e.path(), &f.root.join(e.file_name()));
+        }
+        f.commit_all("multi-cluster example");
         f
     }
 
