@@ -218,13 +218,28 @@ impl Runner for RealRunner {
         };
 
         let started = Instant::now();
-        let mut nap = Duration::from_millis(1);
+        // A thread blocks in wait() so the end of the command is seen at once (a polling loop
+        // adds its interval to every command, which adds up over a run of many releases); this
+        // thread wakes up regularly only to forward signals and enforce the timeout.
+        let handle = Arc::new(handle);
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        {
+            let h = Arc::clone(&handle);
+            std::thread::spawn(move || {
+                let _ = done_tx.send(h.wait().cloned());
+            });
+        }
         let mut stop: Option<(bool, Instant)> = None; // (interrupted?, when SIGTERM was sent)
         let output = loop {
-            match handle.try_wait() {
-                Ok(Some(out)) => break out.clone(),
-                Ok(None) => {}
-                Err(e) => return Err(spawn_err(e)),
+            match done_rx.recv_timeout(Duration::from_millis(50)) {
+                Ok(Ok(out)) => break out,
+                Ok(Err(e)) => return Err(spawn_err(e)),
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    return Err(spawn_err(std::io::Error::other(
+                        "lost track of the process",
+                    )));
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
             }
             match stop {
                 None => {
@@ -239,8 +254,6 @@ impl Runner for RealRunner {
                 }
                 Some(_) => {}
             }
-            std::thread::sleep(nap);
-            nap = (nap * 2).min(Duration::from_millis(25));
         };
         // A daemon the command left behind may hold the pipe open: do not wait for it forever.
         let streamed =

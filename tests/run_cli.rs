@@ -16,7 +16,14 @@ fn statuses(v: &Value) -> Vec<String> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| format!("{}/{} {}", r["cluster_name"].as_str().unwrap(), r["release"].as_str().unwrap(), r["status"].as_str().unwrap()))
+        .map(|r| {
+            format!(
+                "{}/{} {}",
+                r["cluster_name"].as_str().unwrap(),
+                r["release"].as_str().unwrap(),
+                r["status"].as_str().unwrap()
+            )
+        })
         .collect()
 }
 
@@ -26,7 +33,13 @@ fn run_deploys_the_plan_and_writes_a_report() {
     f.set_deployments(&["hub", "proxy"]);
     let out = f
         .deploy()
-        .args(["run", "--report", "report.json", "config/clusters/alpha/common.values.yaml", "config/clusters/gamma/prod.values.yaml"])
+        .args([
+            "run",
+            "--report",
+            "report.json",
+            "config/clusters/alpha/common.values.yaml",
+            "config/clusters/gamma/prod.values.yaml",
+        ])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -34,23 +47,55 @@ fn run_deploys_the_plan_and_writes_a_report() {
     assert_eq!(r["status"], "succeeded");
     assert_eq!(
         statuses(&r),
-        ["alpha/staging succeeded", "alpha/climate succeeded", "alpha/physics succeeded", "alpha/prod succeeded", "gamma/prod succeeded"]
+        [
+            "alpha/staging succeeded",
+            "alpha/climate succeeded",
+            "alpha/physics succeeded",
+            "alpha/prod succeeded",
+            "gamma/prod succeeded"
+        ]
     );
     let first = &r["releases"][0];
     assert_eq!(first["kind"], "staging");
-    assert!(first["reason_for_redeploy"].as_str().unwrap().contains("config/clusters/alpha/common.values.yaml"));
-    assert!(first["commands"].as_array().unwrap().iter().any(|c| c.as_str().unwrap().starts_with("helm upgrade --install --namespace staging")));
+    assert!(
+        first["reason_for_redeploy"]
+            .as_str()
+            .unwrap()
+            .contains("config/clusters/alpha/common.values.yaml")
+    );
+    assert!(first["commands"].as_array().unwrap().iter().any(|c| {
+        c.as_str()
+            .unwrap()
+            .starts_with("helm upgrade --install --namespace staging")
+    }));
     let stderr = text(&out.stderr);
     assert!(stderr.contains("done    alpha/physics in"), "{stderr}");
     assert!(stderr.contains("release summary:"), "{stderr}");
     // credentials went to a private kubeconfig: gcloud got KUBECONFIG in the environment (the
     // fake logs argv only, so check the credentials call happened once for alpha)
     let calls = f.calls();
-    assert_eq!(calls.iter().filter(|c| c.starts_with("gcloud container clusters get-credentials alpha-cluster")).count(), 1);
+    assert_eq!(
+        calls
+            .iter()
+            .filter(|c| c.starts_with("gcloud container clusters get-credentials alpha-cluster"))
+            .count(),
+        1
+    );
     // helm dependency update once per chart
-    assert_eq!(calls.iter().filter(|c| *c == "helm dependency update helm-charts/basehub").count(), 1);
+    assert_eq!(
+        calls
+            .iter()
+            .filter(|c| *c == "helm dependency update helm-charts/basehub")
+            .count(),
+        1
+    );
     // every lease was released
-    assert!(std::fs::read_dir(f.fake.join("leases")).unwrap().next().is_none());
+    assert!(
+        std::fs::read_dir(f.fake.join("leases"))
+            .unwrap()
+            .next()
+            .is_none()
+    );
 }
 
 #[test]
@@ -58,22 +103,49 @@ fn a_failing_staging_hub_skips_its_prod_hubs_and_exits_1() {
     let f = Fixture::multi();
     let out = f
         .deploy()
-        .env("FAKE_FAIL", "helm upgrade --install --namespace dask-staging")
-        .args(["run", "--report", "report.json", "--label", "deployer:deploy-hubs"])
+        .env(
+            "FAKE_FAIL",
+            "helm upgrade --install --namespace dask-staging",
+        )
+        .args([
+            "run",
+            "--report",
+            "report.json",
+            "--label",
+            "deployer:deploy-hubs",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     let r = report(&f);
     assert_eq!(r["status"], "failed");
     let s = statuses(&r);
-    for want in ["beta/dask-staging failed", "beta/staging skipped", "beta/research skipped", "beta/teaching skipped", "alpha/prod succeeded", "gamma/binder succeeded"] {
+    for want in [
+        "beta/dask-staging failed",
+        "beta/staging skipped",
+        "beta/research skipped",
+        "beta/teaching skipped",
+        "alpha/prod succeeded",
+        "gamma/binder succeeded",
+    ] {
         assert!(s.contains(&want.to_string()), "{want}: {s:?}");
     }
-    let skipped = r["releases"].as_array().unwrap().iter().find(|x| x["release"] == "research").unwrap();
+    let skipped = r["releases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["release"] == "research")
+        .unwrap();
     assert_eq!(skipped["message"], "skipped (staging failed)");
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("error: beta/dask-staging: helm upgrade: `helm upgrade"), "{stderr}");
-    assert!(stderr.contains("| Error: fake helm failed on purpose"), "{stderr}");
+    assert!(
+        stderr.contains("error: beta/dask-staging: helm upgrade: `helm upgrade"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("| Error: fake helm failed on purpose"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -84,9 +156,19 @@ fn sigterm_mid_run_stops_children_starts_nothing_new_and_writes_the_report() {
         .env("PATH", &f.bin)
         .env("FAKE_LOG", f.fake.join("log"))
         .env("FAKE_DIR", &f.fake)
-        .env("FAKE_SLEEP_ON", "helm upgrade --install --namespace physics")
+        .env(
+            "FAKE_SLEEP_ON",
+            "helm upgrade --install --namespace physics",
+        )
         .env_remove("GITHUB_ACTIONS")
-        .args(["run", "--jobs", "1", "--report", "report.json", "config/clusters/alpha/common.values.yaml"])
+        .args([
+            "run",
+            "--jobs",
+            "1",
+            "--report",
+            "report.json",
+            "config/clusters/alpha/common.values.yaml",
+        ])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped());
     let child = cmd.spawn().unwrap();
@@ -101,35 +183,85 @@ fn sigterm_mid_run_stops_children_starts_nothing_new_and_writes_the_report() {
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
     let calls = f.calls();
-    assert!(calls.contains(&"fake helm: got SIGTERM".to_string()), "the running helm got the signal");
+    assert!(
+        calls.contains(&"fake helm: got SIGTERM".to_string()),
+        "the running helm got the signal"
+    );
     let r = report(&f);
     assert_eq!(r["status"], "interrupted");
     let s = statuses(&r);
-    assert!(s.contains(&"alpha/physics interrupted".to_string()), "{s:?}");
+    assert!(
+        s.contains(&"alpha/physics interrupted".to_string()),
+        "{s:?}"
+    );
     // climate ran before physics (sorted, one job at a time); prod was never started
     assert!(s.contains(&"alpha/prod interrupted".to_string()), "{s:?}");
-    assert!(!calls.iter().any(|c| c.contains("--namespace prod ")), "no new release started: {calls:#?}");
-    assert!(std::fs::read_dir(f.fake.join("leases")).unwrap().next().is_none(), "leases released");
+    assert!(
+        !calls.iter().any(|c| c.contains("--namespace prod ")),
+        "no new release started: {calls:#?}"
+    );
+    assert!(
+        std::fs::read_dir(f.fake.join("leases"))
+            .unwrap()
+            .next()
+            .is_none(),
+        "leases released"
+    );
 }
 
 #[test]
 fn run_a_saved_plan_and_filter_prod_jobs() {
     let f = Fixture::multi();
-    let plan = f.deploy().args(["plan", "--format", "json", "--label", "deployer:deploy-hubs"]).output().unwrap();
+    let plan = f
+        .deploy()
+        .args([
+            "plan",
+            "--format",
+            "json",
+            "--label",
+            "deployer:deploy-hubs",
+        ])
+        .output()
+        .unwrap();
     assert!(plan.status.success());
     std::fs::write(f.root.join("plan.json"), &plan.stdout).unwrap();
 
     // support/staging of beta failed in its matrix job: its prod jobs are dropped
-    let out = f.deploy().args(["filter-prod", "--plan", "plan.json", "--failed-clusters", "beta,nope"]).output().unwrap();
+    let out = f
+        .deploy()
+        .args([
+            "filter-prod",
+            "--plan",
+            "plan.json",
+            "--failed-clusters",
+            "beta,nope",
+        ])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
     let kept: Value = serde_json::from_slice(&out.stdout).unwrap();
     let names: Vec<String> = kept
         .as_array()
         .unwrap()
         .iter()
-        .map(|j| format!("{}/{}", j["cluster_name"].as_str().unwrap(), j["hub_name"].as_str().unwrap()))
+        .map(|j| {
+            format!(
+                "{}/{}",
+                j["cluster_name"].as_str().unwrap(),
+                j["hub_name"].as_str().unwrap()
+            )
+        })
         .collect();
-    assert_eq!(names, ["alpha/climate", "alpha/physics", "alpha/prod", "gamma/binder", "gamma/prod"]);
+    assert_eq!(
+        names,
+        [
+            "alpha/climate",
+            "alpha/physics",
+            "alpha/prod",
+            "gamma/binder",
+            "gamma/prod"
+        ]
+    );
     assert!(text(&out.stderr).contains("dropping 2 prod job(s)"));
 
     // the same from a staging results report
@@ -140,14 +272,42 @@ fn run_a_saved_plan_and_filter_prod_jobs() {
         .output()
         .unwrap();
     assert_eq!(staging.status.code(), Some(1));
-    let out = f.deploy().args(["filter-prod", "--plan", "plan.json", "--results", "report.json"]).output().unwrap();
+    let out = f
+        .deploy()
+        .args([
+            "filter-prod",
+            "--plan",
+            "plan.json",
+            "--results",
+            "report.json",
+        ])
+        .output()
+        .unwrap();
     let kept: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(kept.as_array().unwrap().iter().all(|j| j["cluster_name"] != "alpha"), "{kept}");
+    assert!(
+        kept.as_array()
+            .unwrap()
+            .iter()
+            .all(|j| j["cluster_name"] != "alpha"),
+        "{kept}"
+    );
     assert_eq!(kept.as_array().unwrap().len(), 4);
 
     // run the saved plan, as a later job would
     f.clear_calls();
-    let out = f.deploy().args(["run", "--plan", "plan.json", "--report", "report.json", "--jobs", "2"]).output().unwrap();
+    let out = f
+        .deploy()
+        .args([
+            "run",
+            "--plan",
+            "plan.json",
+            "--report",
+            "report.json",
+            "--jobs",
+            "2",
+        ])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(report(&f)["releases"].as_array().unwrap().len(), 10);
 }
@@ -155,25 +315,58 @@ fn run_a_saved_plan_and_filter_prod_jobs() {
 #[test]
 fn upgrade_support_and_upgrade_hub_deploy_one_release() {
     let f = Fixture::multi();
-    let out = f.deploy().args(["upgrade-support", "beta"]).output().unwrap();
+    let out = f
+        .deploy()
+        .args(["upgrade-support", "beta"])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
     let calls = f.calls();
-    assert_eq!(calls[0], "aws eks update-kubeconfig --name beta-cluster --region us-west-2 --kubeconfig ".to_string() + calls[0].rsplit(' ').next().unwrap());
-    assert!(calls[0].contains("/deploy-beta-"), "a private kubeconfig: {}", calls[0]);
-    assert!(calls.iter().any(|c| c.starts_with("helm upgrade --install --namespace support --create-namespace support helm-charts/support")));
+    assert_eq!(
+        calls[0],
+        "aws eks update-kubeconfig --name beta-cluster --region us-west-2 --kubeconfig "
+            .to_string()
+            + calls[0].rsplit(' ').next().unwrap()
+    );
+    assert!(
+        calls[0].contains("/deploy-beta-"),
+        "a private kubeconfig: {}",
+        calls[0]
+    );
+    assert!(calls.iter().any(|c| c.starts_with(
+        "helm upgrade --install --namespace support --create-namespace support helm-charts/support"
+    )));
 
     f.clear_calls();
-    let out = f.deploy().args(["upgrade-hub", "gamma", "binder"]).output().unwrap();
+    let out = f
+        .deploy()
+        .args(["upgrade-hub", "gamma", "binder"])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(f.calls().iter().any(|c| c.starts_with("helm upgrade --install --namespace binder --create-namespace binder helm-charts/binderhub")));
+    assert!(f.calls().iter().any(|c| c.starts_with(
+        "helm upgrade --install --namespace binder --create-namespace binder helm-charts/binderhub"
+    )));
 
-    let out = f.deploy().args(["upgrade-hub", "gamma", "nope"]).output().unwrap();
+    let out = f
+        .deploy()
+        .args(["upgrade-hub", "gamma", "nope"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("cluster gamma has no hub `nope`; its hubs: prod, binder"));
-    let out = f.deploy().args(["upgrade-support", "gamma"]).output().unwrap();
+    let out = f
+        .deploy()
+        .args(["upgrade-support", "gamma"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("has no `support:` block"));
-    let out = f.deploy().args(["upgrade-support", "zeta"]).output().unwrap();
+    let out = f
+        .deploy()
+        .args(["upgrade-support", "zeta"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("unknown cluster `zeta`; clusters: alpha, beta, gamma"));
 }
@@ -181,18 +374,108 @@ fn upgrade_support_and_upgrade_hub_deploy_one_release() {
 #[test]
 fn run_dry_run_prints_commands_in_order_and_runs_nothing() {
     let f = Fixture::multi();
-    let out = f.deploy().args(["run", "--dry-run", "config/clusters/beta/research.values.yaml"]).output().unwrap();
+    let out = f
+        .deploy()
+        .args([
+            "run",
+            "--dry-run",
+            "config/clusters/beta/research.values.yaml",
+        ])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(f.calls().is_empty(), "{:?}", f.calls());
-    insta::assert_snapshot!(text(&out.stdout));
+    // the private kubeconfig lives in a fresh temp folder each run
+    let stdout = text(&out.stdout);
+    let stable: String = stdout
+        .lines()
+        .map(|l| match l.find("/deploy-beta-") {
+            Some(i) => {
+                let end = l[i + 1..].find('/').map_or(l.len(), |j| i + 1 + j);
+                format!(
+                    "{}<TMP>/deploy-beta-XXXX{}\n",
+                    &l[..l[..i].rfind(' ').map_or(0, |k| k + 1)],
+                    &l[end..]
+                )
+            }
+            None => format!("{l}\n"),
+        })
+        .collect();
+    insta::assert_snapshot!(stable);
 }
 
 #[test]
 fn missing_tools_stop_a_real_run_before_anything_runs() {
     let f = Fixture::multi();
     f.remove_tool("aws");
-    let out = f.deploy().args(["run", "config/clusters/beta/research.values.yaml"]).output().unwrap();
+    let out = f
+        .deploy()
+        .args(["run", "config/clusters/beta/research.values.yaml"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("required programs not found on PATH: aws"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("required programs not found on PATH: aws"),
+        "{}",
+        text(&out.stderr)
+    );
     assert!(f.calls().is_empty());
+}
+
+#[test]
+fn sops_encrypted_values_are_decrypted_to_private_temp_files_and_masked() {
+    let f = Fixture::multi();
+    f.write(
+        "config/clusters/gamma/enc-prod.secret.values.yaml",
+        "jupyterhub:\n  hub:\n    cookieSecret: ENC[AES256_GCM,data:abc=,type:str]\nsops:\n  version: 3.8.1\n",
+    );
+    let cluster =
+        std::fs::read_to_string(f.root.join("config/clusters/gamma/cluster.yaml")).unwrap();
+    let cluster = cluster.replacen(
+        "- prod.values.yaml",
+        "- prod.values.yaml\n      - enc-prod.secret.values.yaml",
+        1,
+    );
+    assert!(cluster.contains("enc-prod.secret.values.yaml"), "{cluster}");
+    f.write("config/clusters/gamma/cluster.yaml", &cluster);
+    let out = f
+        .deploy()
+        .env("GITHUB_ACTIONS", "true")
+        .args(["upgrade-hub", "gamma", "prod"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        f.calls().contains(
+            &"sops --decrypt config/clusters/gamma/enc-prod.secret.values.yaml".to_string()
+        )
+    );
+    let values = std::fs::read_to_string(f.fake.join("values-files")).unwrap();
+    let lines: Vec<&str> = values.lines().collect();
+    assert_eq!(
+        lines[0],
+        "values config/clusters/gamma/prod.values.yaml 644"
+    );
+    let (path, mode) = lines[1]
+        .strip_prefix("values ")
+        .unwrap()
+        .rsplit_once(' ')
+        .unwrap();
+    assert_eq!(mode, "600", "decrypted values are private: {values}");
+    assert!(
+        path.contains("deploy-secret-") && path.ends_with(".yaml"),
+        "{path}"
+    );
+    assert!(
+        !std::path::Path::new(path).exists(),
+        "removed after the upgrade"
+    );
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    let secret = "FAKE-sops-decrypted-secret-value";
+    assert_eq!(
+        all.matches(secret).count(),
+        1,
+        "only in the mask command: {all}"
+    );
+    assert!(all.contains(&format!("::add-mask::{secret}")));
 }

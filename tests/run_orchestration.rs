@@ -22,7 +22,13 @@ fn repo() -> MultiRepo {
 }
 
 fn all_hub_jobs(repo: &MultiRepo) -> Vec<Job> {
-    let changes = Changes::new(Vec::<String>::new(), vec!["deployer:deploy-hubs".into(), "deployer:deploy-support".into()]);
+    let changes = Changes::new(
+        Vec::<String>::new(),
+        vec![
+            "deployer:deploy-hubs".into(),
+            "deployer:deploy-support".into(),
+        ],
+    );
     deploy::plan::jobs::jobs(&plan(repo, &changes).unwrap())
 }
 
@@ -45,26 +51,44 @@ fn run_with(r: &RecordingRunner, jobs: &[Job], o: &RunOptions) -> (Vec<Outcome>,
     let repo = repo();
     let mut names: Vec<String> = jobs.iter().map(|j| j.cluster.clone()).collect();
     names.dedup();
-    let clusters: BTreeMap<String, Cluster> =
-        repo.load_clusters(&names).unwrap().into_iter().map(|c| (c.name.clone(), c)).collect();
+    let clusters: BTreeMap<String, Cluster> = repo
+        .load_clusters(&names)
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.name.clone(), c))
+        .collect();
     let buf = SharedBuf::default();
     let log = Log::with_sink(Verbosity::Normal, Ci::Plain, Box::new(buf.clone()));
-    (run::run(&repo.root, &clusters, jobs, r, &log, o), buf.text())
+    (
+        run::run(&repo.root, &clusters, jobs, r, &log, o),
+        buf.text(),
+    )
 }
 
 fn status_of<'a>(out: &'a [Outcome], label: &str) -> &'a Outcome {
-    out.iter().find(|o| o.job.label() == label).unwrap_or_else(|| panic!("{label} not in outcomes"))
+    out.iter()
+        .find(|o| o.job.label() == label)
+        .unwrap_or_else(|| panic!("{label} not in outcomes"))
 }
 
 /// A responder where `helm upgrade` of releases matching `fail` fails and every upgrade takes
 /// `delay`.
-fn responder(fail: &'static [&'static str], delay: Duration) -> impl Fn(&Cmd) -> Result<Reply, CmdError> + Send + Sync {
+fn responder(
+    fail: &'static [&'static str],
+    delay: Duration,
+) -> impl Fn(&Cmd) -> Result<Reply, CmdError> + Send + Sync {
     move |c: &Cmd| {
         let line = c.line();
         if line.starts_with("helm upgrade") {
             std::thread::sleep(delay);
-            if fail.iter().any(|f| line.contains(&format!("--create-namespace {f} "))) {
-                return Ok(Reply::Ran(Output::failed(1, "Error: UPGRADE FAILED: context deadline exceeded")));
+            if fail
+                .iter()
+                .any(|f| line.contains(&format!("--create-namespace {f} ")))
+            {
+                return Ok(Reply::Ran(Output::failed(
+                    1,
+                    "Error: UPGRADE FAILED: context deadline exceeded",
+                )));
             }
         }
         Ok(Reply::Ran(Output::ok("")))
@@ -86,16 +110,31 @@ fn support_then_staging_then_prod_within_each_cluster() {
     let jobs = all_hub_jobs(&repo);
     let r = RecordingRunner::new(responder(&[], Duration::from_millis(20)));
     let (out, _) = run_with(&r, &jobs, &opts(4));
-    assert!(out.iter().all(|o| o.status == Status::Succeeded), "{out:#?}");
+    assert!(
+        out.iter().all(|o| o.status == Status::Succeeded),
+        "{out:#?}"
+    );
     let calls = r.calls();
     // per cluster, the order of upgrades: support, then each staging hub, then prods
     for (cluster, support, staging, prods) in [
-        ("alpha", true, vec!["staging"], vec!["climate", "physics", "prod"]),
-        ("beta", true, vec!["dask-staging", "staging"], vec!["research", "teaching"]),
+        (
+            "alpha",
+            true,
+            vec!["staging"],
+            vec!["climate", "physics", "prod"],
+        ),
+        (
+            "beta",
+            true,
+            vec!["dask-staging", "staging"],
+            vec!["research", "teaching"],
+        ),
         ("gamma", false, vec![], vec!["binder", "prod"]),
     ] {
         let kube = |c: &&deploy::runner::Call| {
-            c.cmd.env.iter().any(|(k, v)| k == "KUBECONFIG" && v.value().contains(&format!("deploy-{cluster}-")))
+            c.cmd.env.iter().any(|(k, v)| {
+                k == "KUBECONFIG" && v.value().contains(&format!("deploy-{cluster}-"))
+            })
         };
         let ups: Vec<(String, Instant, Instant)> = calls
             .iter()
@@ -109,23 +148,43 @@ fn support_then_staging_then_prod_within_each_cluster() {
         }
         expected_sequential.extend(staging.iter());
         let names: Vec<&str> = ups.iter().map(|(n, _, _)| n.as_str()).collect();
-        assert_eq!(&names[..expected_sequential.len()], &expected_sequential[..], "{cluster}: {names:?}");
+        assert_eq!(
+            &names[..expected_sequential.len()],
+            &expected_sequential[..],
+            "{cluster}: {names:?}"
+        );
         // every sequential release ended before the next started
         for w in ups[..expected_sequential.len()].windows(2) {
-            assert!(w[0].2 <= w[1].1, "{cluster}: {} overlapped {}", w[0].0, w[1].0);
+            assert!(
+                w[0].2 <= w[1].1,
+                "{cluster}: {} overlapped {}",
+                w[0].0,
+                w[1].0
+            );
         }
         let last_seq_end = ups[..expected_sequential.len()].iter().map(|u| u.2).max();
         for (name, start, _) in &ups[expected_sequential.len()..] {
-            assert!(prods.contains(&name.as_str()), "{cluster}: unexpected {name}");
+            assert!(
+                prods.contains(&name.as_str()),
+                "{cluster}: unexpected {name}"
+            );
             if let Some(end) = last_seq_end {
-                assert!(*start >= end, "{cluster}: prod {name} started before staging ended");
+                assert!(
+                    *start >= end,
+                    "{cluster}: prod {name} started before staging ended"
+                );
             }
         }
         assert_eq!(ups.len(), expected_sequential.len() + prods.len());
         // the private kubeconfig, never the user's
         assert!(calls.iter().filter(kube).count() > 0);
     }
-    assert!(!calls.iter().any(|c| c.cmd.env.iter().any(|(_, v)| v.value().ends_with(".kube/config"))));
+    assert!(!calls.iter().any(|c| {
+        c.cmd
+            .env
+            .iter()
+            .any(|(_, v)| v.value().ends_with(".kube/config"))
+    }));
 }
 
 #[test]
@@ -135,17 +194,41 @@ fn a_staging_failure_skips_that_clusters_prod_only() {
     let r = RecordingRunner::new(responder(&["dask-staging"], Duration::ZERO));
     let (out, log) = run_with(&r, &jobs, &opts(4));
     assert_eq!(status_of(&out, "beta/dask-staging").status, Status::Failed);
-    assert!(status_of(&out, "beta/dask-staging").message.contains("UPGRADE FAILED"), "{out:#?}");
+    assert!(
+        status_of(&out, "beta/dask-staging")
+            .message
+            .contains("UPGRADE FAILED"),
+        "{out:#?}"
+    );
     for skipped in ["beta/staging", "beta/research", "beta/teaching"] {
         let o = status_of(&out, skipped);
-        assert_eq!((o.status, o.message.as_str()), (Status::Skipped, "skipped (staging failed)"), "{skipped}");
+        assert_eq!(
+            (o.status, o.message.as_str()),
+            (Status::Skipped, "skipped (staging failed)"),
+            "{skipped}"
+        );
     }
-    for ok in ["alpha/support", "alpha/staging", "alpha/prod", "alpha/physics", "alpha/climate", "gamma/prod", "gamma/binder", "beta/support"] {
+    for ok in [
+        "alpha/support",
+        "alpha/staging",
+        "alpha/prod",
+        "alpha/physics",
+        "alpha/climate",
+        "gamma/prod",
+        "gamma/binder",
+        "beta/support",
+    ] {
         assert_eq!(status_of(&out, ok).status, Status::Succeeded, "{ok}");
     }
     let ups = upgrades(&r);
-    assert!(!ups.contains_key("research") && !ups.contains_key("teaching"), "no beta prod upgrade ran");
-    assert!(log.contains("error: beta/dask-staging: helm upgrade:"), "{log}");
+    assert!(
+        !ups.contains_key("research") && !ups.contains_key("teaching"),
+        "no beta prod upgrade ran"
+    );
+    assert!(
+        log.contains("error: beta/dask-staging: helm upgrade:"),
+        "{log}"
+    );
 }
 
 #[test]
@@ -156,15 +239,27 @@ fn a_failing_prod_hub_does_not_stop_the_others_and_support_failure_skips_its_clu
     let (out, _) = run_with(&r, &jobs, &opts(4));
     // support of alpha and beta failed: everything else there is skipped
     for c in ["alpha", "beta"] {
-        assert_eq!(status_of(&out, &format!("{c}/support")).status, Status::Failed);
-        for o in out.iter().filter(|o| o.job.cluster == c && o.job.release != "support") {
-            assert_eq!((o.status, o.message.as_str()), (Status::Skipped, "skipped (support failed)"));
+        assert_eq!(
+            status_of(&out, &format!("{c}/support")).status,
+            Status::Failed
+        );
+        for o in out
+            .iter()
+            .filter(|o| o.job.cluster == c && o.job.release != "support")
+        {
+            assert_eq!(
+                (o.status, o.message.as_str()),
+                (Status::Skipped, "skipped (support failed)")
+            );
         }
     }
     assert_eq!(status_of(&out, "gamma/prod").status, Status::Succeeded);
 
     // without support jobs, one failing prod hub leaves its siblings deployed
-    let hubs: Vec<Job> = jobs.into_iter().filter(|j| j.release != "support").collect();
+    let hubs: Vec<Job> = jobs
+        .into_iter()
+        .filter(|j| j.release != "support")
+        .collect();
     let r = RecordingRunner::new(responder(&["physics"], Duration::ZERO));
     let (out, _) = run_with(&r, &hubs, &opts(4));
     assert_eq!(status_of(&out, "alpha/physics").status, Status::Failed);
@@ -184,7 +279,13 @@ fn never_more_concurrent_helm_processes_than_jobs() {
             if c.program == "helm" {
                 let now = running2.fetch_add(1, Ordering::SeqCst) + 1;
                 peak2.fetch_max(now, Ordering::SeqCst);
-                std::thread::sleep(Duration::from_millis(if c.line().starts_with("helm upgrade") { 30 } else { 2 }));
+                std::thread::sleep(Duration::from_millis(
+                    if c.line().starts_with("helm upgrade") {
+                        30
+                    } else {
+                        2
+                    },
+                ));
                 running2.fetch_sub(1, Ordering::SeqCst);
             }
             Ok(Reply::Ran(Output::ok("")))
@@ -193,7 +294,10 @@ fn never_more_concurrent_helm_processes_than_jobs() {
         assert!(out.iter().all(|o| o.status == Status::Succeeded));
         let p = peak.load(Ordering::SeqCst);
         assert!(p <= n, "peak {p} helm processes with --jobs {n}");
-        assert_eq!(p, n, "with 12 releases over 3 clusters, --jobs {n} is reached");
+        assert_eq!(
+            p, n,
+            "with 12 releases over 3 clusters, --jobs {n} is reached"
+        );
     }
 }
 
@@ -203,8 +307,11 @@ fn dependency_update_runs_once_per_chart_per_run() {
     let jobs = all_hub_jobs(&repo);
     let r = RecordingRunner::new(responder(&[], Duration::from_millis(5)));
     run_with(&r, &jobs, &opts(4));
-    let mut dep: Vec<String> =
-        r.lines().into_iter().filter(|l| l.starts_with("helm dependency update")).collect();
+    let mut dep: Vec<String> = r
+        .lines()
+        .into_iter()
+        .filter(|l| l.starts_with("helm dependency update"))
+        .collect();
     dep.sort();
     assert_eq!(
         dep,
@@ -223,18 +330,37 @@ fn credentials_failure_fails_only_that_cluster() {
     let jobs = all_hub_jobs(&repo);
     let r = RecordingRunner::new(|c: &Cmd| {
         if c.line().starts_with("aws eks update-kubeconfig") {
-            return Ok(Reply::Ran(Output::failed(255, "An error occurred (AccessDenied)")));
+            return Ok(Reply::Ran(Output::failed(
+                255,
+                "An error occurred (AccessDenied)",
+            )));
         }
         Ok(Reply::Ran(Output::ok("")))
     });
     let (out, _) = run_with(&r, &jobs, &opts(4));
     assert_eq!(status_of(&out, "beta/support").status, Status::Failed);
-    assert!(status_of(&out, "beta/staging").message.starts_with("cluster credentials failed"));
-    assert_eq!(status_of(&out, "beta/research").message, "skipped (credentials failed)");
+    assert!(
+        status_of(&out, "beta/staging")
+            .message
+            .starts_with("cluster credentials failed")
+    );
+    assert_eq!(
+        status_of(&out, "beta/research").message,
+        "skipped (credentials failed)"
+    );
     assert_eq!(status_of(&out, "alpha/prod").status, Status::Succeeded);
     // the AWS secret key went to aws through the environment, never argv
-    let aws = r.calls().into_iter().find(|c| c.cmd.program == "aws").unwrap();
-    assert!(aws.cmd.env.iter().any(|(k, _)| k == "AWS_SECRET_ACCESS_KEY"));
+    let aws = r
+        .calls()
+        .into_iter()
+        .find(|c| c.cmd.program == "aws")
+        .unwrap();
+    assert!(
+        aws.cmd
+            .env
+            .iter()
+            .any(|(k, _)| k == "AWS_SECRET_ACCESS_KEY")
+    );
     assert!(!aws.cmd.line().contains("FAKE"));
 }
 
@@ -246,20 +372,38 @@ struct LeaseWorld {
     lease: Option<(String, String, u32)>, // holder, renewTime, resourceVersion
     /// When set, the first takeover attempt loses to this holder.
     race_winner: Option<String>,
+    namespace_exists: bool,
 }
 
 fn lease_runner(world: Arc<Mutex<LeaseWorld>>) -> RecordingRunner {
     RecordingRunner::new(move |c: &Cmd| {
         let line = c.line();
         let mut w = world.lock().unwrap();
-        let stdin = c.stdin.as_ref().map(|s| s.value().to_string()).unwrap_or_default();
+        let stdin = c
+            .stdin
+            .as_ref()
+            .map(|s| s.value().to_string())
+            .unwrap_or_default();
         let obj: serde_json::Value = serde_json::from_str(&stdin).unwrap_or_default();
         let lease_json = |h: &str, t: &str, rv: u32| {
-            format!(r#"{{"metadata":{{"resourceVersion":"{rv}"}},"spec":{{"holderIdentity":"{h}","leaseDurationSeconds":60,"renewTime":"{t}"}}}}"#)
+            format!(
+                r#"{{"metadata":{{"resourceVersion":"{rv}"}},"spec":{{"holderIdentity":"{h}","leaseDurationSeconds":60,"renewTime":"{t}"}}}}"#
+            )
         };
-        let out = if line.starts_with("kubectl create -o json") {
-            if w.lease.is_some() {
-                Output::failed(1, "Error from server (AlreadyExists): leases \"deploy-x\" already exists")
+        let out = if line.starts_with("kubectl create namespace") {
+            w.namespace_exists = true;
+            Output::ok("")
+        } else if line.starts_with("kubectl create -o json") {
+            if !w.namespace_exists {
+                Output::failed(
+                    1,
+                    "Error from server (NotFound): namespaces \"ns\" not found",
+                )
+            } else if w.lease.is_some() {
+                Output::failed(
+                    1,
+                    "Error from server (AlreadyExists): leases \"deploy-x\" already exists",
+                )
             } else {
                 let h = obj["spec"]["holderIdentity"].as_str().unwrap().to_string();
                 let t = obj["spec"]["renewTime"].as_str().unwrap().to_string();
@@ -267,19 +411,30 @@ fn lease_runner(world: Arc<Mutex<LeaseWorld>>) -> RecordingRunner {
                 Output::ok(&lease_json(&h, &t, 1))
             }
         } else if line.starts_with("kubectl replace -o json") {
-            let rv: u32 = obj["metadata"]["resourceVersion"].as_str().unwrap().parse().unwrap();
+            let rv: u32 = obj["metadata"]["resourceVersion"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap();
             if let Some(winner) = w.race_winner.take() {
                 // someone else replaced it a moment before us, with a fresh renewTime
-                let now = humantime::format_rfc3339_micros(std::time::SystemTime::now()).to_string();
+                let now =
+                    humantime::format_rfc3339_micros(std::time::SystemTime::now()).to_string();
                 w.lease = Some((winner, now, rv + 1));
-                Output::failed(1, "Error from server (Conflict): the object has been modified")
+                Output::failed(
+                    1,
+                    "Error from server (Conflict): the object has been modified",
+                )
             } else if w.lease.as_ref().is_some_and(|l| l.2 == rv) {
                 let h = obj["spec"]["holderIdentity"].as_str().unwrap().to_string();
                 let t = obj["spec"]["renewTime"].as_str().unwrap().to_string();
                 w.lease = Some((h.clone(), t.clone(), rv + 1));
                 Output::ok(&lease_json(&h, &t, rv + 1))
             } else {
-                Output::failed(1, "Error from server (Conflict): the object has been modified")
+                Output::failed(
+                    1,
+                    "Error from server (Conflict): the object has been modified",
+                )
             }
         } else if line.contains(" get lease ") {
             match &w.lease {
@@ -306,7 +461,8 @@ fn settings(wait_ms: u64) -> LeaseSettings {
 }
 
 fn ago(secs: u64) -> String {
-    humantime::format_rfc3339_micros(std::time::SystemTime::now() - Duration::from_secs(secs)).to_string()
+    humantime::format_rfc3339_micros(std::time::SystemTime::now() - Duration::from_secs(secs))
+        .to_string()
 }
 
 #[test]
@@ -321,35 +477,76 @@ fn lease_is_created_held_and_deleted() {
     });
     assert!(world.lock().unwrap().lease.is_none());
     let lines = r.lines();
-    assert_eq!(lines[0], "kubectl create namespace ns");
-    assert_eq!(lines[1], "kubectl create -o json -f - < Lease ns/deploy-hub");
-    assert_eq!(lines.last().unwrap(), "kubectl -n ns delete lease deploy-hub --ignore-not-found");
+    assert_eq!(
+        lines[0],
+        "kubectl create -o json -f - < Lease ns/deploy-hub"
+    );
+    assert_eq!(
+        lines[1], "kubectl create namespace ns",
+        "a first install makes the namespace"
+    );
+    assert_eq!(
+        lines[2],
+        "kubectl create -o json -f - < Lease ns/deploy-hub"
+    );
+    assert_eq!(
+        lines.last().unwrap(),
+        "kubectl -n ns delete lease deploy-hub --ignore-not-found"
+    );
 }
 
 #[test]
 fn a_live_lease_of_another_run_makes_the_release_fail_naming_the_holder() {
-    let world = Arc::new(Mutex::new(LeaseWorld { lease: Some(("deploy@ci-7:42".into(), ago(1), 5)), ..Default::default() }));
+    let world = Arc::new(Mutex::new(LeaseWorld {
+        lease: Some(("deploy@ci-7:42".into(), ago(1), 5)),
+        ..Default::default()
+    }));
     let r = lease_runner(Arc::clone(&world));
     let t = Instant::now();
-    let err = std::thread::scope(|s| lease::acquire(s, &r, &settings(150), "ns", "hub").map(|_| ()).unwrap_err());
-    assert!(t.elapsed() >= Duration::from_millis(150), "waited for the lock timeout");
+    let err = std::thread::scope(|s| {
+        lease::acquire(s, &r, &settings(150), "ns", "hub")
+            .map(|_| ())
+            .unwrap_err()
+    });
+    assert!(
+        t.elapsed() >= Duration::from_millis(150),
+        "waited for the lock timeout"
+    );
     let msg = err.to_string();
-    assert!(msg.contains("release hub is being deployed by deploy@ci-7:42 (lease ns/deploy-hub)"), "{msg}");
-    assert_eq!(world.lock().unwrap().lease.as_ref().unwrap().0, "deploy@ci-7:42", "untouched");
+    assert!(
+        msg.contains("release hub is being deployed by deploy@ci-7:42 (lease ns/deploy-hub)"),
+        "{msg}"
+    );
+    assert_eq!(
+        world.lock().unwrap().lease.as_ref().unwrap().0,
+        "deploy@ci-7:42",
+        "untouched"
+    );
 }
 
 #[test]
 fn an_expired_lease_is_taken_over_with_its_resource_version() {
-    let world = Arc::new(Mutex::new(LeaseWorld { lease: Some(("dead-run".into(), ago(600), 7)), ..Default::default() }));
+    let world = Arc::new(Mutex::new(LeaseWorld {
+        lease: Some(("dead-run".into(), ago(600), 7)),
+        ..Default::default()
+    }));
     let r = lease_runner(Arc::clone(&world));
     std::thread::scope(|s| {
         let l = lease::acquire(s, &r, &settings(100), "ns", "hub").unwrap();
         assert_eq!(l.took_over_from.as_deref(), Some("dead-run"));
         l.release();
     });
-    let replace = r.calls().into_iter().find(|c| c.cmd.line().starts_with("kubectl replace")).unwrap();
-    let obj: serde_json::Value = serde_json::from_str(replace.cmd.stdin.as_ref().unwrap().value()).unwrap();
-    assert_eq!(obj["metadata"]["resourceVersion"], "7", "the takeover is conditional on what we saw");
+    let replace = r
+        .calls()
+        .into_iter()
+        .find(|c| c.cmd.line().starts_with("kubectl replace"))
+        .unwrap();
+    let obj: serde_json::Value =
+        serde_json::from_str(replace.cmd.stdin.as_ref().unwrap().value()).unwrap();
+    assert_eq!(
+        obj["metadata"]["resourceVersion"], "7",
+        "the takeover is conditional on what we saw"
+    );
 }
 
 #[test]
@@ -357,11 +554,23 @@ fn losing_the_takeover_race_means_waiting_for_the_winner() {
     let world = Arc::new(Mutex::new(LeaseWorld {
         lease: Some(("dead-run".into(), ago(600), 7)),
         race_winner: Some("other-run".into()),
+        namespace_exists: true,
     }));
     let r = lease_runner(Arc::clone(&world));
-    let err = std::thread::scope(|s| lease::acquire(s, &r, &settings(80), "ns", "hub").map(|_| ()).unwrap_err());
-    assert!(err.to_string().contains("being deployed by other-run"), "{err}");
-    assert_eq!(world.lock().unwrap().lease.as_ref().unwrap().0, "other-run", "the winner keeps it");
+    let err = std::thread::scope(|s| {
+        lease::acquire(s, &r, &settings(80), "ns", "hub")
+            .map(|_| ())
+            .unwrap_err()
+    });
+    assert!(
+        err.to_string().contains("being deployed by other-run"),
+        "{err}"
+    );
+    assert_eq!(
+        world.lock().unwrap().lease.as_ref().unwrap().0,
+        "other-run",
+        "the winner keeps it"
+    );
 }
 
 #[test]
@@ -373,7 +582,10 @@ fn the_lease_is_renewed_while_the_upgrade_runs() {
     std::thread::scope(|scope| {
         let l = lease::acquire(scope, &r, &s, "ns", "hub").unwrap();
         std::thread::sleep(Duration::from_millis(400));
-        assert!(world.lock().unwrap().lease.as_ref().unwrap().2 >= 4, "renewed several times");
+        assert!(
+            world.lock().unwrap().lease.as_ref().unwrap().2 >= 4,
+            "renewed several times"
+        );
         assert!(l.release().is_none());
     });
 }
@@ -382,17 +594,25 @@ fn the_lease_is_renewed_while_the_upgrade_runs() {
 
 fn recovery_lines(status: &str) -> Vec<String> {
     let repo = repo();
-    let jobs: Vec<Job> = all_hub_jobs(&repo).into_iter().filter(|j| j.label() == "gamma/prod").collect();
+    let jobs: Vec<Job> = all_hub_jobs(&repo)
+        .into_iter()
+        .filter(|j| j.label() == "gamma/prod")
+        .collect();
     let status = status.to_string();
     let r = RecordingRunner::new(move |c: &Cmd| {
         if c.line().starts_with("helm status") {
-            return Ok(Reply::Ran(Output::ok(&format!(r#"{{"name":"prod","info":{{"status":"{status}"}}}}"#))));
+            return Ok(Reply::Ran(Output::ok(&format!(
+                r#"{{"name":"prod","info":{{"status":"{status}"}}}}"#
+            ))));
         }
         Ok(Reply::Ran(Output::ok("")))
     });
     let (out, log) = run_with(&r, &jobs, &opts(1));
     assert_eq!(out[0].status, Status::Succeeded, "{log}");
-    r.lines().into_iter().filter(|l| l.starts_with("helm")).collect()
+    r.lines()
+        .into_iter()
+        .filter(|l| l.starts_with("helm"))
+        .collect()
 }
 
 #[test]
@@ -400,10 +620,23 @@ fn a_release_stuck_pending_is_recovered_before_the_upgrade() {
     let up = "helm upgrade --install --namespace prod --create-namespace prod helm-charts/basehub --wait --timeout 5m --cleanup-on-fail -f config/clusters/gamma/prod.values.yaml";
     assert_eq!(
         recovery_lines("pending-upgrade")[2..],
-        ["helm rollback prod --namespace prod --wait --timeout 5m".to_string(), up.to_string()]
+        [
+            "helm rollback prod --namespace prod --wait --timeout 5m".to_string(),
+            up.to_string()
+        ]
     );
-    assert_eq!(recovery_lines("pending-rollback")[2], "helm rollback prod --namespace prod --wait --timeout 5m");
-    assert_eq!(recovery_lines("pending-install")[2], "helm uninstall prod --namespace prod --wait --timeout 5m");
-    assert_eq!(recovery_lines("deployed")[2], up, "a healthy release is just upgraded");
+    assert_eq!(
+        recovery_lines("pending-rollback")[2],
+        "helm rollback prod --namespace prod --wait --timeout 5m"
+    );
+    assert_eq!(
+        recovery_lines("pending-install")[2],
+        "helm uninstall prod --namespace prod --wait --timeout 5m"
+    );
+    assert_eq!(
+        recovery_lines("deployed")[2],
+        up,
+        "a healthy release is just upgraded"
+    );
     assert_eq!(recovery_lines("failed")[2], up);
 }

@@ -153,8 +153,8 @@ pub struct Lease<'r> {
     pub took_over_from: Option<String>,
 }
 
-/// Make sure the namespace exists (a lease lives in it), then take the release's lease, waiting
-/// for a live one held by someone else up to `settings.wait`.
+/// Take the release's lease (creating the namespace it lives in on a first install), waiting for
+/// a live one held by someone else up to `settings.wait`.
 pub fn acquire<'r>(
     scope: &'r std::thread::Scope<'r, '_>,
     runner: &'r dyn Runner,
@@ -163,13 +163,7 @@ pub fn acquire<'r>(
     release: &str,
 ) -> Result<Lease<'r>, CmdError> {
     let name = lease_name(release);
-    let ns_cmd = kubectl::create_namespace(namespace);
-    if let Reply::Ran(o) = runner.run(&ns_cmd)?
-        && !o.success()
-        && !says(&o, "AlreadyExists")
-    {
-        return Err(fail(&ns_cmd, &o));
-    }
+    let mut namespace_made = false;
     let secs = settings.duration.as_secs().max(1);
     let started = Instant::now();
     let mut took_over_from = None;
@@ -183,10 +177,25 @@ pub fn acquire<'r>(
         let create = kubectl::create_json(
             &manifest(namespace, &name, &settings.holder, secs, None),
             &desc,
-        );
+        )
+        .note(format!(
+            "kubectl create namespace {namespace} first, if it is missing"
+        ));
         match runner.run(&create)? {
             Reply::NotRun => break None,
             Reply::Ran(o) if o.success() => break resource_version(&o),
+            // A first install: the lease lives in the release's namespace, so make it first.
+            Reply::Ran(o) if says(&o, "NotFound") && !namespace_made => {
+                namespace_made = true;
+                let ns_cmd = kubectl::create_namespace(namespace);
+                if let Reply::Ran(o) = runner.run(&ns_cmd)?
+                    && !o.success()
+                    && !says(&o, "AlreadyExists")
+                {
+                    return Err(fail(&ns_cmd, &o));
+                }
+                continue;
+            }
             Reply::Ran(o) if !says(&o, "AlreadyExists") => return Err(fail(&create, &o)),
             Reply::Ran(_) => {}
         }

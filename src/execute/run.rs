@@ -130,6 +130,10 @@ struct Ctx<'a> {
     log: &'a Log,
     opts: &'a RunOptions,
     permits: Permits,
+    /// Releases in flight: twice the helm limit, so the next releases' lease and status calls
+    /// overlap running upgrades without a stampede of all of them at once (which on a small
+    /// machine steals CPU from the upgrades).
+    in_flight: Permits,
     deps: DependencyCache,
     start: Instant,
 }
@@ -149,6 +153,7 @@ pub fn run(
         log,
         opts,
         permits: Permits::new(opts.jobs),
+        in_flight: Permits::new(opts.jobs.saturating_mul(2)),
         deps: DependencyCache::default(),
         start: Instant::now(),
     };
@@ -363,6 +368,13 @@ pub fn release_spec(
 }
 
 fn run_release(ctx: &Ctx<'_>, cluster: &Cluster, access: &ClusterAccess, job: &Job) -> Outcome {
+    ctx.in_flight.acquire();
+    let o = run_release_now(ctx, cluster, access, job);
+    ctx.in_flight.release();
+    o
+}
+
+fn run_release_now(ctx: &Ctx<'_>, cluster: &Cluster, access: &ClusterAccess, job: &Job) -> Outcome {
     let label = job.label();
     let started = ctx.start.elapsed().as_secs_f64();
     let t0 = Instant::now();
