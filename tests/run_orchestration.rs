@@ -15,7 +15,7 @@ use deploy::execute::lease::{self, LeaseSettings};
 use deploy::execute::run::{self, Job, Outcome, RunOptions, Status};
 use deploy::plan::multi::{Changes, plan};
 use deploy::report::log::{Ci, Log, SharedBuf, Verbosity};
-use deploy::runner::{CmdError, Output, RecordingRunner, Reply, Runner};
+use deploy::runner::{CmdError, Output, RecordingRunner, Reply};
 
 fn repo() -> MultiRepo {
     MultiRepo::load(&common::manifest_dir().join("examples/multi-cluster")).unwrap()
