@@ -491,18 +491,44 @@ fn azure_secret_reaches_az_through_a_private_file_never_argv() {
         "config/clusters/delta/sp.secret.json",
         r#"{"service_principal_id": "app-123", "tenant_id": "tenant-9", "service_principal_password": "FAKE-azure-sp-password-77"}"#,
     );
-    f.write("config/clusters/delta/prod.values.yaml", "jupyterhub:\n  proxy:\n    secretToken: FAKE-token\n");
-    let out = f.deploy().args(["upgrade-hub", "delta", "prod"]).output().unwrap();
+    f.write(
+        "config/clusters/delta/prod.values.yaml",
+        "jupyterhub:\n  proxy:\n    secretToken: FAKE-token\n",
+    );
+    let out = f
+        .deploy()
+        .args(["upgrade-hub", "delta", "prod"])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
     let calls = f.calls();
     let login = calls.iter().find(|c| c.starts_with("az login")).unwrap();
-    assert!(login.starts_with("az login --service-principal --username app-123 --tenant tenant-9 --password @"), "{login}");
-    assert!(!calls.iter().any(|c| c.contains("FAKE-azure-sp-password-77")), "never in argv");
+    assert!(
+        login.starts_with(
+            "az login --service-principal --username app-123 --tenant tenant-9 --password @"
+        ),
+        "{login}"
+    );
+    assert!(
+        !calls
+            .iter()
+            .any(|c| c.contains("FAKE-azure-sp-password-77")),
+        "never in argv"
+    );
     let seen = std::fs::read_to_string(f.fake.join("az")).unwrap();
     let parts: Vec<&str> = seen.split_whitespace().collect();
-    assert_eq!((parts[2], parts[3]), ("600", "FAKE-azure-sp-password-77"), "{seen}");
-    assert!(!std::path::Path::new(parts[1]).exists(), "removed after the run");
-    assert!(calls.iter().any(|c| c.starts_with("az aks get-credentials --resource-group rg-delta --name delta-aks --file ")));
+    assert_eq!(
+        (parts[2], parts[3]),
+        ("600", "FAKE-azure-sp-password-77"),
+        "{seen}"
+    );
+    assert!(
+        !std::path::Path::new(parts[1]).exists(),
+        "removed after the run"
+    );
+    assert!(calls.iter().any(|c| {
+        c.starts_with("az aks get-credentials --resource-group rg-delta --name delta-aks --file ")
+    }));
     let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
     assert!(!all.contains("FAKE-azure-sp-password-77"));
 }
@@ -516,16 +542,32 @@ fn github_actions_gets_a_group_per_release_and_a_step_summary() {
         .env("GITHUB_ACTIONS", "true")
         .env("GITHUB_STEP_SUMMARY", &summary)
         .env("FAKE_FAIL", "--namespace binder ")
-        .args(["run", "config/clusters/gamma/prod.values.yaml", "config/clusters/gamma/binder.values.yaml"])
+        .args([
+            "run",
+            "config/clusters/gamma/prod.values.yaml",
+            "config/clusters/gamma/binder.values.yaml",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("::group::done    gamma/prod in"), "{stderr}");
-    assert!(stderr.contains("::group::FAILED  gamma/binder after"), "{stderr}");
-    assert!(stderr.contains("::error::gamma/binder: helm upgrade:"), "{stderr}");
+    assert!(
+        stderr.contains("::group::done    gamma/prod in"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("::group::FAILED  gamma/binder after"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("::error::gamma/binder: helm upgrade:"),
+        "{stderr}"
+    );
     let md = std::fs::read_to_string(summary).unwrap();
-    assert!(md.starts_with("## Deploy results\n\n| Release | Cluster | Result | Duration |\n"), "{md}");
+    assert!(
+        md.starts_with("## Deploy results\n\n| Release | Cluster | Result | Duration |\n"),
+        "{md}"
+    );
     assert!(md.contains("| binder | gamma | failed |"), "{md}");
     assert!(md.contains("| prod | gamma | succeeded |"), "{md}");
 }
