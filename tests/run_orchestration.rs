@@ -600,6 +600,10 @@ fn recovery_lines(status: &str) -> Vec<String> {
         .collect();
     let status = status.to_string();
     let r = RecordingRunner::new(move |c: &Cmd| {
+        if c.line().starts_with("helm history") {
+            let h = r#"[{"revision":1,"status":"superseded"},{"revision":2,"status":"deployed"},{"revision":3,"status":"failed"},{"revision":4,"status":"pending-upgrade"}]"#;
+            return Ok(Reply::Ran(Output::ok(h)));
+        }
         if c.line().starts_with("helm status") {
             return Ok(Reply::Ran(Output::ok(&format!(
                 r#"{{"name":"prod","info":{{"status":"{status}"}}}}"#
@@ -618,16 +622,18 @@ fn recovery_lines(status: &str) -> Vec<String> {
 #[test]
 fn a_release_stuck_pending_is_recovered_before_the_upgrade() {
     let up = "helm upgrade --install --namespace prod --create-namespace prod helm-charts/basehub --wait --timeout 5m --cleanup-on-fail -f config/clusters/gamma/prod.values.yaml";
+    // back to the newest revision that was deployed, not to the failed one before the pending
     assert_eq!(
         recovery_lines("pending-upgrade")[2..],
         [
-            "helm rollback prod --namespace prod --wait --timeout 5m".to_string(),
+            "helm history prod --namespace prod -o json".to_string(),
+            "helm rollback prod 2 --namespace prod --wait --timeout 5m".to_string(),
             up.to_string()
         ]
     );
     assert_eq!(
-        recovery_lines("pending-rollback")[2],
-        "helm rollback prod --namespace prod --wait --timeout 5m"
+        recovery_lines("pending-rollback")[3],
+        "helm rollback prod 2 --namespace prod --wait --timeout 5m"
     );
     assert_eq!(
         recovery_lines("pending-install")[2],

@@ -116,9 +116,28 @@ fn upgrade_holding_lease(
     }
     runner
         .run(&helm::upgrade(&spec.upgrade_args(values)))
+        .map_err(|e| explain_timeout(e, spec))
         .map_err(at("helm upgrade"))?;
     drop(decrypted); // the decrypted values are not needed past the upgrade
     rollout(runner, log, &spec.namespace, &spec.timeout)
+}
+
+/// helm's own words for a `--wait` that ran out of time are terse; say what happened.
+fn explain_timeout(e: CmdError, spec: &ReleaseSpec) -> CmdError {
+    match e {
+        CmdError::Failed { cmd, status, tail }
+            if tail.contains("context deadline exceeded") || tail.contains("timed out waiting") =>
+        {
+            let tail = format!(
+                "{tail}\n(helm waited {} for the release's pods to become ready and gave up; \
+                 --cleanup-on-fail removed what this upgrade created. Look at the pods of \
+                 namespace {}: `kubectl -n {} get pods`)",
+                spec.timeout, spec.namespace, spec.namespace
+            );
+            CmdError::Failed { cmd, status, tail }
+        }
+        other => other,
+    }
 }
 
 /// A release left `pending-*` by a run that died (its lease expired, so nobody else is on it):
@@ -142,7 +161,8 @@ fn recover_pending(runner: &dyn Runner, log: &Log, spec: &ReleaseSpec) -> Result
     let cmd = match status.as_str() {
         "pending-install" => helm::uninstall(&spec.release, &spec.namespace, &spec.timeout),
         "pending-upgrade" | "pending-rollback" => {
-            helm::rollback(&spec.release, &spec.namespace, &spec.timeout)
+            let target = last_good_revision(runner, spec)?;
+            helm::rollback(&spec.release, &spec.namespace, target, &spec.timeout)
         }
         _ => return Ok(()),
     };
@@ -155,6 +175,30 @@ fn recover_pending(runner: &dyn Runner, log: &Log, spec: &ReleaseSpec) -> Result
         .run(&cmd)
         .map_err(at("recovering a pending release"))?;
     Ok(())
+}
+
+/// The newest revision that was deployed (`deployed`, else `superseded`): rolling back to the
+/// previous revision could mean a failed one. `None` (helm's previous) when history is unknown.
+fn last_good_revision(
+    runner: &dyn Runner,
+    spec: &ReleaseSpec,
+) -> Result<Option<u64>, ReleaseError> {
+    let out = match runner
+        .run(&helm::history(&spec.release, &spec.namespace))
+        .map_err(at("helm history"))?
+    {
+        Reply::Ran(o) => o,
+        Reply::NotRun => return Ok(None),
+    };
+    let revisions: Vec<Value> = serde_json::from_str(&out.stdout).unwrap_or_default();
+    let newest = |wanted: &str| {
+        revisions
+            .iter()
+            .filter(|r| r["status"].as_str() == Some(wanted))
+            .filter_map(|r| r["revision"].as_u64())
+            .max()
+    };
+    Ok(newest("deployed").or_else(|| newest("superseded")))
 }
 
 /// Wait for every deployment of the namespace.

@@ -190,7 +190,13 @@ impl Log {
         self.emit(Verbosity::Verbose, msg);
     }
 
+    /// Warnings are never buffered: a child log (one release's output) hands them to its
+    /// parent at once, so a recovery or a lost lease is seen even when the release succeeds.
     pub fn warn(&self, msg: &str) {
+        if let Some(parent) = &self.inner.parent {
+            parent.warn(msg);
+            return;
+        }
         let line = match self.inner.ci {
             Ci::GitHub => format!("::warning::{msg}"),
             _ => format!("warning: {msg}"),

@@ -70,17 +70,19 @@ pub fn status(release: &str, namespace: &str) -> Cmd {
     c
 }
 
-/// Roll back to the previous revision (a release stuck in pending-upgrade/-rollback).
-pub fn rollback(release: &str, namespace: &str, timeout: &str) -> Cmd {
-    Cmd::new("helm").args([
-        "rollback",
-        release,
-        "--namespace",
-        namespace,
-        "--wait",
-        "--timeout",
-        timeout,
-    ])
+/// `helm history -o json`: every revision with its status.
+pub fn history(release: &str, namespace: &str) -> Cmd {
+    Cmd::new("helm")
+        .args(["history", release, "--namespace", namespace, "-o", "json"])
+        .effect(Effect::RemoteQuery)
+}
+
+/// Roll back to `revision` (the previous one when `None`).
+pub fn rollback(release: &str, namespace: &str, revision: Option<u64>, timeout: &str) -> Cmd {
+    Cmd::new("helm")
+        .args(["rollback", release])
+        .args(revision.map(|r| r.to_string()))
+        .args(["--namespace", namespace, "--wait", "--timeout", timeout])
 }
 
 /// Remove a release that never installed (stuck in pending-install).

@@ -1,0 +1,666 @@
+//! End-to-end: the real `deploy` binary against real tools started by `scripts/test-env start`:
+//! helm 3, kubectl, a registry with a login, image builds through podman's Docker API, and a real
+//! kube-apiserver with a node simulator. Run: `cargo test --features e2e --test e2e`.
+//!
+//! Without a running test environment these tests fail in CI (`CI=true`) and say loudly that
+//! they were skipped elsewhere.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use common::{copy_tree, git, manifest_dir, text};
+use serde_json::Value;
+
+/// What `scripts/test-env start` wrote to `$DEPLOY_TEST_ENV/env`.
+struct TestEnv {
+    vars: BTreeMap<String, String>,
+    /// PATH with the tools' bin folder first.
+    path: String,
+}
+
+impl TestEnv {
+    fn var(&self, k: &str) -> &str {
+        self.vars
+            .get(k)
+            .map(String::as_str)
+            .unwrap_or_else(|| panic!("{k} missing from the env file"))
+    }
+    fn kubeconfig(&self) -> &str {
+        self.var("KUBECONFIG")
+    }
+    fn registry_password(&self) -> String {
+        std::fs::read_to_string(self.var("DEPLOY_TEST_REGISTRY_PASSWORD_FILE"))
+            .unwrap()
+            .trim()
+            .to_string()
+    }
+    fn registry_ca(&self) -> PathBuf {
+        Path::new(self.var("DEPLOY_TEST_ENV")).join("registry-auth/cert.pem")
+    }
+
+    /// A real tool, with the test environment.
+    fn tool(&self, program: &str, args: &[&str]) -> Output {
+        Command::new(program)
+            .args(args)
+            .env("PATH", &self.path)
+            .env("KUBECONFIG", self.kubeconfig())
+            .env("DOCKER_HOST", self.var("DOCKER_HOST"))
+            .output()
+            .unwrap_or_else(|e| panic!("{program}: {e}"))
+    }
+
+    /// `helm status` as JSON, or None when there is no such release.
+    fn release(&self, name: &str) -> Option<Value> {
+        let o = self.tool("helm", &["status", name, "--namespace", name, "-o", "json"]);
+        o.status
+            .success()
+            .then(|| serde_json::from_slice(&o.stdout).unwrap())
+    }
+
+    fn forget_release(&self, name: &str) {
+        self.tool("helm", &["uninstall", name, "--namespace", name, "--wait"]);
+        self.tool(
+            "kubectl",
+            &[
+                "-n",
+                name,
+                "delete",
+                "lease",
+                &format!("deploy-{name}"),
+                "--ignore-not-found",
+            ],
+        );
+    }
+
+    fn registry_tags(&self, repo: &str) -> Vec<String> {
+        let pw = self.registry_password();
+        let o = Command::new("curl")
+            .args(["-s", "--cacert"])
+            .arg(self.registry_ca())
+            .args([
+                "-u",
+                &format!("{}:{pw}", self.var("DEPLOY_TEST_REGISTRY_USER")),
+            ])
+            .arg(format!(
+                "https://{}/v2/{repo}/tags/list",
+                self.var("DEPLOY_TEST_REGISTRY_AUTH")
+            ))
+            .output()
+            .unwrap();
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+        v["tags"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|t| t.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+fn test_env(test: &str) -> Option<TestEnv> {
+    let dir = std::env::var("DEPLOY_TEST_ENV").unwrap_or_else(|_| "/tmp/deploy-test-env".into());
+    let file = Path::new(&dir).join("env");
+    let up = std::fs::read_to_string(&file).ok().filter(|_| {
+        Command::new("curl")
+            .args(["-fs", "--cacert"])
+            .arg(Path::new(&dir).join("pki/ca.crt"))
+            .arg("https://127.0.0.1:6443/readyz")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
+    let Some(text) = up else {
+        let msg = format!(
+            "the test environment is not running ({} missing or the API server does not answer): \
+             run `scripts/test-env install && scripts/test-env start`; e2e test `{test}` did NOT run",
+            file.display()
+        );
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("{msg}");
+        }
+        let _ = writeln!(std::io::stderr(), "\n*** SKIPPED: {msg} ***\n");
+        return None;
+    };
+    let mut vars = BTreeMap::new();
+    for line in text.lines() {
+        if let Some((k, v)) = line.strip_prefix("export ").and_then(|l| l.split_once('=')) {
+            vars.insert(k.to_string(), v.to_string());
+        }
+    }
+    let bin = vars
+        .get("PATH")
+        .map(|p| p.trim_end_matches(":$PATH").to_string())
+        .unwrap_or_default();
+    let path = format!("{bin}:{}", std::env::var("PATH").unwrap_or_default());
+    Some(TestEnv { vars, path })
+}
+
+/// A unique suffix, so images and releases of one test run never meet those of another.
+fn unique() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!("{}{:x}", std::process::id(), nanos)
+}
+
+/// A temp git repo holding a copy of the legacy example adapted to the test environment: images
+/// in the login registry, a fake gcloud (GKE cannot be reached; the cluster is the test one), a
+/// base image from the local registry, hub databases in memory (no StorageClass here).
+struct LegacyRepo {
+    _tmp: tempfile::TempDir,
+    root: PathBuf,
+    bin: PathBuf,
+    docker_config: PathBuf,
+    image_prefix: String,
+}
+
+fn legacy_repo(env: &TestEnv, tweak: impl Fn(&Path)) -> LegacyRepo {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("repo");
+    std::fs::create_dir_all(&root).unwrap();
+    for part in common::EXAMPLE_PARTS {
+        copy_tree(&manifest_dir().join(part), &root.join(part));
+    }
+    let image_prefix = format!("e2e-{}", unique());
+    std::fs::write(
+        root.join("secrets/registry-password"),
+        env.registry_password() + "\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("deploy.yaml"),
+        format!(
+            "charts: [staginghub, ea-hub, nbgrader-hub, monitoring]\n\
+             gcloud: {{key_file: secrets/gke-auth-key.json, cluster: jhub, zone: us-central1-b, project: ea-jupyter}}\n\
+             docker: {{username: {user}, password_file: secrets/registry-password, registry: {reg}}}\n\
+             image: {{name: '{reg}/{image_prefix}-{{chart}}', tag_value: jupyterhub.singleuser.image.tag}}\n\
+             helm: {{timeout: 60s}}\n",
+            user = env.var("DEPLOY_TEST_REGISTRY_USER"),
+            reg = env.var("DEPLOY_TEST_REGISTRY_AUTH"),
+        ),
+    )
+    .unwrap();
+    for hub in ["staginghub", "ea-hub", "nbgrader-hub"] {
+        std::fs::write(
+            root.join(format!("user-images/{hub}/Dockerfile")),
+            format!(
+                "FROM {}/busybox-base:1\nRUN echo {hub} > /etc/hub-name\n",
+                env.var("DEPLOY_TEST_REGISTRY")
+            ),
+        )
+        .unwrap();
+        set_value(
+            &root.join(format!("secrets/{hub}.yaml")),
+            &["jupyterhub", "hub", "db", "type"],
+            "sqlite-memory",
+        );
+    }
+    tweak(&root);
+    git(&root, &["init", "-q", "-b", "main"]);
+    git(&root, &["add", "-A"]);
+    git(&root, &["commit", "-q", "-m", "e2e"]);
+    let bin = tmp.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let gcloud = bin.join("gcloud");
+    std::fs::write(&gcloud, "#!/bin/sh\necho \"fake gcloud $*\" >&2\nexit 0\n").unwrap();
+    std::fs::set_permissions(&gcloud, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let docker_config = tmp.path().join("docker-config");
+    std::fs::create_dir_all(&docker_config).unwrap();
+    LegacyRepo {
+        _tmp: tmp,
+        root,
+        bin,
+        docker_config,
+        image_prefix,
+    }
+}
+
+/// Set a nested value in a YAML values file.
+fn set_value(file: &Path, path: &[&str], value: &str) {
+    let mut doc: serde_yaml::Value =
+        serde_yaml::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+    let mut node = &mut doc;
+    for key in &path[..path.len() - 1] {
+        let m = node.as_mapping_mut().unwrap();
+        node = m
+            .entry(serde_yaml::Value::from(*key))
+            .or_insert_with(|| serde_yaml::Value::Mapping(Default::default()));
+    }
+    node.as_mapping_mut().unwrap().insert(
+        serde_yaml::Value::from(path[path.len() - 1]),
+        serde_yaml::Value::from(value),
+    );
+    std::fs::write(file, serde_yaml::to_string(&doc).unwrap()).unwrap();
+}
+
+fn deploy_cmd(env: &TestEnv, root: &Path, bin: &Path, docker_config: &Path) -> Command {
+    let mut c = Command::new(assert_cmd::cargo::cargo_bin("deploy"));
+    c.current_dir(root)
+        .env("PATH", format!("{}:{}", bin.display(), env.path))
+        .env("KUBECONFIG", env.kubeconfig())
+        .env("DOCKER_HOST", env.var("DOCKER_HOST"))
+        .env("DOCKER_CONFIG", docker_config)
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("TRAVIS");
+    c
+}
+
+fn run_ok(mut c: Command) -> Output {
+    let out = c.output().unwrap();
+    assert!(out.status.success(), "failed:\n{}", text(&out.stderr));
+    out
+}
+
+#[test]
+fn legacy_build_push_deploy_then_a_second_run_only_upgrades() {
+    let Some(env) = test_env("legacy_build_push_deploy_then_a_second_run_only_upgrades") else {
+        return;
+    };
+    env.forget_release("ea-hub");
+    let repo = legacy_repo(&env, |_| {});
+    let deploy = || deploy_cmd(&env, &repo.root, &repo.bin, &repo.docker_config);
+    let tag = git(
+        &repo.root,
+        &[
+            "log",
+            "-n",
+            "1",
+            "--pretty=format:%h",
+            "--",
+            "user-images/ea-hub",
+        ],
+    );
+    let image = format!("{}-ea-hub", repo.image_prefix);
+
+    let mut c = deploy();
+    c.args(["ea-hub", "--build", "--push", "--deploy"]);
+    let out = run_ok(c);
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("Login Succeeded"),
+        "a real docker login: {stderr}"
+    );
+    assert_eq!(
+        env.registry_tags(&image),
+        vec![tag.clone()],
+        "the image is in the registry"
+    );
+    let rel = env.release("ea-hub").expect("installed");
+    assert_eq!(rel["info"]["status"], "deployed");
+    assert_eq!(rel["version"], 1);
+    let deployments = text(
+        &env.tool(
+            "kubectl",
+            &["-n", "ea-hub", "get", "deployments", "-o", "name"],
+        )
+        .stdout,
+    );
+    assert!(
+        deployments.contains("deployment.apps/hub")
+            && deployments.contains("deployment.apps/proxy"),
+        "{deployments}"
+    );
+    assert!(stderr.contains("successfully rolled out"), "{stderr}");
+    let values = text(
+        &env.tool(
+            "helm",
+            &["get", "values", "ea-hub", "-n", "ea-hub", "-o", "json"],
+        )
+        .stdout,
+    );
+    assert!(values.contains(&tag), "the image tag was set: {values}");
+
+    // second run: the tag is in the registry, so nothing is built or pushed; helm upgrades
+    let mut c = deploy();
+    c.args(["ea-hub", "--build", "--push", "--deploy"]);
+    let out = run_ok(c);
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("is already in the registry: not building it"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("+ docker build") && !stderr.contains("+ docker push"),
+        "{stderr}"
+    );
+    assert_eq!(env.release("ea-hub").unwrap()["version"], 2);
+    env.forget_release("ea-hub");
+}
+
+#[test]
+fn a_broken_image_build_deploys_nothing() {
+    let Some(env) = test_env("a_broken_image_build_deploys_nothing") else {
+        return;
+    };
+    env.forget_release("staginghub");
+    let repo = legacy_repo(&env, |root| {
+        let df = root.join("user-images/staginghub/Dockerfile");
+        let mut t = std::fs::read_to_string(&df).unwrap();
+        t.push_str("RUN echo 'the build breaks here' && exit 3\n");
+        std::fs::write(df, t).unwrap();
+    });
+    let mut c = deploy_cmd(&env, &repo.root, &repo.bin, &repo.docker_config);
+    c.args(["staginghub", "--build", "--push", "--deploy"]);
+    let out = c.output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("error: build failed: `docker build"),
+        "{stderr}"
+    );
+    assert!(env.release("staginghub").is_none(), "nothing deployed");
+    assert!(
+        env.registry_tags(&format!("{}-staginghub", repo.image_prefix))
+            .is_empty(),
+        "nothing pushed"
+    );
+}
+
+#[test]
+fn a_broken_rollout_times_out_is_cleaned_up_and_explained() {
+    let Some(env) = test_env("a_broken_rollout_times_out_is_cleaned_up_and_explained") else {
+        return;
+    };
+    env.forget_release("nbgrader-hub");
+    let repo = legacy_repo(&env, |root| {
+        // the node simulator never makes pods of a "never-ready" image ready
+        set_value(
+            &root.join("secrets/nbgrader-hub.yaml"),
+            &["jupyterhub", "hub", "image", "tag"],
+            "never-ready",
+        );
+    });
+    let mut c = deploy_cmd(&env, &repo.root, &repo.bin, &repo.docker_config);
+    c.args(["nbgrader-hub", "--no-setup", "--deploy", "--timeout", "15s"]);
+    let t = Instant::now();
+    let out = c.output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(t.elapsed() >= Duration::from_secs(15));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("deploy (helm upgrade) failed"), "{stderr}");
+    assert!(stderr.contains("context deadline exceeded"), "{stderr}");
+    assert!(
+        stderr.contains("helm waited 15s for the release's pods to become ready and gave up"),
+        "{stderr}"
+    );
+    let rel = env
+        .release("nbgrader-hub")
+        .expect("helm records the failed install");
+    assert_eq!(rel["info"]["status"], "failed");
+    // the lease was released
+    let lease = env.tool(
+        "kubectl",
+        &["-n", "nbgrader-hub", "get", "lease", "deploy-nbgrader-hub"],
+    );
+    assert!(!lease.status.success());
+    env.forget_release("nbgrader-hub");
+}
+
+/// A multi-cluster repo of two "clusters" on the one test API server (their hub namespaces
+/// differ), with the example's basehub chart and kubeconfig credentials.
+fn multi_repo(
+    env: &TestEnv,
+    suffix: &str,
+    clusters: &[(&str, &[(&str, &str)])],
+) -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("repo");
+    copy_tree(
+        &manifest_dir().join("examples/multi-cluster/helm-charts"),
+        &root.join("helm-charts"),
+    );
+    let kubeconfig = std::fs::read_to_string(env.kubeconfig()).unwrap();
+    for (name, hubs) in clusters {
+        let dir = root.join("config/clusters").join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("deployer-credentials.secret.yaml"), &kubeconfig).unwrap();
+        let mut y = format!(
+            "name: {name}\nprovider: kubeconfig\nkubeconfig: {{file: deployer-credentials.secret.yaml}}\nhubs:\n"
+        );
+        for (hub, tag) in *hubs {
+            let hub = format!("{hub}-{suffix}");
+            y.push_str(&format!("- name: {hub}\n  helm_chart: basehub\n  helm_chart_values_files: [{hub}.values.yaml]\n"));
+            std::fs::write(
+                dir.join(format!("{hub}.values.yaml")),
+                format!("jupyterhub:\n  proxy:\n    secretToken: FAKE-e2e-token-{hub}\n  hub:\n    image:\n      tag: \"{tag}\"\n"),
+            )
+            .unwrap();
+        }
+        std::fs::write(dir.join("cluster.yaml"), y).unwrap();
+    }
+    git(&root, &["init", "-q", "-b", "main"]);
+    git(&root, &["add", "-A"]);
+    git(&root, &["commit", "-q", "-m", "e2e"]);
+    (tmp, root)
+}
+
+#[test]
+fn a_staging_failure_on_one_cluster_skips_only_its_prod_hubs() {
+    let Some(env) = test_env("a_staging_failure_on_one_cluster_skips_only_its_prod_hubs") else {
+        return;
+    };
+    let s = unique();
+    let (_tmp, root) = multi_repo(
+        &env,
+        &s,
+        &[
+            ("one", &[("staging", "never-ready"), ("prod-a", "3.3.7")]),
+            ("two", &[("staging", "3.3.7"), ("prod-b", "3.3.7")]),
+        ],
+    );
+    let bin = tempfile::tempdir().unwrap();
+    let mut c = deploy_cmd(&env, &root, bin.path(), bin.path());
+    c.args([
+        "run",
+        "--label",
+        "deployer:deploy-hubs",
+        "--timeout",
+        "15s",
+        "--report",
+        "report.json",
+    ]);
+    let out = c.output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("report.json")).unwrap()).unwrap();
+    let status = |r: &str| {
+        report["releases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["release"] == r)
+            .unwrap()["status"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(status(&format!("staging-{s}")), "failed");
+    assert_eq!(status(&format!("prod-a-{s}")), "skipped");
+    assert_eq!(status(&format!("prod-b-{s}")), "succeeded");
+    assert!(
+        env.release(&format!("prod-a-{s}")).is_none(),
+        "cluster one's prod hub untouched"
+    );
+    assert_eq!(
+        env.release(&format!("prod-b-{s}")).unwrap()["info"]["status"],
+        "deployed"
+    );
+    for hub in [format!("staging-{s}"), format!("prod-b-{s}")] {
+        env.forget_release(&hub);
+    }
+}
+
+#[test]
+fn interrupted_and_killed_upgrades_are_recovered_by_the_next_run() {
+    let Some(env) = test_env("interrupted_and_killed_upgrades_are_recovered_by_the_next_run")
+    else {
+        return;
+    };
+    let s = unique();
+    let (_tmp, root) = multi_repo(&env, &s, &[("one", &[("hub", "3.3.7")])]);
+    let hub = format!("hub-{s}");
+    let bin = tempfile::tempdir().unwrap();
+    run_ok({
+        let mut c = deploy_cmd(&env, &root, bin.path(), bin.path());
+        c.args(["upgrade-hub", "one", &hub, "--timeout", "60s"]);
+        c
+    });
+    // an upgrade that can never become ready, interrupted while helm waits
+    let values = root.join(format!("config/clusters/one/{hub}.values.yaml"));
+    std::fs::write(
+        &values,
+        std::fs::read_to_string(&values)
+            .unwrap()
+            .replace("3.3.7", "never-ready"),
+    )
+    .unwrap();
+    let mut c = deploy_cmd(&env, &root, bin.path(), bin.path());
+    c.args(["upgrade-hub", "one", &hub, "--timeout", "120s"])
+        .stderr(std::process::Stdio::piped());
+    let child = c.spawn().unwrap();
+    wait_for_status(&env, &hub, "pending-upgrade");
+    std::thread::sleep(Duration::from_millis(500));
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    // helm 3 handles SIGTERM itself: it stops waiting and records the upgrade as failed
+    assert_eq!(env.release(&hub).unwrap()["info"]["status"], "failed");
+    let lease = env.tool(
+        "kubectl",
+        &["-n", &hub, "get", "lease", &format!("deploy-{hub}")],
+    );
+    assert!(
+        !lease.status.success(),
+        "the interrupted run released its lease"
+    );
+
+    // a helm that dies without a word (a killed machine) leaves the release pending-upgrade
+    let mut c = deploy_cmd(&env, &root, bin.path(), bin.path());
+    c.args(["upgrade-hub", "one", &hub, "--timeout", "120s"])
+        .stderr(std::process::Stdio::piped());
+    let child = c.spawn().unwrap();
+    wait_for_status(&env, &hub, "pending-upgrade");
+    let helm_pid = text(
+        &Command::new("pgrep")
+            .args(["-f", &format!("helm upgrade --install --namespace {hub} ")])
+            .output()
+            .unwrap()
+            .stdout,
+    );
+    let helm_pid = helm_pid
+        .lines()
+        .next()
+        .expect("the helm upgrade process")
+        .trim()
+        .to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-KILL", &helm_pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert_eq!(
+        env.release(&hub).unwrap()["info"]["status"],
+        "pending-upgrade"
+    );
+
+    // fixed values; the next run finds the release stuck, rolls it back, and deploys
+    std::fs::write(
+        &values,
+        std::fs::read_to_string(&values)
+            .unwrap()
+            .replace("never-ready", "3.3.8"),
+    )
+    .unwrap();
+    let mut c = deploy_cmd(&env, &root, bin.path(), bin.path());
+    c.args(["upgrade-hub", "one", &hub, "--timeout", "60s"]);
+    let out = run_ok(c);
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("release is stuck in pending-upgrade"),
+        "{stderr}"
+    );
+    assert!(stderr.contains(&format!("helm rollback {hub}")), "{stderr}");
+    let rel = env.release(&hub).unwrap();
+    assert_eq!(rel["info"]["status"], "deployed", "{stderr}");
+    let history = text(&env.tool("helm", &["history", &hub, "-n", &hub]).stdout);
+    assert!(history.contains("Rollback to"), "{history}");
+    env.forget_release(&hub);
+}
+
+fn wait_for_status(env: &TestEnv, hub: &str, want: &str) {
+    let t0 = Instant::now();
+    loop {
+        let st = env
+            .release(hub)
+            .map(|r| r["info"]["status"].as_str().unwrap_or("").to_string());
+        if st.as_deref() == Some(want) {
+            return;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "never reached {want}: {st:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn planted_secrets_never_show_in_output_or_in_process_arguments() {
+    let Some(env) = test_env("planted_secrets_never_show_in_output_or_in_process_arguments") else {
+        return;
+    };
+    env.forget_release("ea-hub");
+    let repo = legacy_repo(&env, |_| {});
+    let password = env.registry_password();
+    let token = "FAKE-planted-proxy-token-6cc1d4e2";
+    set_value(
+        &repo.root.join("secrets/ea-hub.yaml"),
+        &["jupyterhub", "proxy", "secretToken"],
+        token,
+    );
+    git(&repo.root, &["commit", "-qam", "plant"]);
+    let mut c = deploy_cmd(&env, &repo.root, &repo.bin, &repo.docker_config);
+    c.args(["ea-hub", "--build", "--push", "--deploy", "-v"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    // watch every process's argv while the deploy runs (the output pipes are drained after: the
+    // run prints far less than a pipe holds)
+    let mut argv_seen = String::new();
+    while child.try_wait().unwrap().is_none() {
+        argv_seen.push_str(&text(
+            &Command::new("ps")
+                .args(["-eo", "args"])
+                .output()
+                .unwrap()
+                .stdout,
+        ));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    for secret in [password.as_str(), token] {
+        assert!(!all.contains(secret), "secret in output");
+        assert!(!argv_seen.contains(secret), "secret in some process's argv");
+    }
+    assert!(
+        argv_seen.contains("helm upgrade --install"),
+        "the sampling saw the run"
+    );
+    env.forget_release("ea-hub");
+}
