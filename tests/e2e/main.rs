@@ -340,7 +340,8 @@ fn a_broken_image_build_deploys_nothing() {
     let Some(env) = test_env("a_broken_image_build_deploys_nothing") else {
         return;
     };
-    env.forget_release("staginghub");
+    // staginghub is deployed by the secrets test too (tests run in parallel): only check that
+    // no helm command ran
     let repo = legacy_repo(&env, |root| {
         let df = root.join("user-images/staginghub/Dockerfile");
         let mut t = std::fs::read_to_string(&df).unwrap();
@@ -356,7 +357,7 @@ fn a_broken_image_build_deploys_nothing() {
         stderr.contains("error: build failed: `docker build"),
         "{stderr}"
     );
-    assert!(env.release("staginghub").is_none(), "nothing deployed");
+    assert!(!stderr.contains("+ helm"), "nothing deployed: {stderr}");
     assert!(
         env.registry_tags(&format!("{}-staginghub", repo.image_prefix))
             .is_empty(),
@@ -623,18 +624,18 @@ fn planted_secrets_never_show_in_output_or_in_process_arguments() {
     let Some(env) = test_env("planted_secrets_never_show_in_output_or_in_process_arguments") else {
         return;
     };
-    env.forget_release("ea-hub");
+    env.forget_release("staginghub");
     let repo = legacy_repo(&env, |_| {});
     let password = env.registry_password();
     let token = "FAKE-planted-proxy-token-6cc1d4e2";
     set_value(
-        &repo.root.join("secrets/ea-hub.yaml"),
+        &repo.root.join("secrets/staginghub.yaml"),
         &["jupyterhub", "proxy", "secretToken"],
         token,
     );
     git(&repo.root, &["commit", "-qam", "plant"]);
     let mut c = deploy_cmd(&env, &repo.root, &repo.bin, &repo.docker_config);
-    c.args(["ea-hub", "--build", "--push", "--deploy", "-v"])
+    c.args(["staginghub", "--build", "--push", "--deploy", "-v"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
     let mut child = c.spawn().unwrap();
@@ -662,5 +663,5 @@ fn planted_secrets_never_show_in_output_or_in_process_arguments() {
         argv_seen.contains("helm upgrade --install"),
         "the sampling saw the run"
     );
-    env.forget_release("ea-hub");
+    env.forget_release("staginghub");
 }
