@@ -58,6 +58,37 @@ pub enum Command {
     /// Print the prod jobs of a plan minus those of clusters whose support or staging failed
     #[command(infer_long_args = true)]
     FilterProd(FilterProdArgs),
+    /// Check every config file (schemas, values, cross-file rules); with --helm also lint and
+    /// render the releases
+    #[command(infer_long_args = true)]
+    Validate(ValidateArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ValidateFormat {
+    /// `path:line:column: field: message`, one problem per line
+    Text,
+    /// `{"problems": [{"file","line","column","field","message"}], "notices": [...]}`
+    Json,
+    /// GitHub annotations: `::error file=…,line=…,col=…::…`
+    Github,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Every release (the default when no plan option is given)
+    #[arg(long, conflicts_with_all = ["base", "changed_from", "paths", "labels"])]
+    pub all: bool,
+
+    /// Also run `helm lint` and `helm template` for each selected release with its values
+    #[arg(long)]
+    pub helm: bool,
+
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: ValidateFormat,
+
+    #[command(flatten)]
+    pub changes: ChangeArgs,
 }
 
 #[derive(Debug, Args)]

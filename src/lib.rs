@@ -14,3 +14,4 @@ pub mod report;
 pub mod runner;
 pub mod signals;
 pub mod tools;
+pub mod validate;

@@ -2,6 +2,7 @@
 
 mod plan;
 mod run;
+mod validate;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -81,6 +82,7 @@ fn run(cli: Cli, log: &Log) -> anyhow::Result<()> {
         Some(Command::UpgradeSupport(args)) => run::upgrade_support(args, &root, log),
         Some(Command::UpgradeHub(args)) => run::upgrade_hub(args, &root, log),
         Some(Command::FilterProd(args)) => run::filter_prod(args, log),
+        Some(Command::Validate(args)) => validate::validate_cmd(args, &root, log),
         None => legacy(cli, root, log),
     }
 }
@@ -131,6 +133,7 @@ fn legacy(cli: Cli, root: PathBuf, log: &Log) -> anyhow::Result<()> {
         timeout: a.timeout,
         lock_timeout: a.lock_timeout.duration(),
     };
+    validate::before_legacy(&repo, log)?;
     let errs = repo.check(chart, req.stages());
     if !errs.is_empty() {
         return Err(ConfigErrors(errs).into());

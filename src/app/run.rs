@@ -260,6 +260,7 @@ fn execute(repo: &MultiRepo, jobs: &[Job], exec: &ExecArgs, log: &Log) -> anyhow
     if !problems.is_empty() {
         return Err(crate::config::ConfigErrors(problems).into());
     }
+    super::validate::before_run(repo, jobs, log)?;
     let missing: Vec<String> = programs(repo, &clusters, jobs)
         .into_iter()
         .filter(|p| which::which(p).is_err())

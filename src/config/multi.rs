@@ -17,6 +17,8 @@ pub struct MultiRepo {
     pub settings: DeployYaml,
     /// Folders of config/clusters/ holding a cluster.yaml directly (not deeper), sorted.
     pub cluster_names: Vec<String>,
+    /// Set by [`MultiRepo::load_lenient`]: deploy.yaml did not load (defaults are used).
+    pub settings_error: Option<ConfigError>,
 }
 
 /// Cluster folders: exactly `config/clusters/*/cluster.yaml`, one level down (2i2c keeps a
@@ -50,6 +52,18 @@ impl MultiRepo {
             root: root.to_path_buf(),
             settings,
             cluster_names: cluster_folders(root),
+            settings_error: None,
+        })
+    }
+
+    /// Like [`MultiRepo::load`], but a broken deploy.yaml is kept as an error to report with the
+    /// rest (`deploy validate` lists every problem at once).
+    pub fn load_lenient(root: &Path) -> MultiRepo {
+        MultiRepo::load(root).unwrap_or_else(|e| MultiRepo {
+            root: root.to_path_buf(),
+            settings: DeployYaml::default(),
+            cluster_names: cluster_folders(root),
+            settings_error: Some(e),
         })
     }
 

@@ -1,0 +1,414 @@
+//! `deploy validate`: a table of bad inputs, each with its exact message and exit status 2, and
+//! nothing run; the shipped examples validate clean; the typed loader and the schemas agree.
+
+mod common;
+
+use std::path::Path;
+
+use common::{Fixture, manifest_dir, text};
+
+fn edit(root: &Path, file: &str, from: &str, to: &str) {
+    let p = root.join(file);
+    let t = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{file}: {e}"));
+    assert!(t.contains(from), "{file} has no `{from}`");
+    std::fs::write(p, t.replacen(from, to, 1)).unwrap();
+}
+
+fn append(root: &Path, file: &str, extra: &str) {
+    let p = root.join(file);
+    let mut t = std::fs::read_to_string(&p).unwrap();
+    t.push_str(extra);
+    std::fs::write(p, t).unwrap();
+}
+
+const ALPHA: &str = "config/clusters/alpha/cluster.yaml";
+const BETA: &str = "config/clusters/beta/cluster.yaml";
+
+type Case = (&'static str, fn(&Path));
+
+fn multi_cases() -> Vec<Case> {
+    vec![
+        ("malformed YAML", |r| append(r, ALPHA, "hubs: [\n")),
+        ("hubs is not a list", |r| {
+            edit(r, BETA, "hubs:\n", "hubs: none\nold_hubs:\n")
+        }),
+        ("unknown top-level key", |r| {
+            append(r, ALPHA, "regoin: us\n")
+        }),
+        ("unknown hub key", |r| {
+            edit(
+                r,
+                ALPHA,
+                "    display_name: Alpha staging",
+                "    display_nmae: Alpha staging",
+            )
+        }),
+        ("missing provider", |r| {
+            edit(r, ALPHA, "provider: gcp\n", "")
+        }),
+        ("unknown provider", |r| {
+            edit(r, ALPHA, "provider: gcp", "provider: gke")
+        }),
+        ("provider block missing", |r| {
+            edit(r, BETA, "aws:", "aws_old:")
+        }),
+        ("name differs from the folder", |r| {
+            edit(r, ALPHA, "name: alpha", "name: alfa")
+        }),
+        ("missing values file", |r| {
+            std::fs::remove_file(r.join("config/clusters/alpha/physics.values.yaml")).unwrap()
+        }),
+        ("values path escapes the cluster folder", |r| {
+            edit(
+                r,
+                ALPHA,
+                "- prod.values.yaml",
+                "- ../beta/common.values.yaml",
+            )
+        }),
+        ("absolute values path", |r| {
+            edit(r, ALPHA, "- prod.values.yaml", "- /etc/passwd")
+        }),
+        ("values file is a symlink out of the repo", |r| {
+            let f = r.join("config/clusters/alpha/prod.values.yaml");
+            std::fs::remove_file(&f).unwrap();
+            std::os::unix::fs::symlink("/etc/hostname", f).unwrap();
+        }),
+        ("duplicate hub names", |r| {
+            edit(r, ALPHA, "- name: climate", "- name: physics")
+        }),
+        ("invalid hub name", |r| {
+            edit(r, ALPHA, "- name: climate", "- name: Climate_Lab")
+        }),
+        ("hub name longer than 53 characters", |r| {
+            edit(
+                r,
+                ALPHA,
+                "- name: climate",
+                "- name: climate-laboratory-of-the-department-of-earth-sciences",
+            )
+        }),
+        ("missing chart", |r| {
+            edit(
+                r,
+                ALPHA,
+                "helm_chart: basehub\n    helm_chart_values_files:\n      - common.values.yaml\n      - prod.values.yaml",
+                "helm_chart: nohub\n    helm_chart_values_files:\n      - common.values.yaml\n      - prod.values.yaml",
+            )
+        }),
+        ("duplicate domain across clusters", |r| {
+            edit(
+                r,
+                BETA,
+                "domain: staging.beta.example.org",
+                "domain: staging.alpha.example.org",
+            )
+        }),
+        ("hub without values files", |r| {
+            edit(
+                r,
+                ALPHA,
+                "    helm_chart_values_files:\n      - common.values.yaml\n      - staging.values.yaml\n",
+                "",
+            )
+        }),
+        ("values files not a list", |r| {
+            edit(
+                r,
+                ALPHA,
+                "    helm_chart_values_files:\n      - common.values.yaml\n      - staging.values.yaml\n",
+                "    helm_chart_values_files: staging.values.yaml\n",
+            )
+        }),
+        ("aws account is a string", |r| {
+            edit(
+                r,
+                BETA,
+                "account: 123456789012",
+                "account: \"123456789012\"",
+            )
+        }),
+        ("gcp without a zone", |r| {
+            edit(r, ALPHA, "  zone: us-central1-b\n", "")
+        }),
+        ("kubeconfig file missing", |r| {
+            std::fs::remove_file(r.join("config/clusters/gamma/deployer-credentials.secret.yaml"))
+                .unwrap()
+        }),
+        ("support without a support chart", |r| {
+            std::fs::remove_dir_all(r.join("helm-charts/support")).unwrap()
+        }),
+        ("values: proxy token too short", |r| {
+            edit(
+                r,
+                "config/clusters/gamma/prod.values.yaml",
+                "secretToken: ",
+                "secretToken: short #",
+            )
+        }),
+        ("values: unknown database type", |r| {
+            edit(
+                r,
+                "config/clusters/gamma/prod.values.yaml",
+                "  hub:\n    config:",
+                "  hub:\n    db:\n      type: postgres\n    config:",
+            )
+        }),
+        ("values file with two documents", |r| {
+            append(
+                r,
+                "config/clusters/alpha/physics.values.yaml",
+                "---\nb: 1\n",
+            )
+        }),
+        ("values: wrong type", |r| {
+            append(
+                r,
+                "config/clusters/alpha/climate.values.yaml",
+                "  cull:\n    timeout: an hour\n",
+            )
+        }),
+        ("values file is not YAML", |r| {
+            std::fs::write(r.join("config/clusters/gamma/binder.values.yaml"), "a: [\n").unwrap()
+        }),
+        ("deploy.yaml unknown key", |r| {
+            append(r, "deploy.yaml", "clusters_dir: elsewhere\n")
+        }),
+        ("deploy.yaml wrong type", |r| {
+            edit(
+                r,
+                "deploy.yaml",
+                "all_hubs: [",
+                "all_hubs: \"deployer/**\"\n  old: [",
+            )
+        }),
+        ("several problems at once", |r| {
+            edit(r, ALPHA, "name: alpha", "name: alfa");
+            edit(
+                r,
+                BETA,
+                "domain: staging.beta.example.org",
+                "domain: staging.alpha.example.org",
+            );
+            append(r, "deploy.yaml", "extra: 1\n");
+        }),
+    ]
+}
+
+fn legacy_cases() -> Vec<Case> {
+    vec![
+        ("legacy: timeout is a bare number", |r| {
+            edit(r, "deploy.yaml", "timeout: 600s", "timeout: 600")
+        }),
+        ("legacy: unknown key", |r| {
+            append(r, "deploy.yaml", "kubernetes_version: 1.29\n")
+        }),
+        ("legacy: listed chart without a folder", |r| {
+            edit(
+                r,
+                "deploy.yaml",
+                "charts: [staginghub,",
+                "charts: [staginghub, edsc-hub,",
+            )
+        }),
+        ("legacy: missing secrets file", |r| {
+            std::fs::remove_file(r.join("secrets/nbgrader-hub.yaml")).unwrap()
+        }),
+        ("legacy: user image without a Dockerfile", |r| {
+            std::fs::remove_file(r.join("user-images/ea-hub/Dockerfile")).unwrap()
+        }),
+        ("legacy: image name missing", |r| {
+            edit(
+                r,
+                "deploy.yaml",
+                "  name: earthlabhubops/ea-k8s-user-{chart}\n",
+                "",
+            )
+        }),
+    ]
+}
+
+fn run_table(cases: Vec<Case>, make: fn() -> Fixture) -> String {
+    let mut all = String::new();
+    for (name, mutate) in cases {
+        let f = make();
+        mutate(&f.root);
+        let out = f.deploy().args(["validate"]).output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{name}: {}{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+        assert!(
+            f.calls().is_empty(),
+            "{name}: validate started {:?}",
+            f.calls()
+        );
+        let stdout = text(&out.stdout);
+        assert!(
+            !stdout.trim().is_empty() || !text(&out.stderr).trim().is_empty(),
+            "{name}: no message"
+        );
+        all.push_str(&format!("## {name}\n{stdout}{}\n", text(&out.stderr)));
+    }
+    all
+}
+
+#[test]
+fn bad_multi_cluster_inputs() {
+    insta::assert_snapshot!(run_table(multi_cases(), Fixture::multi));
+}
+
+#[test]
+fn bad_legacy_inputs() {
+    insta::assert_snapshot!(run_table(legacy_cases(), Fixture::example));
+}
+
+#[test]
+fn table_has_at_least_30_rows() {
+    assert!(multi_cases().len() + legacy_cases().len() >= 30);
+}
+
+#[test]
+fn the_shipped_examples_validate_clean() {
+    for f in [Fixture::multi(), Fixture::example()] {
+        let out = f.deploy().arg("validate").output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+        assert_eq!(text(&out.stdout), "");
+    }
+}
+
+#[test]
+fn github_and_json_formats() {
+    let f = Fixture::multi();
+    edit(&f.root, ALPHA, "name: alpha", "name: alfa");
+    let out = f
+        .deploy()
+        .args(["validate", "--format", "github"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        text(&out.stdout),
+        "::error file=config/clusters/alpha/cluster.yaml::name: is `alfa` but the folder is `alpha`: they must match\n"
+    );
+    let out = f
+        .deploy()
+        .args(["validate", "--format", "json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["problems"][0]["file"], ALPHA);
+    assert_eq!(v["problems"][0]["field"], "name");
+}
+
+#[test]
+fn sops_files_are_skipped_with_a_notice_when_sops_is_missing() {
+    let f = Fixture::multi();
+    f.remove_tool("sops");
+    f.write(
+        "config/clusters/gamma/prod.values.yaml",
+        "jupyterhub:\n  proxy:\n    secretToken: ENC[AES256_GCM,data:x]\nsops:\n  version: 3.8.1\n",
+    );
+    let out = f.deploy().arg("validate").output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("gamma/prod: config/clusters/gamma/prod.values.yaml not checked against helm-charts/basehub/values.schema.yaml: sops is not installed"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn run_and_legacy_deploy_refuse_to_start_on_invalid_config() {
+    let f = Fixture::multi();
+    edit(
+        &f.root,
+        "config/clusters/gamma/prod.values.yaml",
+        "secretToken: ",
+        "secretToken: short #",
+    );
+    let out = f
+        .deploy()
+        .args(["run", "config/clusters/gamma/prod.values.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("jupyterhub.proxy.secretToken"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(f.calls().is_empty());
+    // another release's problem does not block this one
+    let out = f
+        .deploy()
+        .args(["run", "config/clusters/gamma/binder.values.yaml"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    let f = Fixture::example();
+    append(&f.root, "deploy.yaml", "kubernetes_version: 1.29\n");
+    let out = f
+        .deploy()
+        .args(["ea-hub", "--no-setup", "--deploy"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(f.calls().is_empty());
+}
+
+#[test]
+fn the_typed_loader_and_the_schema_agree_on_every_example() {
+    use deploy::validate::schema;
+    let mut files: Vec<(String, &schema::Schema, String)> = Vec::new();
+    let multi = manifest_dir().join("examples/multi-cluster");
+    for c in ["alpha", "beta", "gamma"] {
+        let p = format!("config/clusters/{c}/cluster.yaml");
+        files.push((
+            c.to_string(),
+            &schema::CLUSTER,
+            std::fs::read_to_string(multi.join(&p)).unwrap(),
+        ));
+    }
+    for c in ["2i2c-aws-us", "2i2c-uk", "leap", "utoronto"] {
+        let p = manifest_dir().join(format!("tests/fixtures/2i2c/clusters/{c}/cluster.yaml"));
+        files.push((
+            c.to_string(),
+            &schema::CLUSTER,
+            std::fs::read_to_string(p).unwrap(),
+        ));
+    }
+    for (name, s, text) in &files {
+        let mut problems = Vec::new();
+        schema::check(s, name, text, &mut problems);
+        assert!(problems.is_empty(), "{name}: schema says {problems:?}");
+        deploy::config::cluster::Cluster::parse(name, text)
+            .unwrap_or_else(|e| panic!("{name}: loader says {e}"));
+    }
+    for dir in [manifest_dir(), multi] {
+        let text = std::fs::read_to_string(dir.join("deploy.yaml")).unwrap();
+        let mut problems = Vec::new();
+        schema::check(&schema::DEPLOY, "deploy.yaml", &text, &mut problems);
+        assert!(problems.is_empty(), "{problems:?}");
+        deploy::config::yaml::from_str::<deploy::config::deploy_yaml::DeployYaml>(
+            "deploy.yaml",
+            &text,
+        )
+        .unwrap();
+    }
+    // and they reject the same thing
+    let bad = "name: x\nprovider: kubeconfig\nkubeconfig: {file: k}\nhubs:\n- name: a\n  helm_chart: b\n  helm_chart_values_files: []\n  domian: typo\n";
+    let mut problems = Vec::new();
+    schema::check(&schema::CLUSTER, "x", bad, &mut problems);
+    assert_eq!(problems.len(), 1);
+    assert!(deploy::config::cluster::Cluster::parse("x", bad).is_err());
+}
