@@ -57,6 +57,11 @@ fn main() {
         );
         write(
             root,
+            &format!("{dir}/enc-deployer-credentials.secret.json"),
+            "{\"type\": \"FAKE\"}\n",
+        );
+        write(
+            root,
             &format!("{dir}/common.values.yaml"),
             "jupyterhub: {}\n",
         );

@@ -277,3 +277,70 @@ fn every_hub_and_support_release_of_the_multi_cluster_example_renders() {
     }
     assert_eq!(rendered, 10 + 2, "ten hubs and two support releases");
 }
+
+#[test]
+fn validate_helm_lints_and_renders_every_release_of_both_examples() {
+    let Some(helm) = helm_or_skip("validate_helm_lints_and_renders_every_release_of_both_examples")
+    else {
+        return;
+    };
+    let home = tempfile::tempdir().unwrap();
+    let path = format!(
+        "{}:{}",
+        helm.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    for fixture in [common::Fixture::multi(), common::Fixture::example()] {
+        let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("deploy"))
+            .current_dir(&fixture.root)
+            .env("PATH", &path)
+            .env("HELM_CACHE_HOME", home.path().join("cache"))
+            .env("HELM_CONFIG_HOME", home.path().join("config"))
+            .env("HELM_DATA_HOME", home.path().join("data"))
+            .args(["validate", "--helm", "-v"])
+            .output()
+            .unwrap();
+        let stderr = common::text(&out.stderr);
+        assert!(
+            out.status.success(),
+            "{}{stderr}",
+            common::text(&out.stdout)
+        );
+        assert!(stderr.contains("+ helm template"), "{stderr}");
+    }
+    // a template that fails to render is caught
+    let f = common::Fixture::multi();
+    let t = f
+        .root
+        .join("helm-charts/binderhub/templates/configmap.yaml");
+    std::fs::write(
+        &t,
+        std::fs::read_to_string(&t).unwrap() + "\n{{ .Values.no.such.value }}\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("deploy"))
+        .current_dir(&f.root)
+        .env("PATH", &path)
+        .env("HELM_CACHE_HOME", home.path().join("cache"))
+        .env("HELM_CONFIG_HOME", home.path().join("config"))
+        .env("HELM_DATA_HOME", home.path().join("data"))
+        .args([
+            "validate",
+            "--helm",
+            "config/clusters/gamma/binder.values.yaml",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stdout = common::text(&out.stdout);
+    assert!(
+        stdout.contains(
+            "config/clusters/gamma/binder.values.yaml: helm lint of release gamma/binder failed"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("helm template of release gamma/binder failed"),
+        "{stdout}"
+    );
+}
