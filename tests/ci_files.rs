@@ -133,3 +133,151 @@ fn github_workflow_invocations_parse_with_the_real_cli() {
         Some("deploy-staging")
     );
 }
+
+fn workflows() -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(manifest_dir().join(".github/workflows")).unwrap() {
+        let name = e.unwrap().file_name().into_string().unwrap();
+        out.push((name.clone(), load(&format!(".github/workflows/{name}"))));
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+#[test]
+fn workflows_pin_actions_limit_permissions_and_time_out() {
+    let all = workflows();
+    assert_eq!(
+        all.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+        [
+            "comment-plan.yaml",
+            "deploy-hubs.yaml",
+            "legacy-deploy.yaml",
+            "validate.yaml"
+        ]
+    );
+    for (name, wf) in &all {
+        assert!(
+            wf["permissions"].is_mapping() || wf["permissions"].is_null(),
+            "{name}"
+        );
+        for (job_name, job) in wf["jobs"].as_mapping().unwrap() {
+            let job_name = job_name.as_str().unwrap();
+            assert!(
+                job["timeout-minutes"].as_u64().is_some(),
+                "{name}/{job_name} has no timeout"
+            );
+            for step in job["steps"].as_sequence().unwrap() {
+                if let Some(uses) = step["uses"].as_str() {
+                    let sha = uses.split('@').nth(1).unwrap_or("");
+                    assert!(
+                        sha.len() == 40 && sha.chars().all(|c| c.is_ascii_hexdigit()),
+                        "{name}/{job_name}: {uses} is not pinned to a commit"
+                    );
+                }
+            }
+            // secrets only in deploy jobs, which run in a protected environment
+            let text = serde_yaml::to_string(job).unwrap();
+            if text.contains("secrets.") {
+                assert!(
+                    job["environment"].as_str().is_some(),
+                    "{name}/{job_name} uses secrets outside an environment"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn deploy_hubs_runs_the_three_stages_and_never_cancels_a_deploy() {
+    let wf = load(".github/workflows/deploy-hubs.yaml");
+    assert_eq!(
+        wf["concurrency"]["cancel-in-progress"].as_bool(),
+        Some(false)
+    );
+    let jobs = &wf["jobs"];
+    assert_eq!(
+        jobs["upgrade-support-and-staging"]["needs"].as_str(),
+        Some("plan")
+    );
+    assert_eq!(jobs["upgrade-prod-hubs"]["needs"].as_str(), Some("filter"));
+    let mut lines = Vec::new();
+    deploy_lines(jobs, &["run"], &mut lines);
+    let joined = lines.join("\n");
+    for cmd in [
+        "deploy plan --format github",
+        "deploy upgrade-support",
+        "deploy upgrade-hub",
+        "deploy filter-prod",
+    ] {
+        assert!(joined.contains(cmd), "{cmd} missing");
+    }
+    // the commands the matrix jobs run are accepted by the real CLI
+    let f = Fixture::multi();
+    for args in [
+        vec![
+            "upgrade-support",
+            "alpha",
+            "--report",
+            "results/support-alpha.json",
+            "--dry-run",
+        ],
+        vec![
+            "upgrade-hub",
+            "alpha",
+            "staging",
+            "--report",
+            "results/staging-alpha-staging.json",
+            "--dry-run",
+        ],
+        vec![
+            "plan",
+            "--format",
+            "github",
+            "--base",
+            "HEAD",
+            "--head",
+            "HEAD",
+            "--label",
+            "deployer:deploy-hubs",
+        ],
+    ] {
+        std::fs::create_dir_all(f.root.join("results")).unwrap();
+        let out = f.deploy().args(&args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+    }
+    std::fs::write(f.root.join("prod.json"), "[]").unwrap();
+    let out = f
+        .deploy()
+        .args([
+            "filter-prod",
+            "--plan",
+            "prod.json",
+            "--failed-clusters",
+            "",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+#[test]
+fn the_comment_workflow_never_runs_pr_code() {
+    let wf = load(".github/workflows/comment-plan.yaml");
+    let text = std::fs::read_to_string(manifest_dir().join(".github/workflows/comment-plan.yaml"))
+        .unwrap();
+    assert!(
+        !text.contains("actions/checkout"),
+        "no checkout in the privileged workflow"
+    );
+    let steps = wf["jobs"]["comment"]["steps"].as_sequence().unwrap();
+    assert!(steps.iter().all(|s| s["run"].is_null()), "no shell steps");
+    assert!(
+        text.contains("^[0-9]+$"),
+        "the PR number is checked to be an integer"
+    );
+    assert!(text.contains("<!-- deployment-plan -->"));
+    let perms = &wf["jobs"]["comment"]["permissions"];
+    assert_eq!(perms["pull-requests"].as_str(), Some("write"));
+    assert_eq!(perms.as_mapping().unwrap().len(), 2);
+}
