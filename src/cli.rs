@@ -62,6 +62,11 @@ pub enum Command {
     /// render the releases
     #[command(infer_long_args = true)]
     Validate(ValidateArgs),
+    /// Print a shell completion script (e.g. `deploy completions bash > /etc/bash_completion.d/deploy`)
+    Completions {
+        /// The shell
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -8,6 +8,7 @@ pub mod app;
 pub mod cli;
 pub mod cmd;
 pub mod config;
+pub mod docgen;
 pub mod execute;
 pub mod plan;
 pub mod report;

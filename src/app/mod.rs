@@ -83,6 +83,12 @@ fn run(cli: Cli, log: &Log) -> anyhow::Result<()> {
         Some(Command::UpgradeHub(args)) => run::upgrade_hub(args, &root, log),
         Some(Command::FilterProd(args)) => run::filter_prod(args, log),
         Some(Command::Validate(args)) => validate::validate_cmd(args, &root, log),
+        Some(Command::Completions { shell }) => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "deploy", &mut out);
+            print_result(&String::from_utf8_lossy(&out))
+        }
         None => legacy(cli, root, log),
     }
 }
