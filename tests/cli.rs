@@ -631,29 +631,9 @@ fn version_and_help() {
 #[test]
 fn sigterm_during_helm_upgrade_stops_the_child_and_exits_130() {
     let f = Fixture::example();
-    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("deploy"));
-    cmd.current_dir(&f.root)
-        .env("PATH", &f.bin)
-        .env("FAKE_LOG", f.fake.join("log"))
-        .env("FAKE_DIR", &f.fake)
-        .env("FAKE_SLEEP_ON", "helm upgrade")
-        .env_remove("GITHUB_ACTIONS")
-        .env_remove("TRAVIS")
-        .args(["ea-hub", "--no-setup", "--deploy"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped());
-    let child = cmd.spawn().unwrap();
-    let t0 = std::time::Instant::now();
-    while !f.fake.join("sleeping").exists() {
-        assert!(t0.elapsed().as_secs() < 20, "fake helm never started");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    unsafe {
-        libc::kill(child.id() as i32, libc::SIGTERM);
-    }
-    let out = child.wait_with_output().unwrap();
+    let (out, took) = f.interrupt_at("helm upgrade", &["ea-hub", "--no-setup", "--deploy"]);
     assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
-    assert!(t0.elapsed().as_secs() < 15);
+    assert!(took.as_secs() < 15);
     let calls = f.calls();
     assert!(
         calls.contains(&"fake helm: got SIGTERM".to_string()),

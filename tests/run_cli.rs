@@ -151,36 +151,17 @@ fn a_failing_staging_hub_skips_its_prod_hubs_and_exits_1() {
 #[test]
 fn sigterm_mid_run_stops_children_starts_nothing_new_and_writes_the_report() {
     let f = Fixture::multi();
-    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("deploy"));
-    cmd.current_dir(&f.root)
-        .env("PATH", &f.bin)
-        .env("FAKE_LOG", f.fake.join("log"))
-        .env("FAKE_DIR", &f.fake)
-        .env(
-            "FAKE_SLEEP_ON",
-            "helm upgrade --install --namespace physics",
-        )
-        .env_remove("GITHUB_ACTIONS")
-        .args([
+    let (out, _) = f.interrupt_at(
+        "helm upgrade --install --namespace physics",
+        &[
             "run",
             "--jobs",
             "1",
             "--report",
             "report.json",
             "config/clusters/alpha/common.values.yaml",
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped());
-    let child = cmd.spawn().unwrap();
-    let t0 = std::time::Instant::now();
-    while !f.fake.join("sleeping").exists() {
-        assert!(t0.elapsed().as_secs() < 20, "physics upgrade never started");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    unsafe {
-        libc::kill(child.id() as i32, libc::SIGTERM);
-    }
-    let out = child.wait_with_output().unwrap();
+        ],
+    );
     assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
     let calls = f.calls();
     assert!(

@@ -188,6 +188,38 @@ impl Fixture {
         c
     }
 
+    /// Start `deploy args…` with the fake tool call matching `sleep_on` hanging, send SIGTERM once
+    /// that call is running, and return what the process printed and how long it all took.
+    pub fn interrupt_at(
+        &self,
+        sleep_on: &str,
+        args: &[&str],
+    ) -> (std::process::Output, std::time::Duration) {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("deploy"));
+        cmd.current_dir(&self.root)
+            .env("PATH", &self.bin)
+            .env("FAKE_LOG", self.fake.join("log"))
+            .env("FAKE_DIR", &self.fake)
+            .env("FAKE_SLEEP_ON", sleep_on)
+            .env_remove("GITHUB_ACTIONS")
+            .env_remove("TRAVIS")
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+        let child = cmd.spawn().unwrap();
+        let t0 = std::time::Instant::now();
+        while !self.fake.join("sleeping").exists() {
+            assert!(t0.elapsed().as_secs() < 20, "`{sleep_on}` never started");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        // SAFETY: kill(2) on the child we started.
+        unsafe {
+            libc::kill(child.id() as i32, libc::SIGTERM);
+        }
+        let out = child.wait_with_output().unwrap();
+        (out, t0.elapsed())
+    }
+
     pub fn password(&self) -> String {
         std::fs::read_to_string(self.root.join("secrets/dockerhub"))
             .unwrap()
