@@ -62,6 +62,10 @@ pub enum Command {
     /// render the releases
     #[command(infer_long_args = true)]
     Validate(ValidateArgs),
+    /// Render Flux HelmRelease files from the repo's .flux.ci template, or push them to a
+    /// releases repository that Flux watches
+    #[command(subcommand)]
+    Gitops(GitopsCommand),
     /// Print a shell completion script (e.g. `deploy completions bash > /etc/bash_completion.d/deploy`)
     Completions {
         /// The shell
@@ -262,4 +266,62 @@ pub struct LegacyArgs {
 
 fn parse_duration(s: &str) -> Result<GoDuration, String> {
     s.parse()
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GitopsCommand {
+    /// Fill .flux.ci and write DIR/ENV/<name>.yaml
+    #[command(infer_long_args = true)]
+    Render(GitopsRenderArgs),
+    /// Render, then commit the file to a releases repository and push it (retrying with a
+    /// rebase when another service pushed at the same time)
+    #[command(infer_long_args = true)]
+    Push(GitopsPushArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GitopsValues {
+    /// The environment: ${ENV} in the template, and the folder the file goes to
+    #[arg(long, value_name = "ENV")]
+    pub env: String,
+
+    /// ${IMAGE_TAG} in the template
+    #[arg(long, value_name = "TAG")]
+    pub image_tag: Option<String>,
+
+    /// A value for ${KEY} in the template (repeatable), e.g. --set CHART_VERSION=1.2.0
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct GitopsRenderArgs {
+    #[command(flatten)]
+    pub values: GitopsValues,
+
+    /// Where to write ENV/<name>.yaml
+    #[arg(long, value_name = "DIR", default_value = "gitops")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct GitopsPushArgs {
+    #[command(flatten)]
+    pub values: GitopsValues,
+
+    /// The releases repository (any URL git can push to)
+    #[arg(long, value_name = "URL")]
+    pub releases_repo: String,
+
+    /// Its branch
+    #[arg(long, default_value = "main")]
+    pub branch: String,
+
+    /// The commit message [default: names the release, the environment and this repo's commit]
+    #[arg(long, value_name = "TEXT")]
+    pub message: Option<String>,
+
+    /// How many times to rebase and push again when another push won the race
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub retries: u32,
 }

@@ -10,6 +10,7 @@ pub mod cmd;
 pub mod config;
 pub mod docgen;
 pub mod execute;
+pub mod gitops;
 pub mod plan;
 pub mod report;
 pub mod runner;

@@ -1,5 +1,6 @@
 //! From parsed arguments to an exit code: load, check, plan, execute, report.
 
+mod gitops;
 mod plan;
 mod run;
 mod validate;
@@ -83,6 +84,7 @@ fn run(cli: Cli, log: &Log) -> anyhow::Result<()> {
         Some(Command::UpgradeHub(args)) => run::upgrade_hub(args, &root, log),
         Some(Command::FilterProd(args)) => run::filter_prod(args, log),
         Some(Command::Validate(args)) => validate::validate_cmd(args, &root, log),
+        Some(Command::Gitops(cmd)) => gitops::gitops_cmd(cmd, &root, log),
         Some(Command::Completions { shell }) => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             let mut out = Vec::new();

@@ -48,3 +48,20 @@ pub fn show(rev: &str, path: &str) -> Cmd {
     c.probe = true;
     c
 }
+
+/// `git -C dir …` (a repository other than the one we run in).
+pub fn in_dir(dir: &str) -> Cmd {
+    Cmd::new("git").args(["-C", dir])
+}
+
+pub fn clone_branch(url: &str, branch: &str, dest: &str) -> Cmd {
+    Cmd::new("git").args([
+        "clone",
+        "--quiet",
+        "--branch",
+        branch,
+        "--single-branch",
+        url,
+        dest,
+    ])
+}

@@ -1,0 +1,257 @@
+//! `deploy gitops`: rendering (snapshots, the CRD schema and a failing case per required field)
+//! and pushing to a real local bare repository: first push, no-op, two racing pushers, and a race
+//! lost more often than the retries allow.
+
+mod common;
+
+use std::path::Path;
+
+use common::{Fixture, git, manifest_dir, text};
+
+const ARGS: &[&str] = &[
+    "--env",
+    "staging",
+    "--image-tag",
+    "abc1234",
+    "--set",
+    "CHART_VERSION=1.2.0",
+    "--set",
+    "NAMESPACE=ea-hub",
+];
+
+fn fixture() -> Fixture {
+    let f = Fixture::example();
+    std::fs::copy(manifest_dir().join(".flux.ci"), f.root.join(".flux.ci")).unwrap();
+    f
+}
+
+#[test]
+fn render_fills_the_template_and_writes_env_name_yaml() {
+    let f = fixture();
+    let out = f
+        .deploy()
+        .args(["gitops", "render", "--out", "out"])
+        .args(ARGS)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "out/staging/ea-hub.yaml\n");
+    let rendered = std::fs::read_to_string(f.root.join("out/staging/ea-hub.yaml")).unwrap();
+    assert!(!rendered.contains("${"));
+    insta::assert_snapshot!(rendered);
+    assert!(f.calls().is_empty());
+}
+
+fn render_with(template: &str, args: &[&str]) -> (i32, String) {
+    let f = fixture();
+    std::fs::write(f.root.join(".flux.ci"), template).unwrap();
+    let out = f
+        .deploy()
+        .args(["gitops", "render", "--out", "out"])
+        .args(args)
+        .output()
+        .unwrap();
+    let code = out.status.code().unwrap();
+    if code == 0 {
+        // every successful render passes the CRD schema: check it again from the written file
+        let doc: serde_json::Value = serde_yaml::from_str(
+            &std::fs::read_to_string(f.root.join(text(&out.stdout).trim())).unwrap(),
+        )
+        .unwrap();
+        deploy::gitops::check(&doc).unwrap();
+    }
+    (code, text(&out.stderr))
+}
+
+#[test]
+fn every_required_field_and_bad_input_is_an_error_before_anything_is_written() {
+    let good = std::fs::read_to_string(manifest_dir().join(".flux.ci")).unwrap();
+    assert_eq!(render_with(&good, ARGS).0, 0);
+    let cases: Vec<(&str, String, &str)> = vec![
+        ("apiVersion", good.replace("apiVersion: helm.toolkit.fluxcd.io/v2\n", ""), "apiVersion: must be helm.toolkit.fluxcd.io/v2, not null"),
+        ("old apiVersion", good.replace("fluxcd.io/v2\n", "fluxcd.io/v2beta1\n"), "apiVersion: must be helm.toolkit.fluxcd.io/v2, not \"helm.toolkit.fluxcd.io/v2beta1\""),
+        ("kind", good.replace("kind: HelmRelease", "kind: Deployment"), "kind: must be HelmRelease"),
+        ("metadata.name", good.replace("  name: ea-hub\n  namespace", "  namespace"), "metadata.name: required"),
+        ("no chart", good.replace("  chart:\n    spec:\n      chart: ea-hub", "  chartx:\n    spec:\n      chart: ea-hub"), "spec: either chart or chartRef must be set"),
+        ("chart and chartRef", good.replace("  install:", "  chartRef:\n    kind: OCIRepository\n    name: hub\n  install:"), "spec: either chart or chartRef must be set, not both"),
+        ("chart name", good.replace("      chart: ea-hub\n", ""), "spec.chart.spec.chart: required"),
+        ("chart version", good.replace("      version: \"${CHART_VERSION}\"\n", "      # was ${CHART_VERSION}\n"), "spec.chart.spec.version: required"),
+        ("sourceRef", good.replace("      sourceRef:\n        kind: HelmRepository\n        name: hub-charts\n        namespace: flux-system\n", ""), "spec.chart.spec.sourceRef: required"),
+        ("interval", good.replace("  interval: 10m\n", ""), "spec.interval: required"),
+        ("values", good.replace("  values:\n    jupyterhub:", "  valuez:\n    jupyterhub:"), "spec.values: required"),
+        ("invalid YAML", good.replace("kind: HelmRelease", "kind: [HelmRelease"), "the rendered HelmRelease is not valid YAML"),
+        ("schema type", good.replace("  interval: 10m", "  interval: 10m\n  suspend: \"yes\""), "spec.suspend: \"yes\" is not of type \"boolean\" (HelmRelease CRD v2)"),
+    ];
+    for (name, template, want) in cases {
+        let (code, stderr) = render_with(&template, ARGS);
+        assert_eq!(code, 2, "{name}: {stderr}");
+        assert!(stderr.contains(want), "{name}: want `{want}` in:\n{stderr}");
+    }
+    // placeholders
+    let (code, stderr) = render_with(&good, &["--env", "staging"]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("placeholders without a value: NAMESPACE, CHART_VERSION, IMAGE_TAG"),
+        "{stderr}"
+    );
+    let mut extra = ARGS.to_vec();
+    extra.extend(["--set", "SANDBOX=x"]);
+    let (code, stderr) = render_with(&good, &extra);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("--set SANDBOX: the template has no ${SANDBOX} placeholder"),
+        "{stderr}"
+    );
+    let (code, stderr) = render_with(&good, &["--env", "Staging/x", "--image-tag", "a"]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("--env `Staging/x` must be a lowercase name"),
+        "{stderr}"
+    );
+}
+
+/// A bare releases repo with one commit on main.
+fn bare_repo(dir: &Path) -> String {
+    let bare = dir.join("releases.git");
+    git(
+        dir,
+        &["init", "-q", "--bare", "-b", "main", bare.to_str().unwrap()],
+    );
+    let seed = dir.join("seed");
+    git(
+        dir,
+        &[
+            "clone",
+            "-q",
+            bare.to_str().unwrap(),
+            seed.to_str().unwrap(),
+        ],
+    );
+    std::fs::write(seed.join("README.md"), "releases\n").unwrap();
+    git(&seed, &["add", "-A"]);
+    git(&seed, &["commit", "-q", "-m", "seed"]);
+    git(&seed, &["push", "-q", "origin", "HEAD:main"]);
+    bare.display().to_string()
+}
+
+fn push(f: &Fixture, url: &str, extra: &[&str]) -> std::process::Output {
+    // real git: the fixture's PATH has it
+    f.deploy()
+        .args(["gitops", "push", "--releases-repo", url])
+        .args(ARGS)
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+fn files_on_main(bare: &str) -> String {
+    text(
+        &std::process::Command::new("git")
+            .args(["--git-dir", bare, "ls-tree", "-r", "--name-only", "main"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+}
+
+#[test]
+fn push_then_a_second_push_is_a_no_op() {
+    let f = fixture();
+    let tmp = tempfile::tempdir().unwrap();
+    let url = bare_repo(tmp.path());
+    let out = push(&f, &url, &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(files_on_main(&url), "README.md\nstaging/ea-hub.yaml\n");
+    let log = text(
+        &std::process::Command::new("git")
+            .args(["--git-dir", &url, "log", "-1", "--format=%s"])
+            .output()
+            .unwrap()
+            .stdout,
+    );
+    let source = common::git(&f.root, &["rev-parse", "--short", "HEAD"]);
+    assert_eq!(
+        log.trim(),
+        format!("deploy ea-hub to staging from {}", source.trim()),
+        "the message names the source commit"
+    );
+    let before = common::git(Path::new(&url), &["rev-parse", "main"]);
+    let out = push(&f, &url, &[]);
+    assert!(out.status.success());
+    assert!(
+        text(&out.stderr).contains("already up to date: nothing to push"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(
+        common::git(Path::new(&url), &["rev-parse", "main"]),
+        before,
+        "no new commit"
+    );
+}
+
+#[test]
+fn two_racing_pushers_both_land_through_rebase() {
+    let tmp = tempfile::tempdir().unwrap();
+    let url = bare_repo(tmp.path());
+    // every push waits a moment in the server, so both clients push from the same base
+    let hook = Path::new(&url).join("hooks/pre-receive");
+    std::fs::write(&hook, "#!/bin/sh\n/bin/cat >/dev/null\n/bin/sleep 0.5\n").unwrap();
+    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let (a, b) = (fixture(), fixture());
+    let results = std::thread::scope(|s| {
+        let ha = s.spawn(|| push(&a, &url, &[]));
+        let hb = s.spawn(|| {
+            let mut args = ARGS.to_vec();
+            args[1] = "production";
+            b.deploy()
+                .args(["gitops", "push", "--releases-repo", &url])
+                .args(args)
+                .output()
+                .unwrap()
+        });
+        [ha.join().unwrap(), hb.join().unwrap()]
+    });
+    for r in &results {
+        assert!(r.status.success(), "{}", text(&r.stderr));
+    }
+    assert_eq!(
+        files_on_main(&url),
+        "README.md\nproduction/ea-hub.yaml\nstaging/ea-hub.yaml\n"
+    );
+    let retried = results
+        .iter()
+        .filter(|r| text(&r.stderr).contains("rebasing and retrying"))
+        .count();
+    assert_eq!(retried, 1, "exactly one lost the race and retried");
+}
+
+#[test]
+fn a_race_lost_more_often_than_the_retries_allow_fails_clearly() {
+    let f = fixture();
+    let tmp = tempfile::tempdir().unwrap();
+    let url = bare_repo(tmp.path());
+    // another service always pushes first: the server moves main while receiving our push
+    let hook = Path::new(&url).join("hooks/pre-receive");
+    std::fs::write(
+        &hook,
+        "#!/bin/sh\n/bin/cat >/dev/null\nunset GIT_QUARANTINE_PATH\ntree=$(git rev-parse main^{tree})\nc=$(echo other | git commit-tree \"$tree\" -p main)\ngit update-ref refs/heads/main \"$c\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let out = push(&f, &url, &["--retries", "2"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert_eq!(
+        stderr.matches("rebasing and retrying").count(),
+        2,
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "lost the race to other pushes 3 times; nothing of ours landed: run it again"
+        ),
+        "{stderr}"
+    );
+    assert!(!files_on_main(&url).contains("staging/"), "nothing landed");
+}
