@@ -123,7 +123,7 @@ pub fn render(
         c.message = format!("the rendered HelmRelease is not valid YAML: {}", c.message);
         vec![c]
     })?;
-    check(&doc).map_err(|ps| ps.into_iter().map(|m| err(m)).collect::<Vec<_>>())?;
+    check(&doc).map_err(|ps| ps.into_iter().map(err).collect::<Vec<_>>())?;
     let name = doc["metadata"]["name"]
         .as_str()
         .unwrap_or_default()
