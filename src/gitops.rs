@@ -197,6 +197,69 @@ pub fn check(doc: &Json) -> Result<(), Vec<String>> {
     }
 }
 
+/// Deep-merge YAML values files in order (the chart's defaults are Flux's business).
+pub fn merge_values(docs: impl IntoIterator<Item = Json>) -> Json {
+    fn merge(base: &mut Json, over: Json) {
+        match (base, over) {
+            (Json::Object(b), Json::Object(o)) => {
+                for (k, v) in o {
+                    match b.get_mut(&k) {
+                        Some(slot) if slot.is_object() && v.is_object() => merge(slot, v),
+                        _ => {
+                            b.insert(k, v);
+                        }
+                    }
+                }
+            }
+            (b, o) => *b = o,
+        }
+    }
+    let mut out = Json::Object(Default::default());
+    for d in docs {
+        if !d.is_null() {
+            merge(&mut out, d);
+        }
+    }
+    out
+}
+
+/// A HelmRelease for a release of a Flux-run cluster: the chart from this repo's GitRepository
+/// `source`, the merged values, and `dependsOn` so Flux keeps deploy's order (support, then
+/// staging, then prod).
+pub fn helm_release(
+    release: &str,
+    chart_dir: &str,
+    source: &str,
+    values: Json,
+    depends_on: &[String],
+) -> Json {
+    let mut hr = serde_json::json!({
+        "apiVersion": API_VERSION,
+        "kind": "HelmRelease",
+        "metadata": {"name": release, "namespace": "flux-system", "labels": {"app.kubernetes.io/managed-by": "deploy"}},
+        "spec": {
+            "interval": "10m",
+            "releaseName": release,
+            "targetNamespace": release,
+            "install": {"createNamespace": true},
+            "upgrade": {"cleanupOnFail": true},
+            "chart": {"spec": {
+                "chart": format!("./{chart_dir}"),
+                "version": "*",
+                "sourceRef": {"kind": "GitRepository", "name": source, "namespace": "flux-system"},
+            }},
+            "values": values,
+        }
+    });
+    if !depends_on.is_empty() {
+        hr["spec"]["dependsOn"] = depends_on
+            .iter()
+            .map(|d| serde_json::json!({"name": d, "namespace": "flux-system"}))
+            .collect();
+    }
+    hr
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -255,3 +255,105 @@ fn a_race_lost_more_often_than_the_retries_allow_fails_clearly() {
     );
     assert!(!files_on_main(&url).contains("staging/"), "nothing landed");
 }
+
+#[test]
+fn run_writes_helm_releases_for_a_flux_run_cluster_instead_of_running_helm() {
+    let f = Fixture::multi();
+    let tmp = tempfile::tempdir().unwrap();
+    let url = bare_repo(tmp.path());
+    let cluster = f.root.join("config/clusters/beta/cluster.yaml");
+    let mut yaml = std::fs::read_to_string(&cluster).unwrap();
+    yaml.push_str(&format!("gitops:\n  repo: {url}\n  path: clusters/beta\n"));
+    std::fs::write(&cluster, yaml).unwrap();
+    common::git(&f.root, &["commit", "-qam", "beta is run by Flux"]);
+    let out = f
+        .deploy()
+        .args([
+            "run",
+            "--report",
+            "report.json",
+            "config/clusters/beta/research.values.yaml",
+            "config/clusters/beta/support.values.yaml",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        f.calls()
+            .iter()
+            .all(|c| !c.starts_with("helm") && !c.starts_with("kubectl") && !c.starts_with("aws")),
+        "{:?}",
+        f.calls()
+    );
+    let files = files_on_main(&url);
+    assert_eq!(
+        files,
+        "README.md\nclusters/beta/dask-staging.yaml\nclusters/beta/research.yaml\nclusters/beta/staging.yaml\nclusters/beta/support.yaml\n"
+    );
+    let show = |p: &str| {
+        text(
+            &std::process::Command::new("git")
+                .args(["--git-dir", &url, "show", &format!("main:{p}")])
+                .output()
+                .unwrap()
+                .stdout,
+        )
+    };
+    for p in ["support", "staging", "dask-staging", "research"] {
+        let doc: serde_json::Value =
+            serde_yaml::from_str(&show(&format!("clusters/beta/{p}.yaml"))).unwrap();
+        deploy::gitops::check(&doc).unwrap_or_else(|e| panic!("{p}: {e:?}"));
+    }
+    let research: serde_json::Value =
+        serde_yaml::from_str(&show("clusters/beta/research.yaml")).unwrap();
+    assert_eq!(
+        research["spec"]["chart"]["spec"]["chart"],
+        "./helm-charts/daskhub"
+    );
+    assert_eq!(
+        research["spec"]["dependsOn"][0]["name"], "staging",
+        "prod waits for the staging hubs"
+    );
+    assert!(
+        research["spec"]["values"]["basehub"].is_object(),
+        "the hub's values files, merged"
+    );
+    let staging: serde_json::Value =
+        serde_yaml::from_str(&show("clusters/beta/staging.yaml")).unwrap();
+    assert_eq!(staging["spec"]["dependsOn"][0]["name"], "support");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(f.root.join("report.json")).unwrap())
+            .unwrap();
+    assert!(
+        report["releases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["status"] == "succeeded"),
+        "{report}"
+    );
+
+    // encrypted values are never written in clear
+    f.write(
+        "config/clusters/beta/research.values.yaml",
+        "basehub:\n  x: ENC[AES256_GCM,data:x]\nsops:\n  version: 3.8.1\n",
+    );
+    let out = f
+        .deploy()
+        .args([
+            "run",
+            "--report",
+            "report.json",
+            "config/clusters/beta/research.values.yaml",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(
+            "research.values.yaml is sops-encrypted: its values cannot be written in clear"
+        ),
+        "{stderr}"
+    );
+}

@@ -184,7 +184,12 @@ fn programs(
     clusters: &BTreeMap<String, Cluster>,
     jobs: &[Job],
 ) -> Vec<&'static str> {
-    let mut p = vec!["helm", "kubectl"];
+    // a run where every cluster is Flux-run starts no helm or kubectl
+    let mut p = if clusters.values().all(|c| c.file.gitops.is_some()) {
+        vec![]
+    } else {
+        vec!["helm", "kubectl"]
+    };
     let mut files: Vec<String> = Vec::new();
     for c in clusters.values() {
         let f = &c.file;
@@ -194,7 +199,7 @@ fn programs(
             Provider::Azure => ("az", f.azure.as_ref().map(|a| a.key.clone())),
             Provider::Kubeconfig => ("kubectl", f.kubeconfig.as_ref().map(|k| k.file.clone())),
         };
-        p.push(tool);
+        p.push(if c.file.gitops.is_some() { "git" } else { tool });
         files.extend(key.and_then(|k| crate::config::paths::join(&c.dir, &k).ok()));
     }
     for j in jobs {

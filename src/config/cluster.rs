@@ -48,6 +48,21 @@ pub struct ClusterFile {
     pub support: Option<Support>,
     #[serde(default)]
     pub hubs: Vec<Hub>,
+    /// Flux runs this cluster: `deploy run` writes HelmReleases to this releases repo instead of
+    /// running helm.
+    pub gitops: Option<Gitops>,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Gitops {
+    /// The releases repository (any URL git can push to).
+    pub repo: String,
+    /// The folder of this cluster's HelmReleases in it.
+    pub path: String,
+    pub branch: Option<String>,
+    /// The name of the Flux GitRepository (in flux-system) serving this hub-ops repo's charts.
+    pub source: Option<String>,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]

@@ -2,6 +2,7 @@
 
 pub mod changes;
 pub mod credentials;
+pub mod gitops;
 pub mod lease;
 pub mod legacy;
 pub mod release;

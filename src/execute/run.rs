@@ -234,6 +234,9 @@ fn run_cluster(
         );
         return out;
     }
+    if let Some(g) = &cluster.file.gitops {
+        return gitops_cluster(ctx, cluster, g, jobs);
+    }
     let name = &cluster.name;
     ctx.log
         .info(&format!("start   {name}: cluster credentials"));
@@ -468,4 +471,156 @@ impl RunnerFactory for crate::runner::RecordingRunner {
     fn make<'a>(&'a self, _log: &Log) -> Box<dyn Runner + 'a> {
         Box::new(self)
     }
+}
+
+/// A Flux-run cluster: its releases become HelmReleases committed to its releases repo in one
+/// push; Flux applies them, in deploy's order through `dependsOn`.
+fn gitops_cluster(
+    ctx: &Ctx<'_>,
+    cluster: &Cluster,
+    g: &crate::config::cluster::Gitops,
+    jobs: &[(usize, &Job)],
+) -> Vec<(usize, Outcome)> {
+    let t0 = Instant::now();
+    let started = ctx.start.elapsed().as_secs_f64();
+    let source = g.source.as_deref().unwrap_or("hub-ops");
+    let staging: Vec<String> = cluster
+        .file
+        .hubs
+        .iter()
+        .filter(|h| h.is_staging())
+        .map(|h| h.name.clone())
+        .collect();
+    let mut files = Vec::new();
+    let mut problems: Vec<(usize, String)> = Vec::new();
+    for (i, job) in jobs {
+        let Some(spec) = release_spec(cluster, job, &ctx.opts.timeout, false) else {
+            problems.push((
+                *i,
+                format!(
+                    "hub {} is not in {}",
+                    job.release,
+                    Cluster::yaml_path(&cluster.name)
+                ),
+            ));
+            continue;
+        };
+        match helm_release_file(ctx.root, cluster, g, source, &staging, job, &spec) {
+            Ok(file) => files.push(file),
+            Err(m) => {
+                ctx.log.error(&format!("{}: {m}", job.label()));
+                problems.push((*i, m));
+            }
+        }
+    }
+    let (rlog, buf) = ctx.log.buffered_child();
+    let guarded = Guarded {
+        inner: ctx.factory.make(&rlog),
+        permits: &ctx.permits,
+        commands: Mutex::new(Vec::new()),
+        shown: std::sync::atomic::AtomicBool::new(false),
+    };
+    let label = format!("{}: gitops", cluster.name);
+    ctx.log.info(&format!(
+        "start   {label} ({} HelmRelease(s) to {})",
+        files.len(),
+        g.repo
+    ));
+    let result = if problems.is_empty() {
+        let source_commit = crate::execute::gitops::source_commit(&guarded);
+        let releases: Vec<&str> = jobs.iter().map(|(_, j)| j.release.as_str()).collect();
+        let from = if source_commit.is_empty() {
+            String::new()
+        } else {
+            format!(" from {source_commit}")
+        };
+        let message = format!("deploy {} to {}{from}", releases.join(", "), cluster.name);
+        let branch = g.branch.as_deref().unwrap_or("main");
+        let target = crate::execute::gitops::Target {
+            url: &g.repo,
+            branch,
+            retries: 5,
+        };
+        crate::execute::gitops::push_files(&guarded, &rlog, &target, &files, &message)
+            .map_err(|e| format!("{e:#}"))
+    } else {
+        Err("not pushed: some of the cluster's HelmReleases could not be made".to_string())
+    };
+    let duration = t0.elapsed().as_secs_f64();
+    let dry = guarded.shown.load(Ordering::SeqCst);
+    let commands = guarded
+        .commands
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let status = match (&result, dry) {
+        (Ok(()), true) => Status::DryRun,
+        (Ok(()), false) => Status::Succeeded,
+        (Err(_), _) => Status::Failed,
+    };
+    let message = result.as_ref().err().cloned().unwrap_or_default();
+    finish_release(ctx.log, &label, status, duration, &message, &buf.text());
+    jobs.iter()
+        .map(|(i, job)| {
+            let own = problems
+                .iter()
+                .find(|(k, _)| k == i)
+                .map(|(_, m)| m.clone());
+            let message = own.unwrap_or_else(|| message.clone());
+            let status = if message.is_empty() {
+                status
+            } else {
+                Status::Failed
+            };
+            let o = Outcome {
+                job: (*job).clone(),
+                status,
+                message,
+                started: Some(started),
+                duration,
+                commands: commands.clone(),
+            };
+            (*i, o)
+        })
+        .collect()
+}
+
+/// One release of a Flux-run cluster as `(path in the releases repo, HelmRelease YAML)`.
+fn helm_release_file(
+    root: &Path,
+    cluster: &Cluster,
+    g: &crate::config::cluster::Gitops,
+    source: &str,
+    staging: &[String],
+    job: &Job,
+    spec: &ReleaseSpec,
+) -> Result<(String, String), String> {
+    let mut docs = Vec::new();
+    for f in &spec.values {
+        let text = std::fs::read_to_string(root.join(f)).map_err(|e| format!("{f}: {e}"))?;
+        if crate::execute::secrets::is_sops_encrypted(&text) {
+            return Err(format!(
+                "{f} is sops-encrypted: its values cannot be written in clear to the releases repo \
+                 (give Flux the secret through valuesFrom and a sops-encrypted Secret instead)"
+            ));
+        }
+        docs.push(
+            serde_yaml::from_str::<serde_json::Value>(&text).map_err(|e| format!("{f}: {e}"))?,
+        );
+    }
+    // Flux keeps deploy's order: staging after support, prod after every staging hub
+    let depends_on: Vec<String> = match job.kind {
+        Kind::Support => vec![],
+        Kind::Staging if cluster.has_support() => vec!["support".into()],
+        Kind::Staging => vec![],
+        Kind::Prod => staging.to_vec(),
+    };
+    let values = crate::gitops::merge_values(docs);
+    let hr = crate::gitops::helm_release(&spec.release, &spec.chart, source, values, &depends_on);
+    crate::gitops::check(&hr)
+        .map_err(|ps| format!("the HelmRelease is invalid: {}", ps.join("; ")))?;
+    let text = serde_yaml::to_string(&hr).map_err(|e| e.to_string())?;
+    Ok((
+        format!("{}/{}.yaml", g.path.trim_end_matches('/'), spec.release),
+        text,
+    ))
 }

@@ -286,22 +286,6 @@ fn cross_file(
     let _ = CLUSTERS_DIR;
 }
 
-fn deep_merge(base: &mut Json, over: Json) {
-    match (base, over) {
-        (Json::Object(b), Json::Object(o)) => {
-            for (k, v) in o {
-                match b.get_mut(&k) {
-                    Some(slot) if slot.is_object() && v.is_object() => deep_merge(slot, v),
-                    _ => {
-                        b.insert(k, v);
-                    }
-                }
-            }
-        }
-        (b, o) => *b = o,
-    }
-}
-
 /// The release's values files parse, and, merged as helm does (chart defaults, then each file in
 /// order), match the chart's `values.schema.yaml` when it has one.
 fn values(root: &Path, r: &ValuesCheck, decrypt: Decrypt<'_>, f: &mut Findings) {
@@ -364,11 +348,8 @@ fn values(root: &Path, r: &ValuesCheck, decrypt: Decrypt<'_>, f: &mut Findings) 
         .and_then(|t| serde_yaml::from_str::<Json>(&t).ok())
         .filter(Json::is_object)
         .unwrap_or_else(|| Json::Object(Default::default()));
-    for (_, _, v) in &docs {
-        if !v.is_null() {
-            deep_merge(&mut merged, v.clone());
-        }
-    }
+    let over = crate::gitops::merge_values(docs.iter().map(|(_, _, v)| v.clone()));
+    merged = crate::gitops::merge_values([merged, over]);
     for e in compiled.iter_errors(&merged) {
         let pointer = e.instance_path().to_string();
         // blame the last file that sets the value (or a parent of it)
