@@ -103,6 +103,28 @@ struct Guarded<'a> {
     shown: std::sync::atomic::AtomicBool,
 }
 
+impl<'a> Guarded<'a> {
+    fn new(inner: Box<dyn Runner + 'a>, permits: &'a Permits) -> Self {
+        Guarded {
+            inner,
+            permits,
+            commands: Mutex::new(Vec::new()),
+            shown: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    /// Whether a command was only shown (a dry run), and the commands, redacted.
+    fn finish(self) -> (bool, Vec<String>) {
+        let shown = self.shown.load(Ordering::SeqCst);
+        (
+            shown,
+            self.commands
+                .into_inner()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
+}
+
 impl Runner for Guarded<'_> {
     fn run(&self, cmd: &Cmd) -> Result<Reply, CmdError> {
         self.commands
@@ -383,12 +405,7 @@ fn run_release_now(ctx: &Ctx<'_>, cluster: &Cluster, access: &ClusterAccess, job
     let t0 = Instant::now();
     ctx.log.info(&format!("start   {label}"));
     let (rlog, buf) = ctx.log.buffered_child();
-    let guarded = Guarded {
-        inner: ctx.factory.make(&rlog),
-        permits: &ctx.permits,
-        commands: Mutex::new(Vec::new()),
-        shown: std::sync::atomic::AtomicBool::new(false),
-    };
+    let guarded = Guarded::new(ctx.factory.make(&rlog), &ctx.permits);
     let in_cluster = InCluster {
         inner: &guarded,
         access,
@@ -410,11 +427,7 @@ fn run_release_now(ctx: &Ctx<'_>, cluster: &Cluster, access: &ClusterAccess, job
         .map_err(|e| e.to_string()),
     };
     let duration = t0.elapsed().as_secs_f64();
-    let dry = guarded.shown.load(Ordering::SeqCst);
-    let commands = guarded
-        .commands
-        .into_inner()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let (dry, commands) = guarded.finish();
     let (status, message) = match result {
         Ok(()) if dry => (Status::DryRun, String::new()),
         Ok(()) => (Status::Succeeded, String::new()),
@@ -514,12 +527,7 @@ fn gitops_cluster(
         }
     }
     let (rlog, buf) = ctx.log.buffered_child();
-    let guarded = Guarded {
-        inner: ctx.factory.make(&rlog),
-        permits: &ctx.permits,
-        commands: Mutex::new(Vec::new()),
-        shown: std::sync::atomic::AtomicBool::new(false),
-    };
+    let guarded = Guarded::new(ctx.factory.make(&rlog), &ctx.permits);
     let label = format!("{}: gitops", cluster.name);
     ctx.log.info(&format!(
         "start   {label} ({} HelmRelease(s) to {})",
@@ -547,11 +555,7 @@ fn gitops_cluster(
         Err("not pushed: some of the cluster's HelmReleases could not be made".to_string())
     };
     let duration = t0.elapsed().as_secs_f64();
-    let dry = guarded.shown.load(Ordering::SeqCst);
-    let commands = guarded
-        .commands
-        .into_inner()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let (dry, commands) = guarded.finish();
     let status = match (&result, dry) {
         (Ok(()), true) => Status::DryRun,
         (Ok(()), false) => Status::Succeeded,
