@@ -405,20 +405,7 @@ fn missing_tools_stop_a_real_run_before_anything_runs() {
 
 #[test]
 fn sops_encrypted_values_are_decrypted_to_private_temp_files_and_masked() {
-    let f = Fixture::multi();
-    f.write(
-        "config/clusters/gamma/enc-prod.secret.values.yaml",
-        "jupyterhub:\n  hub:\n    cookieSecret: ENC[AES256_GCM,data:abc=,type:str]\nsops:\n  version: 3.8.1\n",
-    );
-    let cluster =
-        std::fs::read_to_string(f.root.join("config/clusters/gamma/cluster.yaml")).unwrap();
-    let cluster = cluster.replacen(
-        "- prod.values.yaml",
-        "- prod.values.yaml\n      - enc-prod.secret.values.yaml",
-        1,
-    );
-    assert!(cluster.contains("enc-prod.secret.values.yaml"), "{cluster}");
-    f.write("config/clusters/gamma/cluster.yaml", &cluster);
+    let f = with_encrypted_values();
     let out = f
         .deploy()
         .env("GITHUB_ACTIONS", "true")
@@ -551,4 +538,68 @@ fn github_actions_gets_a_group_per_release_and_a_step_summary() {
     );
     assert!(md.contains("| binder | gamma | failed |"), "{md}");
     assert!(md.contains("| prod | gamma | succeeded |"), "{md}");
+}
+
+/// gamma/prod with a sops-encrypted values file.
+fn with_encrypted_values() -> Fixture {
+    let f = Fixture::multi();
+    f.write(
+        "config/clusters/gamma/enc-prod.secret.values.yaml",
+        "jupyterhub:\n  hub:\n    cookieSecret: ENC[AES256_GCM,data:abc=,type:str]\nsops:\n  version: 3.8.1\n",
+    );
+    let cluster =
+        std::fs::read_to_string(f.root.join("config/clusters/gamma/cluster.yaml")).unwrap();
+    let cluster = cluster.replacen(
+        "- prod.values.yaml",
+        "- prod.values.yaml\n      - enc-prod.secret.values.yaml",
+        1,
+    );
+    assert!(cluster.contains("enc-prod.secret.values.yaml"), "{cluster}");
+    f.write("config/clusters/gamma/cluster.yaml", &cluster);
+    f
+}
+
+/// The decrypted file helm was given, from the fake helm's record.
+fn decrypted_path(f: &Fixture) -> String {
+    let values = std::fs::read_to_string(f.fake.join("values-files")).unwrap();
+    let line = values
+        .lines()
+        .find(|l| l.contains("deploy-secret-"))
+        .expect("a decrypted values file");
+    let (path, mode) = line
+        .strip_prefix("values ")
+        .unwrap()
+        .rsplit_once(' ')
+        .unwrap();
+    assert_eq!(mode, "600", "{line}");
+    path.to_string()
+}
+
+#[test]
+fn decrypted_values_are_removed_when_the_upgrade_fails() {
+    let f = with_encrypted_values();
+    let out = f
+        .deploy()
+        .env("FAKE_FAIL", "helm upgrade")
+        .args(["upgrade-hub", "gamma", "prod"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let path = decrypted_path(&f);
+    assert!(
+        !std::path::Path::new(&path).exists(),
+        "{path} left behind after a failure"
+    );
+}
+
+#[test]
+fn decrypted_values_are_removed_when_interrupted() {
+    let f = with_encrypted_values();
+    let (out, _) = f.interrupt_at("helm upgrade", &["upgrade-hub", "gamma", "prod"]);
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    let path = decrypted_path(&f);
+    assert!(
+        !std::path::Path::new(&path).exists(),
+        "{path} left behind after SIGTERM"
+    );
 }
