@@ -20,6 +20,9 @@ pub(crate) fn raw_changes(
     log: &Log,
 ) -> anyhow::Result<Vec<String>> {
     if let Some(base) = &args.base {
+        if which::which("git").is_err() {
+            return Err(super::MissingPrograms(vec!["git".into()]).into());
+        }
         let runner = real_runner(root, log);
         return execute::changes::changed_paths(&runner, base, args.head.as_deref());
     }

@@ -1,7 +1,7 @@
 //! Cluster credentials for the cloud providers of cluster.yaml, into a given kubeconfig file.
 //! gcloud lives in `gcloud.rs` (the legacy flow uses it too).
 
-use super::NETWORK_TIMEOUT;
+use super::network_timeout;
 use crate::cmd::Cmd;
 
 /// `aws eks update-kubeconfig`; credentials come from the environment the caller sets.
@@ -16,7 +16,7 @@ pub fn aws_update_kubeconfig(cluster: &str, region: &str, kubeconfig: &str) -> C
             region,
         ])
         .args(["--kubeconfig", kubeconfig])
-        .timeout(NETWORK_TIMEOUT)
+        .timeout(network_timeout())
 }
 
 /// `az login` as a service principal; the secret is read by az from `secret_file` (`@file`
@@ -33,7 +33,7 @@ pub fn az_login(app_id: &str, tenant: &str, secret_file: &str) -> Cmd {
         ])
         .args(["--password".to_string(), format!("@{secret_file}")])
         .args(["--output", "none"])
-        .timeout(NETWORK_TIMEOUT)
+        .timeout(network_timeout())
 }
 
 pub fn az_aks_get_credentials(resource_group: &str, cluster: &str, kubeconfig: &str) -> Cmd {
@@ -47,5 +47,5 @@ pub fn az_aks_get_credentials(resource_group: &str, cluster: &str, kubeconfig: &
             cluster,
         ])
         .args(["--file", kubeconfig, "--overwrite-existing"])
-        .timeout(NETWORK_TIMEOUT)
+        .timeout(network_timeout())
 }

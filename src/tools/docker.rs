@@ -1,6 +1,6 @@
 //! docker: login, registry queries, build, push.
 
-use super::NETWORK_TIMEOUT;
+use super::network_timeout;
 use crate::cmd::Cmd;
 
 /// The password goes on stdin, never in argv (where `ps` and CI logs would show it).
@@ -9,7 +9,7 @@ pub fn login(username: &str, password: &str, registry: Option<&str>) -> Cmd {
         .args(["login", "-u", username, "--password-stdin"])
         .args(registry)
         .secret_stdin(password)
-        .timeout(NETWORK_TIMEOUT)
+        .timeout(network_timeout())
 }
 
 /// Exit 0 when `image` (`repo:tag`) is in the registry; reads only the manifest.
@@ -17,7 +17,7 @@ pub fn manifest_inspect(image: &str) -> Cmd {
     Cmd::new("docker")
         .args(["manifest", "inspect", image])
         .remote_probe()
-        .timeout(NETWORK_TIMEOUT)
+        .timeout(network_timeout())
 }
 
 pub fn pull(image: &str) -> Cmd {

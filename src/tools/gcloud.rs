@@ -1,6 +1,6 @@
 //! gcloud: GKE credentials.
 
-use super::NETWORK_TIMEOUT;
+use super::network_timeout;
 use crate::cmd::Cmd;
 
 pub fn activate_service_account(key_file: &str) -> Cmd {
@@ -10,7 +10,7 @@ pub fn activate_service_account(key_file: &str) -> Cmd {
             "activate-service-account",
             &format!("--key-file={key_file}"),
         ])
-        .timeout(NETWORK_TIMEOUT)
+        .timeout(network_timeout())
 }
 
 pub fn get_credentials(cluster: &str, zone: &str, project: &str) -> Cmd {
@@ -18,7 +18,7 @@ pub fn get_credentials(cluster: &str, zone: &str, project: &str) -> Cmd {
         .args(["container", "clusters", "get-credentials", cluster])
         .arg(format!("--zone={zone}"))
         .arg(format!("--project={project}"))
-        .timeout(NETWORK_TIMEOUT)
+        .timeout(network_timeout())
 }
 
 /// Credentials for a cluster given by zone (`us-central1-b`) or region (`us-central1`).
@@ -31,5 +31,5 @@ pub fn get_credentials_at(cluster: &str, location: &str, project: &str) -> Cmd {
         .args(["container", "clusters", "get-credentials", cluster])
         .arg(format!("{flag}={location}"))
         .arg(format!("--project={project}"))
-        .timeout(NETWORK_TIMEOUT)
+        .timeout(network_timeout())
 }

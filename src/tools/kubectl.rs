@@ -7,7 +7,7 @@ pub fn get_deployments(namespace: &str) -> Cmd {
     Cmd::new("kubectl")
         .args(["-n", namespace, "get", "deployments", "-o", "name"])
         .effect(Effect::RemoteQuery)
-        .timeout(super::NETWORK_TIMEOUT)
+        .timeout(super::network_timeout())
 }
 
 pub fn rollout_status(namespace: &str, deployment: &str, timeout: &str) -> Cmd {
@@ -31,7 +31,7 @@ pub fn create_json(manifest: &str, desc: &str) -> Cmd {
     let mut c = Cmd::new("kubectl")
         .args(["create", "-o", "json", "-f", "-"])
         .effect(Effect::RemoteQuery)
-        .timeout(super::NETWORK_TIMEOUT);
+        .timeout(super::network_timeout());
     c = c.stdin_doc(manifest, desc);
     c.probe = true;
     c
@@ -43,7 +43,7 @@ pub fn replace_json(manifest: &str, desc: &str) -> Cmd {
     let mut c = Cmd::new("kubectl")
         .args(["replace", "-o", "json", "-f", "-"])
         .effect(Effect::RemoteQuery)
-        .timeout(super::NETWORK_TIMEOUT);
+        .timeout(super::network_timeout());
     c = c.stdin_doc(manifest, desc);
     c.probe = true;
     c
@@ -53,7 +53,7 @@ pub fn get_lease(namespace: &str, name: &str) -> Cmd {
     let mut c = Cmd::new("kubectl")
         .args(["-n", namespace, "get", "lease", name, "-o", "json"])
         .effect(Effect::RemoteQuery)
-        .timeout(super::NETWORK_TIMEOUT);
+        .timeout(super::network_timeout());
     c.probe = true;
     c
 }
@@ -69,7 +69,7 @@ pub fn delete_lease(namespace: &str, name: &str) -> Cmd {
             "--ignore-not-found",
         ])
         .effect(Effect::RemoteQuery)
-        .timeout(super::NETWORK_TIMEOUT);
+        .timeout(super::network_timeout());
     c.cleanup = true;
     c
 }
@@ -79,7 +79,7 @@ pub fn create_namespace(namespace: &str) -> Cmd {
     let mut c = Cmd::new("kubectl")
         .args(["create", "namespace", namespace])
         .effect(Effect::RemoteQuery)
-        .timeout(super::NETWORK_TIMEOUT);
+        .timeout(super::network_timeout());
     c.probe = true;
     c
 }

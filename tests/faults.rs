@@ -1,0 +1,104 @@
+//! Faults: an external command hanging past its watchdog, one killed by a signal, git missing,
+//! a report that cannot be written. Each fails clearly with the right exit status.
+
+mod common;
+
+use common::{Fixture, text};
+
+#[test]
+fn a_hung_command_is_stopped_by_its_watchdog() {
+    let f = Fixture::example();
+    let t = std::time::Instant::now();
+    let out = f
+        .deploy()
+        .env("DEPLOY_NETWORK_TIMEOUT", "1")
+        .env("FAKE_SLEEP_ON", "gcloud auth")
+        .arg("ea-hub")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(t.elapsed().as_secs() < 15, "stopped, not waited out");
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("setup failed: `gcloud auth activate-service-account --key-file=secrets/gke-auth-key.json` did not finish within 1s and was stopped"),
+        "{stderr}"
+    );
+    assert!(
+        f.calls().contains(&"fake gcloud: got SIGTERM".to_string()),
+        "the hung process got SIGTERM"
+    );
+    assert!(
+        !f.calls().iter().any(|c| c.starts_with("docker")),
+        "nothing after the hung step"
+    );
+}
+
+#[test]
+fn a_command_killed_by_a_signal_fails_the_step() {
+    let f = Fixture::example();
+    let out = f
+        .deploy()
+        .env("FAKE_KILL_ON", "helm upgrade")
+        .args(["ea-hub", "--no-setup", "--deploy"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("deploy (helm upgrade) failed: `helm upgrade --install"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("failed with a signal"), "{stderr}");
+    assert_eq!(
+        f.calls().last().map(String::as_str),
+        Some("kubectl -n ea-hub delete lease deploy-ea-hub --ignore-not-found"),
+        "the lease is still released"
+    );
+}
+
+#[test]
+fn git_missing_is_named_before_anything_runs() {
+    let f = Fixture::example();
+    f.remove_tool("git");
+    let out = f.deploy().args(["ea-hub", "--build"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("required programs not found on PATH: git"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(f.calls().is_empty());
+    // --base needs git as well
+    let f = Fixture::multi();
+    f.remove_tool("git");
+    let out = f
+        .deploy()
+        .args(["plan", "--base", "HEAD"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("required programs not found on PATH: git"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn a_report_that_cannot_be_written_fails_the_run() {
+    let f = Fixture::multi();
+    let out = f
+        .deploy()
+        .args([
+            "run",
+            "--report",
+            "/dev/full",
+            "config/clusters/gamma/prod.values.yaml",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("writing the report /dev/full"), "{stderr}");
+    assert!(stderr.contains("No space left on device"), "{stderr}");
+}
