@@ -1,0 +1,120 @@
+//! Bad input across both layouts and every subcommand: each row exits 2 with its message, and
+//! no external command was started (the fake tools' log stays empty). The messages are in the
+//! snapshot; `tests/validate.rs` has the config-file table.
+
+mod common;
+
+use std::path::Path;
+
+use common::{Fixture, text};
+
+type Mutate = fn(&Path);
+
+fn none(_: &Path) {}
+
+fn edit(root: &Path, file: &str, from: &str, to: &str) {
+    let p = root.join(file);
+    let t = std::fs::read_to_string(&p).unwrap();
+    assert!(t.contains(from), "{file}: no `{from}`");
+    std::fs::write(p, t.replacen(from, to, 1)).unwrap();
+}
+
+const ALPHA: &str = "config/clusters/alpha/cluster.yaml";
+
+#[rustfmt::skip]
+fn legacy_rows() -> Vec<(&'static str, Vec<&'static str>, Mutate)> {
+    vec![
+        ("no arguments", vec![], none),
+        ("unknown chart", vec!["edsc-hub", "--deploy"], none),
+        ("chart name with shell metacharacters", vec!["ea-hub;rm -rf /", "--deploy"], none),
+        ("chart name that looks like an option", vec!["--kubeconfig=/tmp/x"], none),
+        ("ambiguous abbreviation", vec!["ea-hub", "--d"], none),
+        ("unknown flag", vec!["ea-hub", "--deploy-all"], none),
+        ("timeout without a unit", vec!["ea-hub", "--deploy", "--timeout", "600"], none),
+        ("timeout that is not a duration", vec!["ea-hub", "--deploy", "--timeout", "ten minutes"], none),
+        ("lock timeout without a unit", vec!["ea-hub", "--deploy", "--lock-timeout", "5"], none),
+        ("-C to a missing folder", vec!["-C", "/nonexistent/repo", "ea-hub"], none),
+        ("deploy.yaml missing", vec!["ea-hub"], |r| std::fs::remove_file(r.join("deploy.yaml")).unwrap()),
+        ("deploy.yaml not YAML", vec!["ea-hub"], |r| std::fs::write(r.join("deploy.yaml"), "charts: [\n").unwrap()),
+        ("deploy.yaml charts_dir leaves the repo", vec!["ea-hub"], |r| edit(r, "deploy.yaml", "charts_dir: hub-charts", "charts_dir: ../hub-charts")),
+        ("chart listed twice", vec!["ea-hub"], |r| edit(r, "deploy.yaml", "charts: [staginghub,", "charts: [ea-hub, staginghub,")),
+        ("invalid chart name in deploy.yaml", vec!["ea-hub"], |r| edit(r, "deploy.yaml", "charts: [staginghub,", "charts: [Staging_Hub,")),
+        ("gcloud key file missing", vec!["ea-hub"], |r| std::fs::remove_file(r.join("secrets/gke-auth-key.json")).unwrap()),
+        ("docker password git-crypt encrypted", vec!["ea-hub"], |r| std::fs::write(r.join("secrets/dockerhub"), b"\0GITCRYPT\0xx").unwrap()),
+        ("secrets file missing for --deploy", vec!["ea-hub", "--no-setup", "--deploy"], |r| std::fs::remove_file(r.join("secrets/ea-hub.yaml")).unwrap()),
+        ("Dockerfile missing for --build", vec!["ea-hub", "--no-setup", "--build"], |r| std::fs::remove_file(r.join("user-images/ea-hub/Dockerfile")).unwrap()),
+        ("plan: unreachable base", vec!["plan", "--base", "no-such-rev"], none),
+        ("plan: --head without --base", vec!["plan", "--head", "HEAD"], none),
+        ("plan: paths and --changed-from together", vec!["plan", "--changed-from", "x.txt", "a.yaml"], none),
+        ("plan: --changed-from a missing file", vec!["plan", "--changed-from", "missing.txt"], none),
+        ("plan: unknown format", vec!["plan", "--format", "yaml"], none),
+        ("validate: legacy secrets missing", vec!["validate"], |r| std::fs::remove_file(r.join("secrets/nbgrader-hub.yaml")).unwrap()),
+        ("run in the legacy layout", vec!["run"], none),
+        ("gitops render without .flux.ci", vec!["gitops", "render", "--env", "staging"], none),
+        ("completions for an unknown shell", vec!["completions", "tcsh"], none),
+    ]
+}
+
+#[rustfmt::skip]
+fn multi_rows() -> Vec<(&'static str, Vec<&'static str>, Mutate)> {
+    vec![
+        ("plan: a broken cluster.yaml the plan needs", vec!["plan", "config/clusters/alpha/prod.values.yaml"], |r| edit(r, ALPHA, "name: alpha", "name: alpha\nregion: x")),
+        ("plan: bad glob in deploy.yaml", vec!["plan", "deployer/x.py"], |r| std::fs::write(r.join("deploy.yaml"), "plan:\n  all_hubs: [\"deployer/[\"]\n").unwrap()),
+        ("run: --plan and paths together", vec!["run", "--plan", "plan.json", "a.yaml"], none),
+        ("run: --plan not a plan", vec!["run", "--plan", "deploy.yaml"], none),
+        ("run: --plan names an unknown cluster", vec!["run", "--plan", "plan.json"], |r| std::fs::write(r.join("plan.json"), r#"{"prod-jobs":[{"provider":"gcp","cluster_name":"zeta","hub_name":"x"}]}"#).unwrap()),
+        ("run: --plan names an unknown hub", vec!["run", "--plan", "plan.json"], |r| std::fs::write(r.join("plan.json"), r#"{"prod-jobs":[{"provider":"gcp","cluster_name":"alpha","hub_name":"nope"}]}"#).unwrap()),
+        ("run: --jobs 0", vec!["run", "--jobs", "0"], none),
+        ("run: invalid values", vec!["run", "config/clusters/gamma/prod.values.yaml"], |r| edit(r, "config/clusters/gamma/prod.values.yaml", "secretToken: ", "secretToken: x #")),
+        ("upgrade-support: unknown cluster", vec!["upgrade-support", "zeta"], none),
+        ("upgrade-support: cluster without support", vec!["upgrade-support", "gamma"], none),
+        ("upgrade-hub: unknown hub", vec!["upgrade-hub", "alpha", "nope"], none),
+        ("upgrade-hub: hub name with shell metacharacters", vec!["upgrade-hub", "alpha", "prod;id"], none),
+        ("upgrade-hub: a hub with an invalid name in cluster.yaml", vec!["upgrade-hub", "alpha", "$(id)"], |r| edit(r, ALPHA, "- name: climate", "- name: \"$(id)\"")),
+        ("filter-prod: missing plan", vec!["filter-prod", "--plan", "missing.json"], none),
+        ("filter-prod: results that are not a report", vec!["filter-prod", "--plan", "plan.json", "--results", "deploy.yaml"], |r| std::fs::write(r.join("plan.json"), "[]").unwrap()),
+        ("validate: --all with paths", vec!["validate", "--all", "a.yaml"], none),
+        ("gitops push: missing placeholder values", vec!["gitops", "push", "--env", "prod", "--releases-repo", "/nonexistent"], |r| std::fs::write(r.join(".flux.ci"), "metadata:\n  name: ${NAME}\n").unwrap()),
+        ("gitops render: --set without =", vec!["gitops", "render", "--env", "prod", "--set", "NAME"], |r| std::fs::write(r.join(".flux.ci"), "metadata:\n  name: ${NAME}\n").unwrap()),
+    ]
+}
+
+fn table(make: fn() -> Fixture, rows: Vec<(&'static str, Vec<&'static str>, Mutate)>) -> String {
+    let mut all = String::new();
+    for (name, args, mutate) in rows {
+        let f = make();
+        mutate(&f.root);
+        let out = f.deploy().args(&args).output().unwrap();
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name}: {stderr}");
+        assert!(f.calls().is_empty(), "{name}: started {:?}", f.calls());
+        assert!(
+            !stderr.trim().is_empty() || !out.stdout.is_empty(),
+            "{name}: no message"
+        );
+        // clap's usage block is long and stable; the first lines say what is wrong
+        let shown: Vec<&str> = stderr.lines().take(4).collect();
+        all.push_str(&format!(
+            "## {name}\n$ deploy {}\n{}\n{}\n",
+            args.join(" "),
+            text(&out.stdout).trim_end(),
+            shown.join("\n")
+        ));
+    }
+    all
+}
+
+#[test]
+fn legacy_layout_bad_input() {
+    insta::assert_snapshot!(table(Fixture::example, legacy_rows()));
+}
+
+#[test]
+fn multi_cluster_bad_input() {
+    insta::assert_snapshot!(table(Fixture::multi, multi_rows()));
+}
+
+#[test]
+fn at_least_40_rows() {
+    assert!(legacy_rows().len() + multi_rows().len() >= 40);
+}
