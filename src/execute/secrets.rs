@@ -19,6 +19,11 @@ pub fn is_sops_encrypted(text: &str) -> bool {
                 .is_ok_and(|v| v.get("sops").is_some()))
 }
 
+/// Whether a file's path says it holds secrets: a `secrets` folder or `secret` in its name.
+pub fn is_secret_name(path: &str) -> bool {
+    path.split('/').any(|part| part.contains("secret"))
+}
+
 /// Decrypted files, alive as long as this value.
 #[derive(Default)]
 pub struct Decrypted {
@@ -76,6 +81,11 @@ pub fn plain_path(
 ) -> Result<String, CmdError> {
     let text = std::fs::read_to_string(root.join(file)).unwrap_or_default();
     if !is_sops_encrypted(&text) {
+        // A plain file that holds secrets (`secrets/<chart>.yaml`, `*.secret.values.yaml`):
+        // its values are masked too, since a tool may print what it was given.
+        if is_secret_name(file) {
+            mask_values(log, &text);
+        }
         return Ok(file.to_string());
     }
     let cmd: Cmd = sops::decrypt(file);
@@ -99,6 +109,15 @@ pub fn plain_path(
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn secret_names() {
+        assert!(is_secret_name("secrets/ea-hub.yaml"));
+        assert!(is_secret_name(
+            "config/clusters/a/enc-prod.secret.values.yaml"
+        ));
+        assert!(!is_secret_name("config/clusters/a/prod.values.yaml"));
+    }
 
     #[test]
     fn detects_sops_files() {

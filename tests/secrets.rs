@@ -1,0 +1,292 @@
+//! Planted secrets, one unique string per secret source, never appear in anything deploy
+//! produces: stdout and stderr of every kind of run (verbose, GitHub Actions, dry runs, failures,
+//! tools that echo what they were given), reports, Markdown plans, GitHub output files, and the
+//! argv the fake tools saw. (`::add-mask::` lines are the one place a value is handed to CI.)
+
+mod common;
+
+use std::path::Path;
+
+use common::{Fixture, text};
+
+const DOCKER: &str = "PLANTED-docker-5f1c20";
+const VALUES: &str = "PLANTED-values-3b7e91";
+const AWS: &str = "PLANTED-aws-secret-9c4f77";
+const AZURE: &str = "PLANTED-azure-sp-1d6b02";
+const SOPS: &str = "PLANTED-sops-value-7e2a55";
+const KUBE: &str = "PLANTED-kubeconfig-token-4e8c13";
+const ALL: [&str; 6] = [DOCKER, VALUES, AWS, AZURE, SOPS, KUBE];
+
+struct Capture {
+    text: String,
+}
+
+impl Capture {
+    fn add_output(&mut self, what: &str, out: &std::process::Output) {
+        for (stream, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+            for line in text(bytes).lines() {
+                // the mask command is how CI learns what to hide: it is meant to carry the value
+                if !line.starts_with("::add-mask::") {
+                    self.text.push_str(&format!("[{what} {stream}] {line}\n"));
+                }
+            }
+        }
+    }
+    fn add_file(&mut self, what: &str, path: &Path) {
+        if let Ok(t) = std::fs::read_to_string(path) {
+            self.text.push_str(&format!("[{what}] {t}\n"));
+        }
+    }
+    fn assert_clean(&self) {
+        for s in ALL {
+            if let Some(i) = self.text.find(s) {
+                let start = self.text[..i].rfind('\n').map_or(0, |j| j + 1);
+                let end = self.text[i..].find('\n').map_or(self.text.len(), |j| i + j);
+                panic!("planted secret {s} leaked: {}", &self.text[start..end]);
+            }
+        }
+    }
+}
+
+fn legacy() -> Fixture {
+    let f = Fixture::example();
+    f.write("secrets/dockerhub", &format!("{DOCKER}\n"));
+    let v = std::fs::read_to_string(f.root.join("secrets/ea-hub.yaml")).unwrap();
+    let v = v.replacen("secretToken: ", &format!("secretToken: {VALUES} #"), 1);
+    assert!(v.contains(VALUES));
+    f.write("secrets/ea-hub.yaml", &v);
+    f.set_deployments(&["hub"]);
+    f.commit_all("plant");
+    f
+}
+
+fn multi() -> Fixture {
+    let f = Fixture::multi();
+    f.write(
+        "config/clusters/beta/deployer-credentials.secret.json",
+        &format!(r#"{{"AccessKey": {{"AccessKeyId": "AKIAFAKE", "SecretAccessKey": "{AWS}"}}}}"#),
+    );
+    let kc = std::fs::read_to_string(
+        f.root
+            .join("config/clusters/gamma/deployer-credentials.secret.yaml"),
+    )
+    .unwrap();
+    let kc = kc
+        .lines()
+        .map(|l| {
+            if l.trim_start().starts_with("token:") {
+                format!("    token: {KUBE}")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(kc.contains(KUBE), "{kc}");
+    f.write(
+        "config/clusters/gamma/deployer-credentials.secret.yaml",
+        &kc,
+    );
+    f.write(
+        "config/clusters/gamma/enc-prod.secret.values.yaml",
+        "jupyterhub:\n  hub:\n    cookieSecret: ENC[AES256_GCM,data:x]\nsops:\n  version: 3.8.1\n",
+    );
+    let c = std::fs::read_to_string(f.root.join("config/clusters/gamma/cluster.yaml")).unwrap();
+    f.write(
+        "config/clusters/gamma/cluster.yaml",
+        &c.replacen(
+            "- prod.values.yaml",
+            "- prod.values.yaml\n      - enc-prod.secret.values.yaml",
+            1,
+        ),
+    );
+    f.write(
+        "config/clusters/delta/cluster.yaml",
+        "name: delta\nprovider: azure\nazure: {key: sp.secret.json, resource_group: rg, cluster: aks}\nhubs:\n- name: delta-prod\n  helm_chart: basehub\n  helm_chart_values_files: [prod.values.yaml]\n",
+    );
+    f.write(
+        "config/clusters/delta/sp.secret.json",
+        &format!(r#"{{"appId": "app", "tenant": "t", "password": "{AZURE}"}}"#),
+    );
+    f.write(
+        "config/clusters/delta/prod.values.yaml",
+        "jupyterhub:\n  proxy:\n    secretToken: FAKE-delta-token\n",
+    );
+    f.commit_all("plant");
+    f
+}
+
+#[test]
+fn planted_secrets_never_leak_from_any_run() {
+    let mut cap = Capture {
+        text: String::new(),
+    };
+    let echo = [
+        ("FAKE_ECHO_STDIN", "1"),
+        ("FAKE_ECHO_VALUES", "1"),
+        ("FAKE_SOPS_VALUE", SOPS),
+    ];
+
+    let f = legacy();
+    let runs: Vec<(&str, Vec<&str>, Vec<(&str, &str)>)> = vec![
+        (
+            "legacy full",
+            vec!["ea-hub", "--build", "--push", "--deploy", "-v"],
+            vec![],
+        ),
+        (
+            "legacy github",
+            vec!["ea-hub", "--deploy", "-v"],
+            vec![("GITHUB_ACTIONS", "true")],
+        ),
+        (
+            "legacy travis",
+            vec!["ea-hub", "--deploy"],
+            vec![("TRAVIS", "true")],
+        ),
+        (
+            "legacy dry run",
+            vec!["ea-hub", "--build", "--push", "--deploy", "--dry-run", "-v"],
+            vec![],
+        ),
+        (
+            "legacy login fails",
+            vec!["ea-hub", "-v"],
+            vec![("FAKE_FAIL", "docker login")],
+        ),
+        (
+            "legacy upgrade fails",
+            vec!["ea-hub", "--deploy", "-v"],
+            vec![("FAKE_FAIL", "helm upgrade")],
+        ),
+        (
+            "legacy validate",
+            vec!["validate", "--format", "json"],
+            vec![],
+        ),
+        (
+            "legacy plan",
+            vec!["plan", "--format", "markdown", "secrets/ea-hub.yaml"],
+            vec![],
+        ),
+    ];
+    for (what, args, env) in runs {
+        let mut c = f.deploy();
+        c.args(&args).envs(echo).envs(env);
+        cap.add_output(what, &c.output().unwrap());
+    }
+    cap.add_file("legacy fake argv", &f.fake.join("log"));
+
+    let f = multi();
+    let (gh_out, gh_sum) = (f.root.join("gh-output"), f.root.join("gh-summary"));
+    let runs: Vec<(&str, Vec<&str>, Vec<(&str, &str)>)> = vec![
+        (
+            "run all",
+            vec![
+                "run",
+                "-v",
+                "--report",
+                "report.json",
+                "--label",
+                "deployer:deploy-hubs",
+                "--label",
+                "deployer:deploy-support",
+            ],
+            vec![],
+        ),
+        (
+            "run github",
+            vec![
+                "run",
+                "--report",
+                "report-gh.json",
+                "config/clusters/gamma/prod.values.yaml",
+                "config/clusters/delta/prod.values.yaml",
+            ],
+            vec![("GITHUB_ACTIONS", "true")],
+        ),
+        (
+            "run failing",
+            vec![
+                "run",
+                "-v",
+                "--report",
+                "report-fail.json",
+                "config/clusters/gamma/prod.values.yaml",
+            ],
+            vec![("FAKE_FAIL", "helm upgrade")],
+        ),
+        (
+            "run dry",
+            vec!["run", "--dry-run", "-v", "--label", "deployer:deploy-hubs"],
+            vec![],
+        ),
+        (
+            "upgrade-hub azure",
+            vec!["upgrade-hub", "delta", "delta-prod", "-v"],
+            vec![],
+        ),
+        (
+            "plan github",
+            vec![
+                "plan",
+                "--format",
+                "github",
+                "--label",
+                "deployer:deploy-hubs",
+            ],
+            vec![],
+        ),
+        (
+            "plan markdown",
+            vec![
+                "plan",
+                "--format",
+                "markdown",
+                "config/clusters/gamma/enc-prod.secret.values.yaml",
+            ],
+            vec![],
+        ),
+        (
+            "validate",
+            vec!["validate", "-v", "--format", "json"],
+            vec![],
+        ),
+    ];
+    for (what, args, env) in runs {
+        let mut c = f.deploy();
+        c.args(&args)
+            .envs(echo)
+            .envs(env)
+            .env("GITHUB_OUTPUT", &gh_out)
+            .env("GITHUB_STEP_SUMMARY", &gh_sum);
+        cap.add_output(what, &c.output().unwrap());
+    }
+    for r in ["report.json", "report-gh.json", "report-fail.json"] {
+        cap.add_file(r, &f.root.join(r));
+    }
+    cap.add_file("GITHUB_OUTPUT", &gh_out);
+    cap.add_file("GITHUB_STEP_SUMMARY", &gh_sum);
+    cap.add_file("multi fake argv", &f.fake.join("log"));
+
+    // the runs did reach the secrets: otherwise this test would prove nothing
+    assert!(
+        std::fs::read_to_string(f.fake.join("log"))
+            .unwrap()
+            .contains("sops --decrypt config/clusters/gamma/enc-prod.secret.values.yaml")
+    );
+    assert!(
+        std::fs::read_to_string(f.fake.join("log"))
+            .unwrap()
+            .contains("az login")
+    );
+    assert!(
+        cap.text.contains("logging in with password ***"),
+        "the echoing docker was scrubbed, not silent"
+    );
+    assert!(
+        cap.text.contains("cookieSecret: ***"),
+        "the echoing helm printed the decrypted values, scrubbed"
+    );
+    cap.assert_clean();
+}
