@@ -17,6 +17,9 @@ const SOPS: &str = "PLANTED-sops-value-7e2a55";
 const KUBE: &str = "PLANTED-kubeconfig-token-4e8c13";
 const ALL: [&str; 6] = [DOCKER, VALUES, AWS, AZURE, SOPS, KUBE];
 
+/// A run: what it is, its arguments, its extra environment.
+type Run<'a> = (&'a str, Vec<&'a str>, Vec<(&'a str, &'a str)>);
+
 struct Capture {
     text: String,
 }
@@ -128,7 +131,7 @@ fn planted_secrets_never_leak_from_any_run() {
     ];
 
     let f = legacy();
-    let runs: Vec<(&str, Vec<&str>, Vec<(&str, &str)>)> = vec![
+    let runs: Vec<Run> = vec![
         (
             "legacy full",
             vec!["ea-hub", "--build", "--push", "--deploy", "-v"],
@@ -179,7 +182,7 @@ fn planted_secrets_never_leak_from_any_run() {
 
     let f = multi();
     let (gh_out, gh_sum) = (f.root.join("gh-output"), f.root.join("gh-summary"));
-    let runs: Vec<(&str, Vec<&str>, Vec<(&str, &str)>)> = vec![
+    let runs: Vec<Run> = vec![
         (
             "run all",
             vec![
