@@ -102,3 +102,85 @@ fn a_report_that_cannot_be_written_fails_the_run() {
     assert!(stderr.contains("writing the report /dev/full"), "{stderr}");
     assert!(stderr.contains("No space left on device"), "{stderr}");
 }
+
+/// Run deploy as `nobody` (root ignores file modes) in a repo nobody cannot write to.
+fn as_nobody(f: &Fixture, args: &[&str]) -> std::process::Output {
+    // nobody must be able to reach the repo and the binary, but not write anything of the repo
+    let status = std::process::Command::new("chmod")
+        .args(["-R", "a+rX,a-w"])
+        .arg(&f.root)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut dir = f.root.parent();
+    while let Some(d) = dir {
+        let _ = std::process::Command::new("chmod")
+            .arg("a+x")
+            .arg(d)
+            .status();
+        dir = d.parent();
+    }
+    let exe = assert_cmd::cargo::cargo_bin("deploy");
+    std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(exe)
+        .args(args)
+        .current_dir(&f.root)
+        .env("PATH", format!("{}:/usr/bin:/bin", f.bin.display()))
+        .env("HOME", "/nonexistent")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env(
+            "GIT_CONFIG_PARAMETERS",
+            format!("'safe.directory={}'", f.root.display()),
+        )
+        .env_remove("GITHUB_ACTIONS")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_read_only_repo_can_be_planned_validated_and_dry_run() {
+    if which::which("setpriv").is_err() {
+        assert!(
+            std::env::var("CI").is_err(),
+            "setpriv (util-linux) is needed for this test in CI"
+        );
+        eprintln!("SKIPPED: setpriv not found");
+        return;
+    }
+    let f = Fixture::multi();
+    for args in [
+        vec![
+            "plan",
+            "--format",
+            "json",
+            "config/clusters/alpha/common.values.yaml",
+        ],
+        vec!["validate"],
+        vec!["run", "--dry-run", "config/clusters/gamma/prod.values.yaml"],
+    ] {
+        let out = as_nobody(&f, &args);
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+    }
+    // deploy writes nothing into the repo: a report there is the one thing that needs a write
+    let out = as_nobody(
+        &f,
+        &[
+            "run",
+            "--dry-run",
+            "--report",
+            "report.json",
+            "config/clusters/gamma/prod.values.yaml",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("writing the report report.json"),
+        "{}",
+        text(&out.stderr)
+    );
+    let _ = std::process::Command::new("chmod")
+        .args(["-R", "u+w"])
+        .arg(&f.root)
+        .status();
+}
