@@ -67,6 +67,8 @@ fn multi_rows() -> Vec<(&'static str, Vec<&'static str>, Mutate)> {
         ("run: --jobs 0", vec!["run", "--jobs", "0"], none),
         ("run: invalid values", vec!["run", "config/clusters/gamma/prod.values.yaml"], |r| edit(r, "config/clusters/gamma/prod.values.yaml", "secretToken: ", "secretToken: x #")),
         ("upgrade-support: unknown cluster", vec!["upgrade-support", "zeta"], none),
+        ("upgrade-hub: cluster name with shell metacharacters", vec!["upgrade-hub", "alpha;id", "prod"], none),
+        ("gitops push: environment with shell metacharacters", vec!["gitops", "push", "--env", "prod$(id)", "--releases-repo", "/nonexistent"], |r| std::fs::write(r.join(".flux.ci"), "metadata:\n  name: x-${ENV}\n").unwrap()),
         ("upgrade-support: cluster without support", vec!["upgrade-support", "gamma"], none),
         ("upgrade-hub: unknown hub", vec!["upgrade-hub", "alpha", "nope"], none),
         ("upgrade-hub: hub name with shell metacharacters", vec!["upgrade-hub", "alpha", "prod;id"], none),
