@@ -5,7 +5,6 @@ use std::path::Path;
 
 use super::{print_result, real_runner};
 use crate::cli::{ChangeArgs, PlanArgs, PlanFormat};
-use crate::config::UsageError;
 use crate::config::legacy::LegacyRepo;
 use crate::config::multi::MultiRepo;
 use crate::execute;
@@ -27,15 +26,7 @@ pub(crate) fn raw_changes(
         return execute::changes::changed_paths(&runner, base, args.head.as_deref());
     }
     if let Some(file) = &args.changed_from {
-        let text = if file.as_os_str() == "-" {
-            let mut s = String::new();
-            std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
-                .map_err(|e| UsageError(format!("--changed-from -: cannot read stdin: {e}")))?;
-            s
-        } else {
-            std::fs::read_to_string(file)
-                .map_err(|e| UsageError(format!("--changed-from {}: {e}", file.display())))?
-        };
+        let text = super::read_input(file, "--changed-from ")?;
         return Ok(text.lines().map(String::from).collect());
     }
     Ok(args.paths.clone())

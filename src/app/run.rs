@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 
-use super::{MissingPrograms, print_result};
+use super::{MissingPrograms, print_result, read_input};
 use crate::cli::{ExecArgs, FilterProdArgs, RunArgs, UpgradeHubArgs, UpgradeSupportArgs};
 use crate::config::cluster::{Cluster, Provider, is_staging_name};
 use crate::config::multi::MultiRepo;
@@ -62,22 +62,10 @@ fn load_repo(root: &Path, what: &str) -> anyhow::Result<MultiRepo> {
     Ok(MultiRepo::load(root)?)
 }
 
-fn read_input(path: &Path) -> anyhow::Result<String> {
-    if path.as_os_str() == "-" {
-        let mut s = String::new();
-        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
-            .map_err(|e| UsageError(format!("cannot read stdin: {e}")))?;
-        Ok(s)
-    } else {
-        std::fs::read_to_string(path)
-            .map_err(|e| UsageError(format!("{}: {e}", path.display())).into())
-    }
-}
-
 pub(crate) fn run_cmd(args: RunArgs, root: &Path, log: &Log) -> anyhow::Result<()> {
     let repo = load_repo(root, "run")?;
     let jobs = match &args.plan {
-        Some(p) => parse_plan_json(&p.display().to_string(), &read_input(p)?)?,
+        Some(p) => parse_plan_json(&p.display().to_string(), &read_input(p, "")?)?,
         None => crate::plan::jobs::jobs(&super::plan::multi_plan(&repo, &args.changes, root, log)?),
     };
     if jobs.is_empty() {
@@ -149,7 +137,10 @@ fn one_cluster(repo: &MultiRepo, name: &str) -> anyhow::Result<Cluster> {
 }
 
 pub(crate) fn filter_prod(args: FilterProdArgs, log: &Log) -> anyhow::Result<()> {
-    let jobs = parse_plan_json(&args.plan.display().to_string(), &read_input(&args.plan)?)?;
+    let jobs = parse_plan_json(
+        &args.plan.display().to_string(),
+        &read_input(&args.plan, "")?,
+    )?;
     let mut failed: BTreeSet<String> = args
         .failed_clusters
         .iter()
@@ -157,7 +148,7 @@ pub(crate) fn filter_prod(args: FilterProdArgs, log: &Log) -> anyhow::Result<()>
         .filter(|c| !c.is_empty())
         .collect();
     for r in &args.results {
-        let text = read_input(r)?;
+        let text = read_input(r, "")?;
         failed.extend(failed_clusters_from_report(
             &r.display().to_string(),
             &text,
