@@ -94,6 +94,8 @@ pub struct Cmd {
     pub cleanup: bool,
     /// Shown instead of a (plain, long) stdin: `kubectl create -f - < Lease ea-hub/deploy-ea-hub`.
     pub stdin_desc: Option<String>,
+    /// What it prints may hold secrets (rendered manifests, release values): never logged.
+    pub private_output: bool,
 }
 
 impl Cmd {
@@ -110,6 +112,7 @@ impl Cmd {
             notes: Vec::new(),
             cleanup: false,
             stdin_desc: None,
+            private_output: false,
         }
     }
 
@@ -173,6 +176,12 @@ impl Cmd {
     pub fn remote_probe(mut self) -> Self {
         self.probe = true;
         self.effect(Effect::RemoteQuery)
+    }
+
+    /// Its output may hold secrets: captured, never logged (not even with --verbose).
+    pub fn private_output(mut self) -> Self {
+        self.private_output = true;
+        self
     }
 
     pub fn note(mut self, n: impl Into<String>) -> Self {

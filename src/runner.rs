@@ -262,10 +262,11 @@ impl Runner for RealRunner {
             streamed.unwrap_or_else(|| String::from_utf8_lossy(&output.stdout).into_owned());
         let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
         let code = output.status.code();
-        let tail_src = if stderr.trim().is_empty() {
-            stdout.clone()
-        } else {
+        // A private command's stdout (a rendered manifest) must not reach an error message.
+        let tail_src = if cmd.private_output || !stderr.trim().is_empty() {
             stderr.clone()
+        } else {
+            stdout.clone()
         };
 
         if let Some((was_interrupt, _)) = stop {
@@ -279,7 +280,10 @@ impl Runner for RealRunner {
                 }
             });
         }
-        if matches!(cmd.effect, Effect::LocalQuery | Effect::RemoteQuery) && !stdout.is_empty() {
+        if matches!(cmd.effect, Effect::LocalQuery | Effect::RemoteQuery)
+            && !cmd.private_output
+            && !stdout.is_empty()
+        {
             self.log.debug(&scrub(cmd, &stdout));
         }
         let out = Output {

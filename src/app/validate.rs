@@ -164,19 +164,16 @@ fn helm_checks(runner: &dyn Runner, releases: &[ValuesCheck], f: &mut Findings) 
         let mut lint = crate::cmd::Cmd::new("helm")
             .args(["lint", r.chart.as_str()])
             .local_query();
-        let mut template = crate::cmd::Cmd::new("helm")
-            .args([
-                "template",
-                r.release.as_str(),
-                r.chart.as_str(),
-                "--namespace",
-                r.release.as_str(),
-            ])
-            .local_query();
         for v in &r.values {
             lint = lint.args(["-f", v.as_str()]);
-            template = template.args(["-f", v.as_str()]);
         }
+        let template = helm::template(&helm::Upgrade {
+            release: &r.release,
+            chart: &r.chart,
+            namespace: &r.release,
+            values: r.values.clone(),
+            ..helm::Upgrade::default()
+        });
         for (what, cmd) in [("helm lint", lint), ("helm template", template)] {
             if let Err(e) = runner.run(&cmd) {
                 let file = r.values.last().cloned().unwrap_or_else(|| r.chart.clone());

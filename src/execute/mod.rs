@@ -5,6 +5,7 @@ pub mod credentials;
 pub mod gitops;
 pub mod lease;
 pub mod legacy;
+pub mod live;
 pub mod release;
 pub mod run;
 pub mod secrets;

@@ -3,6 +3,7 @@
 pub mod jobs;
 pub mod legacy;
 pub mod legacy_changes;
+pub mod live;
 pub mod multi;
 pub mod reasons;
 pub mod release;

@@ -1,4 +1,4 @@
-//! helm 3: dependency update and upgrade --install.
+//! helm 3: dependency update, upgrade --install, template, and the release queries.
 
 use crate::cmd::{Cmd, Effect};
 
@@ -48,9 +48,23 @@ pub fn upgrade(u: &Upgrade<'_>) -> Cmd {
     c.effect(Effect::Change)
 }
 
+/// What the cluster offers a chart's templates (`.Capabilities`), read from the cluster so a
+/// render matches what `helm upgrade` renders there.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Capabilities {
+    pub kube_version: String,
+    pub api_versions: Vec<String>,
+}
+
 /// `helm template` with exactly the chart, namespace and values an [`upgrade`] would use, so a
-/// render proves what the upgrade would apply.
+/// render proves what the upgrade would apply. Its output holds the values' secrets.
 pub fn template(u: &Upgrade<'_>) -> Cmd {
+    template_for(u, None, false)
+}
+
+/// [`template`] as an upgrade of an installed release on a cluster with `caps` would render:
+/// `--is-upgrade` sets `.Release.IsUpgrade`, the capabilities replace helm's built-in defaults.
+pub fn template_for(u: &Upgrade<'_>, caps: Option<&Capabilities>, is_upgrade: bool) -> Cmd {
     let mut c = Cmd::new("helm").args(["template", u.release, u.chart, "--namespace", u.namespace]);
     for v in &u.values {
         c = c.args(["-f", v.as_str()]);
@@ -58,7 +72,68 @@ pub fn template(u: &Upgrade<'_>) -> Cmd {
     for (k, v) in &u.set_string {
         c = c.args(["--set-string".to_string(), format!("{k}={v}")]);
     }
-    c.effect(Effect::LocalQuery)
+    if is_upgrade {
+        c = c.arg("--is-upgrade");
+    }
+    if let Some(caps) = caps {
+        if !caps.kube_version.is_empty() {
+            c = c.args(["--kube-version", caps.kube_version.as_str()]);
+        }
+        if !caps.api_versions.is_empty() {
+            c = c.args(["--api-versions".to_string(), caps.api_versions.join(",")]);
+        }
+    }
+    c.effect(Effect::LocalQuery).private_output()
+}
+
+/// `helm get metadata -o json`: status, chart, version, appVersion, revision; exits non-zero
+/// when the release does not exist.
+pub fn get_metadata(release: &str, namespace: &str) -> Cmd {
+    let mut c = Cmd::new("helm")
+        .args([
+            "get",
+            "metadata",
+            release,
+            "--namespace",
+            namespace,
+            "-o",
+            "json",
+        ])
+        .effect(Effect::RemoteQuery)
+        .timeout(super::network_timeout());
+    c.probe = true;
+    c
+}
+
+/// `helm get manifest|hooks` (the release's objects) or `helm get values -o json` (the
+/// user-supplied values): all of them may hold secrets.
+pub fn get(what: GetWhat, release: &str, namespace: &str) -> Cmd {
+    let c = Cmd::new("helm").args(["get", what.as_str(), release, "--namespace", namespace]);
+    let c = if what == GetWhat::Values {
+        c.args(["-o", "json"])
+    } else {
+        c
+    };
+    c.effect(Effect::RemoteQuery)
+        .timeout(super::network_timeout())
+        .private_output()
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GetWhat {
+    Manifest,
+    Hooks,
+    Values,
+}
+
+impl GetWhat {
+    fn as_str(self) -> &'static str {
+        match self {
+            GetWhat::Manifest => "manifest",
+            GetWhat::Hooks => "hooks",
+            GetWhat::Values => "values",
+        }
+    }
 }
 
 /// `helm status -o json`: exits non-zero when the release does not exist.

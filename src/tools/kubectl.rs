@@ -10,6 +10,22 @@ pub fn get_deployments(namespace: &str) -> Cmd {
         .timeout(super::network_timeout())
 }
 
+/// `kubectl version -o json`: the server's version is `serverVersion.gitVersion`.
+pub fn version() -> Cmd {
+    Cmd::new("kubectl")
+        .args(["version", "-o", "json"])
+        .effect(Effect::RemoteQuery)
+        .timeout(super::network_timeout())
+}
+
+/// `kubectl api-versions`: every group/version the server serves, one per line.
+pub fn api_versions() -> Cmd {
+    Cmd::new("kubectl")
+        .arg("api-versions")
+        .effect(Effect::RemoteQuery)
+        .timeout(super::network_timeout())
+}
+
 pub fn rollout_status(namespace: &str, deployment: &str, timeout: &str) -> Cmd {
     Cmd::new("kubectl")
         .args([

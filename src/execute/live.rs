@@ -1,0 +1,286 @@
+//! `--live`: ask the cluster what each planned release holds and render what its upgrade would
+//! apply; [`crate::plan::live`] decides whether the upgrade would change anything.
+//!
+//! Per release: `helm get metadata` (installed? deployed? which chart?), the one
+//! `helm dependency update` of its chart, `helm template` exactly as the upgrade would render
+//! (same chart, values files in order, `--set-string`s, namespace; `--is-upgrade` and the
+//! cluster's version and API versions), `helm get manifest`, `helm get hooks` and
+//! `helm get values`. Renders are shared by releases with the same inputs. Everything fetched or
+//! rendered may hold secrets: it stays in memory and is never logged.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::release::DependencyCache;
+use super::secrets::{self, Decrypted};
+use crate::plan::live::{self, ChartId, Live, Objects, Sides};
+use crate::plan::release::ReleaseSpec;
+use crate::report::log::Log;
+use crate::runner::{CmdError, Reply, Runner};
+use crate::tools::helm::{self, Capabilities, GetWhat};
+use crate::tools::kubectl;
+
+type Cell<T> = Arc<OnceLock<Result<T, String>>>;
+
+/// What a chart folder holds (after its dependency update), once per chart per run.
+#[derive(Clone)]
+struct ChartInfo {
+    digest: [u8; 32],
+    id: ChartId,
+}
+
+/// Chart digests and renders, shared by every release of a run: a render is keyed by the chart's
+/// digest, the digests of the values in order, and everything else `helm template` is given.
+#[derive(Default)]
+pub struct RenderCache {
+    charts: Mutex<BTreeMap<String, Cell<ChartInfo>>>,
+    renders: Mutex<BTreeMap<[u8; 32], Cell<Arc<Objects>>>>,
+}
+
+fn cell<K: Ord, T>(m: &Mutex<BTreeMap<K, Cell<T>>>, key: K) -> Cell<T> {
+    let mut m = m.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    Arc::clone(m.entry(key).or_default())
+}
+
+impl RenderCache {
+    fn chart(&self, root: &Path, chart: &str) -> Result<ChartInfo, String> {
+        cell(&self.charts, chart.to_string())
+            .get_or_init(|| chart_info(&root.join(chart)).map_err(|e| format!("{chart}: {e}")))
+            .clone()
+    }
+
+    fn render(
+        &self,
+        key: [u8; 32],
+        f: impl FnOnce() -> Result<Arc<Objects>, String>,
+    ) -> Result<Arc<Objects>, String> {
+        // Others with the same key wait here for the first one's render.
+        cell(&self.renders, key).get_or_init(f).clone()
+    }
+
+    /// How many distinct renders were asked for (for tests and the log).
+    pub fn renders(&self) -> usize {
+        self.renders
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len()
+    }
+}
+
+fn chart_info(dir: &Path) -> std::io::Result<ChartInfo> {
+    let mut files = Vec::new();
+    walk(dir, dir, &mut files)?;
+    files.sort();
+    let mut h = Sha256::new();
+    for rel in &files {
+        let data = std::fs::read(dir.join(rel))?;
+        h.update((rel.len() as u64).to_le_bytes());
+        h.update(rel.as_bytes());
+        h.update((data.len() as u64).to_le_bytes());
+        h.update(&data);
+    }
+    let meta: serde_yaml::Value =
+        serde_yaml::from_str(&std::fs::read_to_string(dir.join("Chart.yaml"))?)
+            .map_err(|e| std::io::Error::other(format!("Chart.yaml: {e}")))?;
+    let s = |k: &str| match &meta[k] {
+        serde_yaml::Value::String(s) => s.clone(),
+        serde_yaml::Value::Number(n) => n.to_string(),
+        _ => String::new(),
+    };
+    Ok(ChartInfo {
+        digest: h.finalize().into(),
+        id: ChartId {
+            name: s("name"),
+            version: s("version"),
+            app_version: s("appVersion"),
+        },
+    })
+}
+
+fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) -> std::io::Result<()> {
+    for e in std::fs::read_dir(dir)? {
+        let e = e?;
+        let p = e.path();
+        if p.is_dir() {
+            walk(base, &p, out)?;
+        } else {
+            let rel = p.strip_prefix(base).unwrap_or(&p);
+            out.push(rel.to_string_lossy().into_owned());
+        }
+    }
+    Ok(())
+}
+
+/// The cluster's version and API versions, as `helm upgrade` would see them. `None` in a dry run.
+pub fn capabilities(runner: &dyn Runner) -> Result<Option<Capabilities>, CmdError> {
+    let Reply::Ran(v) = runner.run(&kubectl::version())? else {
+        return Ok(None);
+    };
+    let Reply::Ran(a) = runner.run(&kubectl::api_versions())? else {
+        return Ok(None);
+    };
+    let kube_version = serde_json::from_str::<Value>(&v.stdout)
+        .ok()
+        .and_then(|j| {
+            j.pointer("/serverVersion/gitVersion")
+                .and_then(Value::as_str)
+                .map(String::from)
+        })
+        .unwrap_or_default();
+    let mut api_versions: Vec<String> = a
+        .stdout
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect();
+    api_versions.sort();
+    api_versions.dedup();
+    Ok(Some(Capabilities {
+        kube_version,
+        api_versions,
+    }))
+}
+
+/// Check one release. `runner` applies the cluster's environment. Never fails: what cannot be
+/// checked is kept (an upgrade then runs as without `--live`), with why.
+pub fn check(
+    runner: &dyn Runner,
+    log: &Log,
+    root: &Path,
+    deps: &DependencyCache,
+    cache: &RenderCache,
+    caps: Option<&Capabilities>,
+    spec: &ReleaseSpec,
+) -> Live {
+    match check_inner(runner, log, root, deps, cache, caps, spec) {
+        Ok(l) => l,
+        Err(e) => Live::Kept(format!("live check failed: {e}")),
+    }
+}
+
+fn check_inner(
+    runner: &dyn Runner,
+    log: &Log,
+    root: &Path,
+    deps: &DependencyCache,
+    cache: &RenderCache,
+    caps: Option<&Capabilities>,
+    spec: &ReleaseSpec,
+) -> Result<Live, String> {
+    let step = |what: &'static str| move |e: CmdError| format!("{what}: {e}");
+    let meta = match runner
+        .run(&helm::get_metadata(&spec.release, &spec.namespace))
+        .map_err(step("helm get metadata"))?
+    {
+        Reply::NotRun => return Ok(Live::Kept("not checked (dry run)".into())),
+        Reply::Ran(o) if !o.success() => {
+            if o.stderr.contains("not found") {
+                return Ok(Live::Kept("not installed yet".into()));
+            }
+            return Err(format!(
+                "helm get metadata: {}",
+                o.stderr.lines().last().unwrap_or("failed")
+            ));
+        }
+        Reply::Ran(o) => serde_json::from_str::<Value>(&o.stdout)
+            .map_err(|e| format!("helm get metadata printed no JSON: {e}"))?,
+    };
+    let status = meta["status"].as_str().unwrap_or("unknown");
+    if status != "deployed" {
+        return Ok(Live::Kept(format!(
+            "release status is {status}, not deployed"
+        )));
+    }
+    let Some(caps) = caps else {
+        return Ok(Live::Kept("not checked (dry run)".into()));
+    };
+    let text = |k: &str| match &meta[k] {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        _ => String::new(),
+    };
+    let live_chart = ChartId {
+        name: text("chart"),
+        version: text("version"),
+        app_version: text("appVersion"),
+    };
+
+    deps.update(runner, &spec.chart)
+        .map_err(step("helm dependency update"))?;
+    let chart = cache.chart(root, &spec.chart)?;
+
+    let mut decrypted = Decrypted::default();
+    let mut files = Vec::with_capacity(spec.values.len());
+    let mut docs = Vec::with_capacity(spec.values.len());
+    let mut key = Sha256::new();
+    key.update(chart.digest);
+    for v in &spec.values {
+        let path = secrets::plain_path(runner, log, root, v, &mut decrypted)
+            .map_err(step("decrypting values"))?;
+        let content = std::fs::read_to_string(root.join(&path)).map_err(|e| format!("{v}: {e}"))?;
+        key.update(Sha256::digest(content.as_bytes()));
+        docs.push(serde_yaml::from_str::<Value>(&content).map_err(|e| format!("{v}: {e}"))?);
+        files.push(path);
+    }
+    let mut values = crate::gitops::merge_values(docs);
+    for (k, v) in &spec.set_string {
+        live::set_string(&mut values, k, v);
+    }
+    let cmd = helm::template_for(&spec.upgrade_args(files), Some(caps), true);
+    // Everything else the render depends on: the arguments after the values files' paths (which
+    // differ per decrypted copy), the release, namespace and capabilities.
+    for (k, v) in &spec.set_string {
+        key.update(format!("set-string\0{k}\0{v}\0").as_bytes());
+    }
+    key.update(format!("release\0{}\0{}\0", spec.release, spec.namespace).as_bytes());
+    key.update(format!("kube\0{}\0", caps.kube_version).as_bytes());
+    for a in &caps.api_versions {
+        key.update(a.as_bytes());
+        key.update(b"\0");
+    }
+    let rendered = cache.render(key.finalize().into(), || {
+        match runner.run(&cmd).map_err(step("helm template"))? {
+            Reply::Ran(o) => Objects::parse(&o.stdout)
+                .map(Arc::new)
+                .map_err(|e| format!("helm template printed unreadable YAML: {e}")),
+            Reply::NotRun => Err("helm template was not run".into()),
+        }
+    })?;
+    drop(decrypted); // the decrypted values are not needed past the render
+
+    let fetch = |what: GetWhat, name: &'static str| -> Result<String, String> {
+        match runner
+            .run(&helm::get(what, &spec.release, &spec.namespace))
+            .map_err(step(name))?
+        {
+            Reply::Ran(o) => Ok(o.stdout),
+            Reply::NotRun => Err(format!("{name} was not run")),
+        }
+    };
+    let mut live_objects = Objects::parse(&fetch(GetWhat::Manifest, "helm get manifest")?)
+        .map_err(|e| format!("the live manifest is unreadable YAML: {e}"))?;
+    live_objects.extend(
+        Objects::parse(&fetch(GetWhat::Hooks, "helm get hooks")?)
+            .map_err(|e| format!("the live hooks are unreadable YAML: {e}"))?,
+    );
+    let live_values: Value = serde_json::from_str(&fetch(GetWhat::Values, "helm get values")?)
+        .map_err(|e| format!("helm get values printed no JSON: {e}"))?;
+
+    let sides = Sides {
+        rendered,
+        live: live_objects,
+        chart: chart.id,
+        live_chart,
+        values,
+        live_values,
+    };
+    Ok(match live::compare(&sides) {
+        None => Live::Unchanged,
+        Some(summary) => Live::Changed(summary),
+    })
+}
