@@ -107,6 +107,9 @@ pub struct RunArgs {
     pub plan: Option<PathBuf>,
 
     #[command(flatten)]
+    pub live: LiveArgs,
+
+    #[command(flatten)]
     pub changes: ChangeArgs,
 
     #[command(flatten)]
@@ -194,7 +197,34 @@ pub struct PlanArgs {
     pub format: Option<PlanFormat>,
 
     #[command(flatten)]
+    pub live: LiveArgs,
+
+    /// With --live: at most this many helm processes at once
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: u16,
+
+    #[command(flatten)]
     pub changes: ChangeArgs,
+}
+
+/// `--live` / `--no-live` (shared by plan and run).
+#[derive(Debug, Args)]
+pub struct LiveArgs {
+    /// Check each planned release against the cluster (needs its credentials) and drop those
+    /// whose upgrade would change nothing [default: `live` in deploy.yaml, else off]
+    #[arg(long, overrides_with = "no_live")]
+    pub live: bool,
+
+    /// Do not check against the cluster, even with `live: true` in deploy.yaml
+    #[arg(long, overrides_with = "live")]
+    pub no_live: bool,
+}
+
+impl LiveArgs {
+    /// Whether to check, given deploy.yaml's default.
+    pub fn enabled(&self, default: bool) -> bool {
+        (default || self.live) && !self.no_live
+    }
 }
 
 /// Where the changed files come from (shared by the commands that plan).

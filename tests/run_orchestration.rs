@@ -44,6 +44,7 @@ fn opts(jobs: usize) -> RunOptions {
             poll: Duration::from_millis(20),
         },
         sequential: false,
+        live: false,
     }
 }
 

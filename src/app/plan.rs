@@ -40,7 +40,17 @@ pub(crate) fn plan_cmd(args: PlanArgs, root: &Path, log: &Log) -> anyhow::Result
     });
     let out = if MultiRepo::detect(root) {
         let repo = MultiRepo::load(root)?;
-        let plan = multi_plan(&repo, &args.changes, root, log)?;
+        let mut plan = multi_plan(&repo, &args.changes, root, log)?;
+        if args.live.enabled(repo.settings.live) {
+            let jobs = crate::plan::jobs::jobs(&plan);
+            let decisions = super::run::live_decisions(&repo, &jobs, args.jobs, log)?;
+            crate::plan::live::apply(&mut plan, &jobs, &decisions);
+            let dropped = plan.dropped.len();
+            log.info(&format!(
+                "live check: {dropped} of {} planned release(s) unchanged, not upgraded",
+                jobs.len()
+            ));
+        }
         match format {
             PlanFormat::Json => report::plan::json(&plan),
             PlanFormat::Table => report::plan::table(&plan),
@@ -52,6 +62,15 @@ pub(crate) fn plan_cmd(args: PlanArgs, root: &Path, log: &Log) -> anyhow::Result
         }
     } else {
         let repo = LegacyRepo::load(root)?;
+        if args.live.enabled(repo.settings.live) {
+            return Err(crate::config::UsageError(
+                "--live (or `live: true` in deploy.yaml) needs the multi-cluster layout \
+                 (config/clusters/<cluster>/cluster.yaml); `deploy <chart> --deploy` always \
+                 upgrades"
+                    .into(),
+            )
+            .into());
+        }
         let raw = raw_changes(&args.changes, root, log)?;
         let changes = Changes::new(raw, args.changes.labels.clone());
         let plan = crate::plan::legacy_changes::plan(&repo, &changes)?;

@@ -71,7 +71,8 @@ pub(crate) fn run_cmd(args: RunArgs, root: &Path, log: &Log) -> anyhow::Result<(
     if jobs.is_empty() {
         log.info("nothing to deploy: the plan is empty");
     }
-    execute(&repo, &jobs, &args.exec, log)
+    let live = args.live.enabled(repo.settings.live);
+    execute(&repo, &jobs, &args.exec, live, log)
 }
 
 pub(crate) fn upgrade_support(
@@ -95,7 +96,7 @@ pub(crate) fn upgrade_support(
         release: "support".into(),
         reason: "requested: deploy upgrade-support".into(),
     };
-    execute(&repo, &[job], &args.exec, log)
+    execute(&repo, &[job], &args.exec, false, log)
 }
 
 pub(crate) fn upgrade_hub(args: UpgradeHubArgs, root: &Path, log: &Log) -> anyhow::Result<()> {
@@ -122,7 +123,7 @@ pub(crate) fn upgrade_hub(args: UpgradeHubArgs, root: &Path, log: &Log) -> anyho
         release: args.hub.clone(),
         reason: "requested: deploy upgrade-hub".into(),
     };
-    execute(&repo, &[job], &args.exec, log)
+    execute(&repo, &[job], &args.exec, false, log)
 }
 
 fn one_cluster(repo: &MultiRepo, name: &str) -> anyhow::Result<Cluster> {
@@ -213,7 +214,11 @@ fn programs(
     p
 }
 
-fn execute(repo: &MultiRepo, jobs: &[Job], exec: &ExecArgs, log: &Log) -> anyhow::Result<()> {
+/// The clusters a list of jobs names, loaded, after checking every job fits its cluster.
+pub(crate) fn clusters_for(
+    repo: &MultiRepo,
+    jobs: &[Job],
+) -> anyhow::Result<BTreeMap<String, Cluster>> {
     let mut names: Vec<String> = jobs.iter().map(|j| j.cluster.clone()).collect();
     names.sort();
     names.dedup();
@@ -256,14 +261,24 @@ fn execute(repo: &MultiRepo, jobs: &[Job], exec: &ExecArgs, log: &Log) -> anyhow
     if !problems.is_empty() {
         return Err(crate::config::ConfigErrors(problems).into());
     }
-    super::validate::before_run(repo, jobs, log)?;
-    let missing: Vec<String> = programs(repo, &clusters, jobs)
+    Ok(clusters)
+}
+
+/// Stop (exit 2) when a program the jobs need is not on PATH; a dry run only warns.
+pub(crate) fn require_programs(
+    repo: &MultiRepo,
+    clusters: &BTreeMap<String, Cluster>,
+    jobs: &[Job],
+    dry_run: bool,
+    log: &Log,
+) -> anyhow::Result<()> {
+    let missing: Vec<String> = programs(repo, clusters, jobs)
         .into_iter()
         .filter(|p| which::which(p).is_err())
         .map(String::from)
         .collect();
     if !missing.is_empty() {
-        if !exec.dry_run {
+        if !dry_run {
             return Err(MissingPrograms(missing).into());
         }
         log.warn(&format!(
@@ -271,19 +286,67 @@ fn execute(repo: &MultiRepo, jobs: &[Job], exec: &ExecArgs, log: &Log) -> anyhow
             missing.join(", ")
         ));
     }
+    Ok(())
+}
 
-    let timeout = exec
-        .timeout
-        .clone()
+/// helm's timeout: `--timeout`, else deploy.yaml's, else helm's own default.
+fn timeout(repo: &MultiRepo, given: Option<&crate::config::duration::GoDuration>) -> String {
+    given
+        .cloned()
         .or_else(|| repo.settings.helm.timeout.clone())
         .unwrap_or_default()
-        .to_string();
+        .to_string()
+}
+
+/// `deploy plan --live`: the decision for each job, after checking it against its cluster.
+pub(crate) fn live_decisions(
+    repo: &MultiRepo,
+    jobs: &[Job],
+    helm_jobs: u16,
+    log: &Log,
+) -> anyhow::Result<Vec<crate::plan::live::Decision>> {
+    let clusters = clusters_for(repo, jobs)?;
+    require_programs(repo, &clusters, jobs, false, log)?;
+    let opts = RunOptions {
+        jobs: usize::from(helm_jobs),
+        timeout: timeout(repo, None),
+        force: false,
+        lease: LeaseSettings::new(std::time::Duration::ZERO),
+        sequential: false,
+        live: true,
+    };
+    let factory = RealFactory {
+        root: repo.root.clone(),
+    };
+    let decisions = run::check(&repo.root, &clusters, jobs, &factory, log, &opts);
+    if crate::signals::interrupted() {
+        return Err(RunFailed {
+            summary: "the live check was interrupted".into(),
+            interrupted: true,
+        }
+        .into());
+    }
+    Ok(decisions)
+}
+
+fn execute(
+    repo: &MultiRepo,
+    jobs: &[Job],
+    exec: &ExecArgs,
+    live: bool,
+    log: &Log,
+) -> anyhow::Result<()> {
+    let clusters = clusters_for(repo, jobs)?;
+    super::validate::before_run(repo, jobs, log)?;
+    require_programs(repo, &clusters, jobs, exec.dry_run, log)?;
+
     let opts = RunOptions {
         jobs: usize::from(exec.jobs),
-        timeout,
+        timeout: timeout(repo, exec.timeout.as_ref()),
         force: exec.force,
         lease: LeaseSettings::new(exec.lock_timeout.duration()),
         sequential: exec.dry_run,
+        live,
     };
     let t0 = Instant::now();
     let outcomes = if exec.dry_run {

@@ -23,6 +23,10 @@ pub struct DeployYaml {
     /// Multi-cluster planning rules.
     #[serde(default)]
     pub plan: PlanSettings,
+    /// `deploy plan` and `deploy run` check releases against their cluster (`--live`) unless
+    /// given `--no-live`.
+    #[serde(default)]
+    pub live: bool,
 }
 
 fn default_charts_dir() -> String {

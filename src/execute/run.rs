@@ -10,11 +10,13 @@ use std::time::Instant;
 
 use super::credentials::{self, ClusterAccess};
 use super::lease::LeaseSettings;
+use super::live::{self, RenderCache};
 use super::release::{self, DependencyCache, InCluster};
 use crate::cmd::Cmd;
 use crate::config::cluster::Cluster;
 use crate::config::multi::HELM_CHARTS_DIR;
 pub use crate::plan::jobs::{Job, Kind};
+use crate::plan::live::{Decision, Live};
 use crate::plan::release::ReleaseSpec;
 use crate::report::log::{Ci, Log, Verbosity};
 use crate::runner::{CmdError, Reply, Runner};
@@ -29,6 +31,8 @@ pub enum Status {
     Interrupted,
     /// Dry run: shown, not run.
     DryRun,
+    /// `--live`: not upgraded, since the upgrade would change nothing.
+    Unchanged,
 }
 
 #[derive(Clone, Debug)]
@@ -42,6 +46,9 @@ pub struct Outcome {
     pub duration: f64,
     /// The commands run for it, redacted.
     pub commands: Vec<String>,
+    /// `--live`: what the check found for a release that was kept (`changes: …`, `not installed
+    /// yet`, …).
+    pub live: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -52,6 +59,8 @@ pub struct RunOptions {
     pub lease: LeaseSettings,
     /// One release at a time, clusters in order (dry runs print a stable sequence).
     pub sequential: bool,
+    /// Check each release against the cluster first and drop those that would not change.
+    pub live: bool,
 }
 
 /// Makes the runner for one release, logging into that release's log.
@@ -157,6 +166,7 @@ struct Ctx<'a> {
     /// machine steals CPU from the upgrades).
     in_flight: Permits,
     deps: DependencyCache,
+    renders: RenderCache,
     start: Instant,
 }
 
@@ -169,34 +179,81 @@ pub fn run(
     log: &Log,
     opts: &RunOptions,
 ) -> Vec<Outcome> {
-    let ctx = Ctx {
-        root,
-        factory,
-        log,
-        opts,
-        permits: Permits::new(opts.jobs),
-        in_flight: Permits::new(opts.jobs.saturating_mul(2)),
-        deps: DependencyCache::default(),
-        start: Instant::now(),
-    };
+    let ctx = Ctx::new(root, factory, log, opts);
+    let results = per_cluster(&ctx, clusters, jobs, run_cluster);
+    jobs.iter()
+        .zip(results)
+        .map(|(j, o)| {
+            o.unwrap_or_else(|| not_run(j, Status::Failed, "internal error: no outcome recorded"))
+        })
+        .collect()
+}
+
+/// `deploy plan --live`: only the live check of each job (after each cluster's credentials), as
+/// decisions in the order of `jobs`. Nothing is upgraded.
+pub fn check(
+    root: &Path,
+    clusters: &BTreeMap<String, Cluster>,
+    jobs: &[Job],
+    factory: &dyn RunnerFactory,
+    log: &Log,
+    opts: &RunOptions,
+) -> Vec<Decision> {
+    let ctx = Ctx::new(root, factory, log, opts);
+    let results = per_cluster(&ctx, clusters, jobs, check_cluster);
+    results
+        .into_iter()
+        .map(|d| d.unwrap_or_else(|| Decision::Keep("not checked".into())))
+        .collect()
+}
+
+impl<'a> Ctx<'a> {
+    fn new(
+        root: &'a Path,
+        factory: &'a dyn RunnerFactory,
+        log: &'a Log,
+        opts: &'a RunOptions,
+    ) -> Self {
+        Ctx {
+            root,
+            factory,
+            log,
+            opts,
+            permits: Permits::new(opts.jobs),
+            in_flight: Permits::new(opts.jobs.saturating_mul(2)),
+            deps: DependencyCache::default(),
+            renders: RenderCache::default(),
+            start: Instant::now(),
+        }
+    }
+}
+
+type ClusterFn<T> = fn(&Ctx<'_>, Option<&Cluster>, &[(usize, &Job)]) -> Vec<(usize, T)>;
+
+/// Each cluster's jobs to `f`, clusters concurrently (in order when sequential); the results
+/// by job index.
+fn per_cluster<T: Send>(
+    ctx: &Ctx<'_>,
+    clusters: &BTreeMap<String, Cluster>,
+    jobs: &[Job],
+    f: ClusterFn<T>,
+) -> Vec<Option<T>> {
     let mut by_cluster: BTreeMap<&str, Vec<(usize, &Job)>> = BTreeMap::new();
     for (i, j) in jobs.iter().enumerate() {
         by_cluster.entry(&j.cluster).or_default().push((i, j));
     }
-    let mut results: Vec<Option<Outcome>> = vec![None; jobs.len()];
-    let per_cluster: Vec<Vec<(usize, Outcome)>> = if opts.sequential {
+    let per_cluster: Vec<Vec<(usize, T)>> = if ctx.opts.sequential {
         by_cluster
             .iter()
-            .map(|(c, js)| run_cluster(&ctx, clusters.get(*c), js))
+            .map(|(c, js)| f(ctx, clusters.get(*c), js))
             .collect()
     } else {
         std::thread::scope(|s| {
             let handles: Vec<_> = by_cluster
                 .iter()
                 .map(|(c, js)| {
-                    let ctx = &ctx;
                     let cluster = clusters.get(*c);
-                    s.spawn(move || run_cluster(ctx, cluster, js))
+                    s.spawn(move || f(ctx, cluster, js))
                 })
                 .collect();
             handles
@@ -205,15 +262,38 @@ pub fn run(
                 .collect()
         })
     };
+    let mut results: Vec<Option<T>> = jobs.iter().map(|_| None).collect();
     for (i, o) in per_cluster.into_iter().flatten() {
         results[i] = Some(o);
     }
-    jobs.iter()
-        .zip(results)
-        .map(|(j, o)| {
-            o.unwrap_or_else(|| not_run(j, Status::Failed, "internal error: no outcome recorded"))
-        })
-        .collect()
+    results
+}
+
+/// `f` over `items` on up to `workers` threads (taking the next item as each one finishes); the
+/// results in item order.
+fn parallel<T: Sync, R: Send>(workers: usize, items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let next = AtomicUsize::new(0);
+    let results = Mutex::new(Vec::with_capacity(items.len()));
+    std::thread::scope(|s| {
+        for _ in 0..workers.clamp(1, items.len().max(1)) {
+            s.spawn(|| {
+                loop {
+                    let k = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(item) = items.get(k) else { break };
+                    let r = f(item);
+                    results
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .push((k, r));
+                }
+            });
+        }
+    });
+    let mut r = results
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    r.sort_by_key(|(k, _)| *k);
+    r.into_iter().map(|(_, r)| r).collect()
 }
 
 fn not_run(job: &Job, status: Status, message: &str) -> Outcome {
@@ -224,47 +304,107 @@ fn not_run(job: &Job, status: Status, message: &str) -> Outcome {
         started: None,
         duration: 0.0,
         commands: Vec::new(),
+        live: None,
     }
 }
 
 fn run_cluster(
     ctx: &Ctx<'_>,
     cluster: Option<&Cluster>,
-    jobs: &[(usize, &Job)],
+    all_jobs: &[(usize, &Job)],
 ) -> Vec<(usize, Outcome)> {
-    let mut out = Vec::with_capacity(jobs.len());
-    let skip_all = |out: &mut Vec<(usize, Outcome)>, from: usize, status: Status, msg: &str| {
-        for (i, j) in &jobs[from..] {
-            out.push((*i, not_run(j, status, msg)));
+    let mut out = Vec::with_capacity(all_jobs.len());
+    let access = match connect_cluster(ctx, cluster) {
+        Connected::Yes(cluster, access) => (cluster, access),
+        Connected::Gitops(cluster, g) => return gitops_cluster(ctx, cluster, g, all_jobs),
+        Connected::No(status, msg) => {
+            for (i, j) in all_jobs {
+                let o = if j.kind == Kind::Prod && status == Status::Failed {
+                    not_run(j, Status::Skipped, "skipped (credentials failed)")
+                } else {
+                    not_run(j, status, &msg)
+                };
+                out.push((*i, o));
+            }
+            return out;
         }
     };
+    let (cluster, access) = access;
+
+    // --live: drop what would not change; the rest carry what the check found
+    let mut checked: BTreeMap<usize, Checked> = BTreeMap::new();
+    let kept: Vec<(usize, &Job)> = if ctx.opts.live {
+        let mut kept = Vec::new();
+        for ((i, job), c) in all_jobs
+            .iter()
+            .zip(live_phase(ctx, cluster, &access, all_jobs))
+        {
+            match &c.decision {
+                Decision::Drop(why) => out.push((
+                    *i,
+                    Outcome {
+                        job: (*job).clone(),
+                        status: Status::Unchanged,
+                        message: why.clone(),
+                        started: Some(c.started),
+                        duration: c.duration,
+                        commands: c.commands,
+                        live: None,
+                    },
+                )),
+                Decision::Keep(_) => {
+                    kept.push((*i, *job));
+                    checked.insert(*i, c);
+                }
+            }
+        }
+        kept
+    } else {
+        all_jobs.to_vec()
+    };
+    let jobs = &kept[..];
+    let start = out.len();
+    deploy_jobs(ctx, cluster, &access, jobs, &mut out);
+    for (i, o) in &mut out[start..] {
+        if let Some(c) = checked.remove(i) {
+            if let Decision::Keep(note) = c.decision {
+                o.live = Some(note);
+            }
+            let mut commands = c.commands;
+            commands.append(&mut o.commands);
+            o.commands = commands;
+        }
+    }
+    out
+}
+
+enum Connected<'c> {
+    Yes(&'c Cluster, ClusterAccess),
+    Gitops(&'c Cluster, &'c crate::config::cluster::Gitops),
+    /// Not connected: the status and message for its jobs.
+    No(Status, String),
+}
+
+/// The cluster's credentials (or: it is Flux-run, unknown, or we were interrupted).
+fn connect_cluster<'c>(ctx: &Ctx<'_>, cluster: Option<&'c Cluster>) -> Connected<'c> {
     let Some(cluster) = cluster else {
-        skip_all(
-            &mut out,
-            0,
+        return Connected::No(
             Status::Failed,
-            "cluster not found in config/clusters/",
+            "cluster not found in config/clusters/".into(),
         );
-        return out;
     };
     if signals::interrupted() {
-        skip_all(
-            &mut out,
-            0,
-            Status::Interrupted,
-            "not started (interrupted)",
-        );
-        return out;
+        return Connected::No(Status::Interrupted, "not started (interrupted)".into());
     }
     if let Some(g) = &cluster.file.gitops {
-        return gitops_cluster(ctx, cluster, g, jobs);
+        return Connected::Gitops(cluster, g);
     }
     let name = &cluster.name;
     ctx.log
         .info(&format!("start   {name}: cluster credentials"));
     let runner = ctx.factory.make(ctx.log);
-    let access = match credentials::connect(runner.as_ref(), ctx.log, ctx.root, cluster) {
-        Ok(a) => a,
+    match credentials::connect(runner.as_ref(), ctx.log, ctx.root, cluster) {
+        Ok(a) => Connected::Yes(cluster, a),
         Err(e) => {
             let status = if matches!(e, CmdError::Interrupted { .. }) {
                 Status::Interrupted
@@ -273,89 +413,213 @@ fn run_cluster(
             };
             ctx.log
                 .error(&format!("{name}: cluster credentials failed: {e}"));
-            for (i, j) in jobs {
-                let o = if j.kind == Kind::Prod && status == Status::Failed {
-                    not_run(j, Status::Skipped, "skipped (credentials failed)")
-                } else {
-                    not_run(j, status, &format!("cluster credentials failed: {e}"))
-                };
-                out.push((*i, o));
-            }
-            return out;
+            Connected::No(status, format!("cluster credentials failed: {e}"))
+        }
+    }
+}
+
+/// Support and staging one at a time; prod (in parallel) only if all of them succeeded.
+fn deploy_jobs(
+    ctx: &Ctx<'_>,
+    cluster: &Cluster,
+    access: &ClusterAccess,
+    jobs: &[(usize, &Job)],
+    out: &mut Vec<(usize, Outcome)>,
+) {
+    let skip_all = |out: &mut Vec<(usize, Outcome)>, from: usize, status: Status, msg: &str| {
+        for (i, j) in &jobs[from..] {
+            out.push((*i, not_run(j, status, msg)));
         }
     };
-    drop(runner);
-
-    // support and staging, one at a time; prod only if all of them succeeded
     let first_prod = jobs
         .iter()
         .position(|(_, j)| j.kind == Kind::Prod)
         .unwrap_or(jobs.len());
     for (n, (i, job)) in jobs[..first_prod].iter().enumerate() {
-        let o = run_release(ctx, cluster, &access, job);
+        let o = run_release(ctx, cluster, access, job);
         let status = o.status;
         out.push((*i, o));
         match status {
-            Status::Succeeded | Status::DryRun => {}
+            Status::Succeeded | Status::DryRun | Status::Unchanged => {}
             Status::Interrupted => {
-                skip_all(
-                    &mut out,
-                    n + 1,
-                    Status::Interrupted,
-                    "not started (interrupted)",
-                );
-                return out;
+                skip_all(out, n + 1, Status::Interrupted, "not started (interrupted)");
+                return;
             }
-            _ => {
+            Status::Failed | Status::Skipped => {
                 let what = if job.kind == Kind::Support {
                     "support"
                 } else {
                     "staging"
                 };
-                for (i, j) in &jobs[n + 1..] {
-                    out.push((
-                        *i,
-                        not_run(j, Status::Skipped, &format!("skipped ({what} failed)")),
-                    ));
-                }
-                return out;
+                skip_all(
+                    out,
+                    n + 1,
+                    Status::Skipped,
+                    &format!("skipped ({what} failed)"),
+                );
+                return;
             }
         }
     }
-
     let prods = &jobs[first_prod..];
     let workers = if ctx.opts.sequential {
         1
     } else {
-        ctx.opts.jobs.clamp(1, prods.len().max(1))
+        ctx.opts.jobs
     };
-    let next = AtomicUsize::new(0);
-    let results = Mutex::new(Vec::with_capacity(prods.len()));
-    std::thread::scope(|s| {
-        for _ in 0..workers {
-            s.spawn(|| {
-                loop {
-                    let k = next.fetch_add(1, Ordering::SeqCst);
-                    let Some((i, job)) = prods.get(k) else { break };
-                    let o = if signals::interrupted() {
-                        not_run(job, Status::Interrupted, "not started (interrupted)")
-                    } else {
-                        run_release(ctx, cluster, &access, job)
-                    };
-                    results
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .push((*i, o));
-                }
-            });
-        }
+    let results = parallel(workers, prods, |(i, job)| {
+        let o = if signals::interrupted() {
+            not_run(job, Status::Interrupted, "not started (interrupted)")
+        } else {
+            run_release(ctx, cluster, access, job)
+        };
+        (*i, o)
     });
-    out.extend(
-        results
-            .into_inner()
-            .unwrap_or_else(std::sync::PoisonError::into_inner),
-    );
-    out
+    out.extend(results);
+}
+
+/// What the live check of one job decided, and what it ran.
+struct Checked {
+    decision: Decision,
+    commands: Vec<String>,
+    started: f64,
+    duration: f64,
+}
+
+/// The live check of a cluster's jobs, in parallel, then the decisions (in job order).
+fn live_phase(
+    ctx: &Ctx<'_>,
+    cluster: &Cluster,
+    access: &ClusterAccess,
+    jobs: &[(usize, &Job)],
+) -> Vec<Checked> {
+    let started = ctx.start.elapsed().as_secs_f64();
+    let t0 = Instant::now();
+    let guarded = Guarded::new(ctx.factory.make(ctx.log), &ctx.permits);
+    let caps = live::capabilities(&InCluster {
+        inner: &guarded,
+        access,
+    });
+    let (_, cap_commands) = guarded.finish();
+    let caps = match caps {
+        Ok(c) => c,
+        Err(e) => {
+            let why = format!("not checked: reading the cluster's version failed: {e}");
+            ctx.log.warn(&format!("{}: {why}", cluster.name));
+            return jobs
+                .iter()
+                .map(|_| Checked {
+                    decision: Decision::Keep(why.clone()),
+                    commands: cap_commands.clone(),
+                    started,
+                    duration: t0.elapsed().as_secs_f64(),
+                })
+                .collect();
+        }
+    };
+    let workers = if ctx.opts.sequential {
+        1
+    } else {
+        ctx.opts.jobs
+    };
+    let checks = parallel(workers, jobs, |(_, job)| {
+        let started = ctx.start.elapsed().as_secs_f64();
+        let t0 = Instant::now();
+        let (rlog, buf) = ctx.log.buffered_child();
+        let guarded = Guarded::new(ctx.factory.make(&rlog), &ctx.permits);
+        let in_cluster = InCluster {
+            inner: &guarded,
+            access,
+        };
+        let result = if signals::interrupted() {
+            Live::Kept("not checked (interrupted)".into())
+        } else {
+            match release_spec(cluster, job, &ctx.opts.timeout, ctx.opts.force) {
+                None => Live::Kept(format!("hub {} is not in its cluster.yaml", job.release)),
+                Some(spec) => live::check(
+                    &in_cluster,
+                    &rlog,
+                    ctx.root,
+                    &ctx.deps,
+                    &ctx.renders,
+                    caps.as_ref(),
+                    &spec,
+                ),
+            }
+        };
+        let (_, commands) = guarded.finish();
+        if matches!(&result, Live::Kept(m) if m.starts_with("live check failed")) {
+            let text = buf.text();
+            if !text.is_empty() {
+                ctx.log.write_raw(&text);
+            }
+        }
+        (result, commands, started, t0.elapsed().as_secs_f64())
+    });
+    let owned: Vec<Job> = jobs.iter().map(|(_, j)| (*j).clone()).collect();
+    let lives: Vec<Live> = checks.iter().map(|c| c.0.clone()).collect();
+    let decisions = crate::plan::live::decide(&owned, &lives);
+    checks
+        .into_iter()
+        .zip(decisions)
+        .zip(&owned)
+        .map(
+            |(((live, mut commands, started, duration), decision), job)| {
+                let label = job.label();
+                match (&decision, &live) {
+                    (Decision::Drop(why), _) => ctx.log.info(&format!("unchanged {label}: {why}")),
+                    (Decision::Keep(note), Live::Kept(m)) if m.starts_with("live check failed") => {
+                        ctx.log.warn(&format!("{label}: {note}; upgrading anyway"));
+                    }
+                    (Decision::Keep(note), _) => {
+                        ctx.log.info(&format!("kept      {label}: {note}"))
+                    }
+                }
+                let mut all = cap_commands.clone();
+                all.append(&mut commands);
+                Checked {
+                    decision,
+                    commands: all,
+                    started,
+                    duration,
+                }
+            },
+        )
+        .collect()
+}
+
+/// `deploy plan --live` for one cluster: credentials, then the live check.
+fn check_cluster(
+    ctx: &Ctx<'_>,
+    cluster: Option<&Cluster>,
+    jobs: &[(usize, &Job)],
+) -> Vec<(usize, Decision)> {
+    let keep_all = |why: String| {
+        jobs.iter()
+            .map(|(i, _)| (*i, Decision::Keep(why.clone())))
+            .collect()
+    };
+    match connect_cluster(ctx, cluster) {
+        Connected::Yes(cluster, access) => jobs
+            .iter()
+            .map(|(i, _)| *i)
+            .zip(
+                live_phase(ctx, cluster, &access, jobs)
+                    .into_iter()
+                    .map(|c| c.decision),
+            )
+            .collect(),
+        Connected::Gitops(..) => {
+            keep_all("not checked (Flux applies this cluster's releases)".into())
+        }
+        Connected::No(_, msg) => {
+            let why = format!("not checked: {msg}");
+            if let Some(c) = cluster {
+                ctx.log.warn(&format!("{}: {why}", c.name));
+            }
+            keep_all(why)
+        }
+    }
 }
 
 /// What `helm upgrade` gets for a job.
@@ -442,6 +706,7 @@ fn run_release_now(ctx: &Ctx<'_>, cluster: &Cluster, access: &ClusterAccess, job
         started: Some(started),
         duration,
         commands,
+        live: None,
     }
 }
 
@@ -463,6 +728,7 @@ fn finish_release(
         ),
         Status::Interrupted => format!("stopped {label} after {secs:.1}s (interrupted)"),
         Status::Skipped => format!("skipped {label}: {message}"),
+        Status::Unchanged => format!("unchanged {label}: {message}"),
     };
     let show_log =
         log.ci() == Ci::GitHub || status == Status::Failed || log.verbosity() == Verbosity::Verbose;
@@ -582,6 +848,7 @@ fn gitops_cluster(
                 started: Some(started),
                 duration,
                 commands: commands.clone(),
+                live: None,
             };
             (*i, o)
         })

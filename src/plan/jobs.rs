@@ -143,7 +143,7 @@ pub fn failed_clusters_from_report(
     Ok(releases
         .iter()
         .filter(|r| matches!(r["kind"].as_str(), Some("support" | "staging")))
-        .filter(|r| r["status"].as_str() != Some("succeeded"))
+        .filter(|r| !matches!(r["status"].as_str(), Some("succeeded" | "unchanged")))
         .filter_map(|r| r["cluster_name"].as_str().map(String::from))
         .collect())
 }

@@ -291,6 +291,75 @@ pub fn decide(jobs: &[Job], live: &[Live]) -> Vec<Decision> {
     out
 }
 
+/// Apply the decisions for `jobs` (which are `jobs::jobs(plan)`, in that order) to the plan: kept
+/// jobs carry their note, dropped ones move to `plan.dropped`.
+pub fn apply(plan: &mut super::multi::Plan, jobs: &[Job], decisions: &[Decision]) {
+    use super::multi::DroppedJob;
+    let mut by: BTreeMap<(Kind, &str, &str), &Decision> = BTreeMap::new();
+    for (j, d) in jobs.iter().zip(decisions) {
+        by.insert((j.kind, &j.cluster, &j.release), d);
+    }
+    plan.live = true;
+    let mut dropped = Vec::new();
+    let mut keep = |kind: Kind,
+                    cluster: &str,
+                    release: &str,
+                    provider,
+                    reasons: &super::reasons::Reasons,
+                    live: &mut Option<String>|
+     -> bool {
+        match by.get(&(kind, cluster, release)) {
+            Some(Decision::Drop(why)) => {
+                dropped.push(DroppedJob {
+                    kind,
+                    provider,
+                    cluster: cluster.to_string(),
+                    release: release.to_string(),
+                    reasons: reasons.clone(),
+                    why: why.clone(),
+                });
+                false
+            }
+            Some(Decision::Keep(note)) => {
+                *live = Some(note.clone());
+                true
+            }
+            None => true,
+        }
+    };
+    plan.support.retain_mut(|j| {
+        keep(
+            Kind::Support,
+            &j.cluster,
+            "support",
+            j.provider,
+            &j.reasons,
+            &mut j.live,
+        )
+    });
+    plan.staging.retain_mut(|j| {
+        keep(
+            Kind::Staging,
+            &j.cluster,
+            &j.hub,
+            j.provider,
+            &j.reasons,
+            &mut j.live,
+        )
+    });
+    plan.prod.retain_mut(|j| {
+        keep(
+            Kind::Prod,
+            &j.cluster,
+            &j.hub,
+            j.provider,
+            &j.reasons,
+            &mut j.live,
+        )
+    });
+    plan.dropped = dropped;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

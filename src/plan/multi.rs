@@ -76,6 +76,8 @@ pub struct SupportJob {
     pub provider: Provider,
     pub cluster: String,
     pub reasons: Reasons,
+    /// `--live`: what the check found (`changes: …`, `not installed yet`).
+    pub live: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -84,6 +86,22 @@ pub struct HubJob {
     pub cluster: String,
     pub hub: String,
     pub reasons: Reasons,
+    /// `--live`: what the check found (`changes: …`, `not installed yet`).
+    pub live: Option<String>,
+}
+
+/// `--live`: a planned job that was dropped, since its upgrade would change nothing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DroppedJob {
+    pub kind: crate::plan::jobs::Kind,
+    pub provider: Provider,
+    pub cluster: String,
+    /// The hub, or `support`.
+    pub release: String,
+    /// Why it was planned.
+    pub reasons: Reasons,
+    /// Why it was dropped.
+    pub why: String,
 }
 
 /// The plan: lists sorted by cluster, then hub.
@@ -93,6 +111,10 @@ pub struct Plan {
     pub staging: Vec<HubJob>,
     pub prod: Vec<HubJob>,
     pub notices: Vec<String>,
+    /// Whether the jobs were checked against their clusters (`--live`).
+    pub live: bool,
+    /// `--live`: the jobs dropped, in plan order.
+    pub dropped: Vec<DroppedJob>,
 }
 
 impl Plan {
@@ -443,6 +465,7 @@ fn finish(acc: Acc, clusters: &[Cluster]) -> Plan {
                 cluster,
                 hub,
                 reasons,
+                live: None,
             })
             .collect()
     };
@@ -454,10 +477,13 @@ fn finish(acc: Acc, clusters: &[Cluster]) -> Plan {
                 provider: provider(&cluster),
                 cluster,
                 reasons,
+                live: None,
             })
             .collect(),
         staging: hub_jobs(staging),
         prod: hub_jobs(prod),
         notices: acc.notices,
+        live: false,
+        dropped: Vec::new(),
     }
 }

@@ -46,15 +46,16 @@ pub fn write_summary(summary: &str) -> anyhow::Result<()> {
 }
 
 pub fn plan_outputs(p: &Plan) -> anyhow::Result<()> {
-    use super::plan::{markdown, prod_json, staging_json, support_json};
-    write(
-        &[
-            ("support-jobs", support_json(p)),
-            ("staging-jobs", staging_json(p)),
-            ("prod-jobs", prod_json(p)),
-        ],
-        &markdown(p),
-    )
+    use super::plan::{dropped_json, markdown, prod_json, staging_json, support_json};
+    let mut outputs = vec![
+        ("support-jobs", support_json(p)),
+        ("staging-jobs", staging_json(p)),
+        ("prod-jobs", prod_json(p)),
+    ];
+    if p.live {
+        outputs.push(("dropped-jobs", dropped_json(p)));
+    }
+    write(&outputs, &markdown(p))
 }
 
 pub fn legacy_plan_outputs(p: &LegacyChangePlan) -> anyhow::Result<()> {

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::plan::legacy_changes::LegacyChangePlan;
-use crate::plan::multi::{HubJob, Plan, SupportJob};
+use crate::plan::multi::{DroppedJob, HubJob, Plan, SupportJob};
 
 /// The marker a PR-comment workflow looks for to update its one comment.
 pub const MARKER: &str = "<!-- deployment-plan -->";
@@ -16,6 +16,9 @@ struct SupportOut<'a> {
     provider: &'a str,
     cluster_name: &'a str,
     reason_for_redeploy: String,
+    /// `--live` only: what the check found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    live: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -24,6 +27,20 @@ struct HubOut<'a> {
     cluster_name: &'a str,
     hub_name: &'a str,
     reason_for_redeploy: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    live: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct DroppedOut<'a> {
+    kind: crate::plan::jobs::Kind,
+    provider: &'a str,
+    cluster_name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hub_name: Option<&'a str>,
+    reason_for_redeploy: String,
+    /// Why it is not upgraded.
+    dropped_because: &'a str,
 }
 
 fn support_out(j: &SupportJob) -> SupportOut<'_> {
@@ -31,6 +48,7 @@ fn support_out(j: &SupportJob) -> SupportOut<'_> {
         provider: j.provider.as_str(),
         cluster_name: &j.cluster,
         reason_for_redeploy: j.reasons.to_string(),
+        live: j.live.as_deref(),
     }
 }
 
@@ -40,6 +58,18 @@ fn hub_out(j: &HubJob) -> HubOut<'_> {
         cluster_name: &j.cluster,
         hub_name: &j.hub,
         reason_for_redeploy: j.reasons.to_string(),
+        live: j.live.as_deref(),
+    }
+}
+
+fn dropped_out(j: &DroppedJob) -> DroppedOut<'_> {
+    DroppedOut {
+        kind: j.kind,
+        provider: j.provider.as_str(),
+        cluster_name: &j.cluster,
+        hub_name: (j.kind != crate::plan::jobs::Kind::Support).then_some(j.release.as_str()),
+        reason_for_redeploy: j.reasons.to_string(),
+        dropped_because: &j.why,
     }
 }
 
@@ -60,14 +90,33 @@ pub fn prod_json(p: &Plan) -> String {
     to_json(&p.prod.iter().map(hub_out).collect::<Vec<_>>())
 }
 
-/// `{"support-jobs":[…],"staging-jobs":[…],"prod-jobs":[…]}` on one line, keys in this order.
+/// `--live`: the jobs dropped as unchanged.
+pub fn dropped_json(p: &Plan) -> String {
+    to_json(&p.dropped.iter().map(dropped_out).collect::<Vec<_>>())
+}
+
+/// `{"support-jobs":[…],"staging-jobs":[…],"prod-jobs":[…]}` on one line, keys in this order;
+/// after a live check also `"dropped-jobs":[…]`.
 pub fn json(p: &Plan) -> String {
+    let dropped = if p.live {
+        format!(",\"dropped-jobs\":{}", dropped_json(p))
+    } else {
+        String::new()
+    };
     format!(
-        "{{\"support-jobs\":{},\"staging-jobs\":{},\"prod-jobs\":{}}}",
+        "{{\"support-jobs\":{},\"staging-jobs\":{},\"prod-jobs\":{}{dropped}}}",
         support_json(p),
         staging_json(p),
         prod_json(p)
     )
+}
+
+/// A job's reason, with what the live check found.
+fn reason_cell(reasons: &crate::plan::reasons::Reasons, live: Option<&str>) -> String {
+    match live {
+        Some(l) => format!("{reasons} [live: {l}]"),
+        None => reasons.to_string(),
+    }
 }
 
 /// One row per job: kind, cluster, hub, provider, reason.
@@ -79,7 +128,7 @@ fn rows(p: &Plan) -> Vec<[String; 5]> {
             j.cluster.clone(),
             "-".into(),
             j.provider.as_str().into(),
-            j.reasons.to_string(),
+            reason_cell(&j.reasons, j.live.as_deref()),
         ]);
     }
     for (kind, jobs) in [("staging", &p.staging), ("prod", &p.prod)] {
@@ -89,22 +138,75 @@ fn rows(p: &Plan) -> Vec<[String; 5]> {
                 j.cluster.clone(),
                 j.hub.clone(),
                 j.provider.as_str().into(),
-                j.reasons.to_string(),
+                reason_cell(&j.reasons, j.live.as_deref()),
             ]);
         }
     }
     rows
 }
 
-/// Aligned columns for a terminal.
+/// Aligned columns for a terminal; after a live check, the dropped jobs below.
 pub fn table(p: &Plan) -> String {
-    if p.is_empty() {
-        return "No hubs will be upgraded.\n".to_string();
+    let mut out = if p.is_empty() {
+        "No hubs will be upgraded.\n".to_string()
+    } else {
+        aligned(
+            ["KIND", "CLUSTER", "HUB", "PROVIDER", "REASON"].map(String::from),
+            &rows(p),
+        )
+    };
+    if !p.dropped.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nUnchanged, not upgraded ({}):",
+            dropped_counts(&p.dropped)
+        );
+        let rows: Vec<[String; 4]> = p
+            .dropped
+            .iter()
+            .map(|d| {
+                [
+                    kind_word(d.kind).into(),
+                    d.cluster.clone(),
+                    hub_cell(d),
+                    d.why.clone(),
+                ]
+            })
+            .collect();
+        out.push_str(&aligned(
+            ["KIND", "CLUSTER", "HUB", "WHY"].map(String::from),
+            &rows,
+        ));
     }
-    aligned(
-        ["KIND", "CLUSTER", "HUB", "PROVIDER", "REASON"].map(String::from),
-        &rows(p),
-    )
+    out
+}
+
+fn kind_word(k: crate::plan::jobs::Kind) -> &'static str {
+    match k {
+        crate::plan::jobs::Kind::Support => "support",
+        crate::plan::jobs::Kind::Staging => "staging",
+        crate::plan::jobs::Kind::Prod => "prod",
+    }
+}
+
+fn hub_cell(d: &DroppedJob) -> String {
+    if d.kind == crate::plan::jobs::Kind::Support {
+        "-".into()
+    } else {
+        d.release.clone()
+    }
+}
+
+/// `5 release(s): 1 support, 1 staging, 3 prod`.
+fn dropped_counts(dropped: &[DroppedJob]) -> String {
+    let count = |k| dropped.iter().filter(|d| d.kind == k).count();
+    use crate::plan::jobs::Kind;
+    let parts: Vec<String> = [Kind::Support, Kind::Staging, Kind::Prod]
+        .into_iter()
+        .filter(|k| count(*k) > 0)
+        .map(|k| format!("{} {}", count(k), kind_word(k)))
+        .collect();
+    format!("{} release(s): {}", dropped.len(), parts.join(", "))
 }
 
 /// Columns padded to their widest cell; the last one is not padded.
@@ -222,7 +324,7 @@ pub fn markdown(p: &Plan) -> String {
                     "| {} | {} | {} |",
                     j.cluster,
                     j.provider.as_str(),
-                    md_cell(&j.reasons.to_string())
+                    md_cell(&reason_cell(&j.reasons, j.live.as_deref()))
                 );
             }
             out.push('\n');
@@ -248,7 +350,7 @@ pub fn markdown(p: &Plan) -> String {
                     j.cluster,
                     j.hub,
                     j.provider.as_str(),
-                    md_cell(&j.reasons.to_string())
+                    md_cell(&reason_cell(&j.reasons, j.live.as_deref()))
                 );
             }
             out.push('\n');
@@ -256,8 +358,41 @@ pub fn markdown(p: &Plan) -> String {
         out.push_str("### Order\n\n");
         out.push_str(&mermaid(p));
     }
+    if p.live {
+        dropped_markdown(&mut out, p);
+    }
     notes(&mut out, &p.notices);
     out
+}
+
+/// `--live`: the dropped jobs, collapsed (a long list would bury the upgrades).
+fn dropped_markdown(out: &mut String, p: &Plan) {
+    let planned = p.support.len() + p.staging.len() + p.prod.len() + p.dropped.len();
+    let _ = writeln!(
+        out,
+        "\n### Live check\n\n{} of {planned} planned release(s) would change nothing in their cluster and will not be upgraded.",
+        p.dropped.len()
+    );
+    if p.dropped.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\n<details>\n<summary>Unchanged, not upgraded: {}</summary>\n\n| Kind | Cluster | Hub | Planned because | Dropped because |\n|---|---|---|---|---|",
+        dropped_counts(&p.dropped)
+    );
+    for d in &p.dropped {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} |",
+            kind_word(d.kind),
+            d.cluster,
+            hub_cell(d),
+            md_cell(&d.reasons.to_string()),
+            md_cell(&d.why)
+        );
+    }
+    out.push_str("\n</details>\n");
 }
 
 /// support → staging hubs (one at a time) → prod hubs (in parallel), per cluster.

@@ -26,6 +26,9 @@ struct ReleaseOut<'a> {
     started_s: Option<f64>,
     duration_s: f64,
     commands: &'a [String],
+    /// `--live`: what the check found for a release it kept.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    live: Option<&'a str>,
 }
 
 /// `succeeded`, `failed` (a failure or skip), or `interrupted`.
@@ -63,6 +66,7 @@ pub fn json(outcomes: &[Outcome], duration: f64) -> String {
                 started_s: o.started.map(round),
                 duration_s: round(o.duration),
                 commands: &o.commands,
+                live: o.live.as_deref(),
             })
             .collect(),
     };
@@ -76,12 +80,15 @@ fn status_word(s: Status) -> &'static str {
         Status::Skipped => "skipped",
         Status::Interrupted => "interrupted",
         Status::DryRun => "dry run",
+        Status::Unchanged => "unchanged",
     }
 }
 
 fn result_cell(o: &Outcome) -> String {
     match o.status {
-        Status::Skipped | Status::Interrupted if !o.message.is_empty() => o.message.clone(),
+        Status::Skipped | Status::Interrupted | Status::Unchanged if !o.message.is_empty() => {
+            o.message.clone()
+        }
         s => status_word(s).to_string(),
     }
 }

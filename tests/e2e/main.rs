@@ -665,3 +665,185 @@ fn planted_secrets_never_show_in_output_or_in_process_arguments() {
     );
     env.forget_release("staginghub");
 }
+
+/// `--live` on a real cluster: three hubs installed, then a base-chart change planned for all
+/// three that only one of them renders differently. Exactly one upgrade runs.
+#[test]
+fn live_check_upgrades_only_the_hub_whose_render_changed() {
+    let Some(env) = test_env("live_check_upgrades_only_the_hub_whose_render_changed") else {
+        return;
+    };
+    let s = unique();
+    let (_tmp, root) = multi_repo(
+        &env,
+        &s,
+        &[(
+            "one",
+            &[
+                ("staging", "3.3.7"),
+                ("prod-a", "3.3.7"),
+                ("prod-b", "3.3.7"),
+            ],
+        )],
+    );
+    // two hubs set the org name themselves; prod-a takes the chart's default
+    for hub in ["staging", "prod-b"] {
+        set_value(
+            &root.join(format!("config/clusters/one/{hub}-{s}.values.yaml")),
+            &[
+                "jupyterhub",
+                "custom",
+                "homepage",
+                "templateVars",
+                "org",
+                "name",
+            ],
+            "Own name",
+        );
+    }
+    git(&root, &["commit", "-qam", "own names"]);
+    let bin = tempfile::tempdir().unwrap();
+    let deploy = || deploy_cmd(&env, &root, bin.path(), bin.path());
+    let hubs = [
+        format!("staging-{s}"),
+        format!("prod-a-{s}"),
+        format!("prod-b-{s}"),
+    ];
+    let revision = |hub: &str| env.release(hub).unwrap()["version"].as_u64().unwrap();
+
+    // install all three (a first install is never dropped: nothing to compare with)
+    let mut c = deploy();
+    c.args([
+        "run",
+        "--live",
+        "--label",
+        "deployer:deploy-hubs",
+        "--timeout",
+        "60s",
+    ]);
+    let out = run_ok(c);
+    assert!(
+        text(&out.stderr).contains("not installed yet"),
+        "{}",
+        text(&out.stderr)
+    );
+    for h in &hubs {
+        assert_eq!(revision(h), 1, "{h}");
+    }
+
+    // the same again: nothing changed, so nothing is upgraded
+    let mut c = deploy();
+    c.args([
+        "run",
+        "--live",
+        "--label",
+        "deployer:deploy-hubs",
+        "--report",
+        "same.json",
+    ]);
+    run_ok(c);
+    for h in &hubs {
+        assert_eq!(revision(h), 1, "{h} was upgraded although nothing changed");
+    }
+
+    // the base chart's default org name changes
+    let values = root.join("helm-charts/basehub/values.yaml");
+    let text_before = std::fs::read_to_string(&values).unwrap();
+    std::fs::write(
+        &values,
+        text_before.replace(
+            "name: Example community",
+            "name: Example community, renamed",
+        ),
+    )
+    .unwrap();
+    git(&root, &["commit", "-qam", "rename the default org"]);
+
+    // plan --live: all three planned by the file rules, two dropped
+    let mut c = deploy();
+    c.args([
+        "plan", "--live", "-v", "--format", "json", "--base", "HEAD~1",
+    ]);
+    let out = run_ok(c);
+    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names = |key: &str| -> Vec<String> {
+        plan[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|j| j["hub_name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(names("prod-jobs"), vec![hubs[1].clone()], "{plan}");
+    assert!(names("staging-jobs").is_empty(), "{plan}");
+    let mut dropped = names("dropped-jobs");
+    dropped.sort();
+    assert_eq!(dropped, vec![hubs[2].clone(), hubs[0].clone()], "{plan}");
+    assert!(
+        plan["prod-jobs"][0]["live"]
+            .as_str()
+            .unwrap()
+            .contains("ConfigMap/hub"),
+        "{plan}"
+    );
+    // -v logs queries' output, but never a rendered manifest or the release's values
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(
+        !all.contains("FAKE-e2e-token"),
+        "a secret value was printed:\n{all}"
+    );
+
+    // run --live: exactly one upgrade
+    let mut c = deploy();
+    c.args([
+        "run",
+        "--live",
+        "--base",
+        "HEAD~1",
+        "--timeout",
+        "60s",
+        "--report",
+        "report.json",
+    ]);
+    let out = run_ok(c);
+    let stderr = text(&out.stderr);
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("report.json")).unwrap()).unwrap();
+    let releases = report["releases"].as_array().unwrap();
+    assert_eq!(releases.len(), 3, "{report:#}");
+    let upgrades: Vec<&str> = releases
+        .iter()
+        .filter(|r| {
+            r["commands"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c.as_str().unwrap().starts_with("helm upgrade"))
+        })
+        .map(|r| r["release"].as_str().unwrap())
+        .collect();
+    assert_eq!(upgrades, vec![hubs[1].as_str()], "{report:#}");
+    for r in releases {
+        let (want, msg) = if r["release"] == hubs[1].as_str() {
+            ("succeeded", "")
+        } else {
+            (
+                "unchanged",
+                "no change (rendered manifests equal live release)",
+            )
+        };
+        assert_eq!(r["status"], want, "{r:#}");
+        assert_eq!(r["message"], msg, "{r:#}");
+    }
+    assert_eq!(report["status"], "succeeded");
+    assert!(
+        stderr.contains(&format!("unchanged one/{}", hubs[0])),
+        "{stderr}"
+    );
+    assert_eq!(revision(&hubs[0]), 1);
+    assert_eq!(revision(&hubs[1]), 2);
+    assert_eq!(revision(&hubs[2]), 1);
+    for h in &hubs {
+        env.forget_release(h);
+    }
+}
