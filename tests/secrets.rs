@@ -181,6 +181,24 @@ fn planted_secrets_never_leak_from_any_run() {
     cap.add_file("legacy fake argv", &f.fake.join("log"));
 
     let f = multi();
+    // a live release whose stored objects and values hold secrets (as real ones do)
+    let live = f.fake.join("live/prod");
+    std::fs::create_dir_all(&live).unwrap();
+    std::fs::write(
+        live.join("metadata.json"),
+        r#"{"status":"deployed","chart":"basehub","version":"0.1.0","appVersion":"4.1.5"}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        live.join("manifest"),
+        format!("apiVersion: v1\nkind: Secret\nmetadata: {{name: hub}}\nstringData: {{token: {SOPS}, key: {KUBE}}}\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        live.join("values.json"),
+        format!(r#"{{"token": "{VALUES}"}}"#),
+    )
+    .unwrap();
     let (gh_out, gh_sum) = (f.root.join("gh-output"), f.root.join("gh-summary"));
     let runs: Vec<Run> = vec![
         (
@@ -218,6 +236,30 @@ fn planted_secrets_never_leak_from_any_run() {
                 "config/clusters/gamma/prod.values.yaml",
             ],
             vec![("FAKE_FAIL", "helm upgrade")],
+        ),
+        (
+            "run live",
+            vec![
+                "run",
+                "--live",
+                "-v",
+                "--report",
+                "report-live.json",
+                "config/clusters/gamma/prod.values.yaml",
+            ],
+            vec![],
+        ),
+        (
+            "plan live",
+            vec![
+                "plan",
+                "--live",
+                "-v",
+                "--format",
+                "markdown",
+                "config/clusters/gamma/prod.values.yaml",
+            ],
+            vec![("FAKE_FAIL", "helm get hooks")],
         ),
         (
             "run dry",
@@ -265,7 +307,12 @@ fn planted_secrets_never_leak_from_any_run() {
             .env("GITHUB_STEP_SUMMARY", &gh_sum);
         cap.add_output(what, &c.output().unwrap());
     }
-    for r in ["report.json", "report-gh.json", "report-fail.json"] {
+    for r in [
+        "report.json",
+        "report-gh.json",
+        "report-fail.json",
+        "report-live.json",
+    ] {
         cap.add_file(r, &f.root.join(r));
     }
     cap.add_file("GITHUB_OUTPUT", &gh_out);

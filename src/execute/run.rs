@@ -548,7 +548,8 @@ fn live_phase(
             }
         };
         let (_, commands) = guarded.finish();
-        if matches!(&result, Live::Kept(m) if m.starts_with("live check failed")) {
+        let failed = matches!(&result, Live::Kept(m) if m.starts_with("live check failed"));
+        if failed || ctx.log.verbosity() == Verbosity::Verbose {
             let text = buf.text();
             if !text.is_empty() {
                 ctx.log.write_raw(&text);

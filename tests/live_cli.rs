@@ -1,0 +1,316 @@
+//! `deploy plan --live` and `deploy run --live` as a user runs them, against the fake tools: a
+//! fake helm answers `helm get …` from installed releases written by [`install`].
+
+mod common;
+
+use common::{Fixture, text};
+use deploy::config::multi::MultiRepo;
+use deploy::execute::run::{self, Job, Kind};
+use serde_json::{Value, json};
+
+/// Make `release` of `cluster` installed as the repo would deploy it now; `drifted`: its objects
+/// differ from what its chart renders.
+fn install(f: &Fixture, cluster: &str, release: &str, drifted: bool) {
+    let repo = MultiRepo::load(&f.root).unwrap();
+    let c = repo.load_cluster(cluster).unwrap();
+    let job = Job {
+        kind: Kind::Prod,
+        provider: c.provider(),
+        cluster: cluster.into(),
+        release: release.into(),
+        reason: String::new(),
+    };
+    let spec = run::release_spec(&c, &job, "5m", false).unwrap();
+    let docs = spec.values.iter().map(|v| {
+        serde_yaml::from_str::<Value>(&std::fs::read_to_string(f.root.join(v)).unwrap()).unwrap()
+    });
+    let values = deploy::gitops::merge_values(docs);
+    let chart: serde_yaml::Value = serde_yaml::from_str(
+        &std::fs::read_to_string(f.root.join(&spec.chart).join("Chart.yaml")).unwrap(),
+    )
+    .unwrap();
+    let dir = f.fake.join("live").join(release);
+    std::fs::create_dir_all(&dir).unwrap();
+    let meta = json!({
+        "name": release, "namespace": release, "revision": 1, "status": "deployed",
+        "chart": chart["name"].as_str().unwrap(),
+        "version": chart["version"].as_str().unwrap(),
+        "appVersion": chart["appVersion"].as_str().unwrap_or(""),
+    });
+    std::fs::write(dir.join("metadata.json"), meta.to_string()).unwrap();
+    std::fs::write(dir.join("values.json"), values.to_string()).unwrap();
+    let render = format!(
+        "---\n# Source: basehub/templates/cm.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {release}-config\ndata:\n  v: \"1\"\n"
+    );
+    // the same objects, written differently (as helm stores them: no comments, other order)
+    let live = if drifted {
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\ndata: {{v: \"0\"}}\nmetadata: {{name: {release}-config}}\n"
+        )
+    } else {
+        format!(
+            "kind: ConfigMap\ndata: {{v: '1'}}\napiVersion: v1\nmetadata: {{name: {release}-config}}\n"
+        )
+    };
+    std::fs::write(dir.join("manifest"), live).unwrap();
+    std::fs::create_dir_all(f.fake.join("render")).unwrap();
+    std::fs::write(f.fake.join("render").join(release), render).unwrap();
+}
+
+/// alpha's common values changed: its four hubs are planned; only physics would change.
+fn alpha_fixture() -> Fixture {
+    let f = Fixture::multi();
+    for (hub, drifted) in [
+        ("staging", false),
+        ("prod", false),
+        ("physics", true),
+        ("climate", false),
+    ] {
+        install(&f, "alpha", hub, drifted);
+    }
+    f
+}
+
+const CHANGED: &str = "config/clusters/alpha/common.values.yaml";
+
+fn helm_calls(f: &Fixture, prefix: &str) -> Vec<String> {
+    f.calls()
+        .into_iter()
+        .filter(|c| c.starts_with(prefix))
+        .collect()
+}
+
+#[test]
+fn plan_live_drops_unchanged_releases_and_says_why() {
+    let f = alpha_fixture();
+    let out = f
+        .deploy()
+        .args(["plan", "--live", "--format", "json", CHANGED])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        plan["prod-jobs"],
+        json!([{
+            "provider": "gcp", "cluster_name": "alpha", "hub_name": "physics",
+            "reason_for_redeploy": "values files changed: config/clusters/alpha/common.values.yaml",
+            "live": "changes: 1 changed (ConfigMap/physics-config)"
+        }])
+    );
+    assert_eq!(plan["staging-jobs"], json!([]));
+    let dropped: Vec<(&str, &str, &str)> = plan["dropped-jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["kind"].as_str().unwrap(),
+                d["hub_name"].as_str().unwrap(),
+                d["dropped_because"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let nc = "no change (rendered manifests equal live release)";
+    assert_eq!(
+        dropped,
+        vec![
+            ("staging", "staging", nc),
+            ("prod", "climate", nc),
+            ("prod", "prod", nc)
+        ]
+    );
+    // the key order of the matrix JSON stays; dropped-jobs comes last
+    let s = text(&out.stdout);
+    assert!(
+        s.starts_with("{\"support-jobs\":[],\"staging-jobs\":[],\"prod-jobs\":[{"),
+        "{s}"
+    );
+    assert!(text(&out.stderr).contains("live check: 3 of 4 planned release(s) unchanged"));
+    // nothing was upgraded or installed: a plan only reads
+    assert!(helm_calls(&f, "helm upgrade").is_empty());
+    assert_eq!(helm_calls(&f, "helm template").len(), 4);
+    assert_eq!(helm_calls(&f, "helm get metadata").len(), 4);
+
+    let md = f
+        .deploy()
+        .args(["plan", "--live", "--format", "markdown", CHANGED])
+        .output()
+        .unwrap();
+    insta::assert_snapshot!("plan_live_markdown", text(&md.stdout));
+    let table = f
+        .deploy()
+        .args(["plan", "--live", "--format", "table", CHANGED])
+        .output()
+        .unwrap();
+    insta::assert_snapshot!("plan_live_table", text(&table.stdout));
+}
+
+#[test]
+fn plan_without_live_is_unchanged_by_the_feature() {
+    let f = alpha_fixture();
+    let out = f
+        .deploy()
+        .args(["plan", "--format", "json", CHANGED])
+        .output()
+        .unwrap();
+    let s = text(&out.stdout);
+    assert!(
+        !s.contains("dropped-jobs") && !s.contains("\"live\""),
+        "{s}"
+    );
+    assert!(f.calls().is_empty(), "a plan without --live starts nothing");
+}
+
+#[test]
+fn run_live_upgrades_only_what_changes_and_reports_the_rest_unchanged() {
+    let f = alpha_fixture();
+    let out = f
+        .deploy()
+        .args(["run", "--live", "--report", "report.json", CHANGED])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let upgrades = helm_calls(&f, "helm upgrade");
+    assert_eq!(upgrades.len(), 1, "{upgrades:?}");
+    assert!(
+        upgrades[0].contains(" physics helm-charts/basehub "),
+        "{upgrades:?}"
+    );
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(f.root.join("report.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["status"], "succeeded");
+    let rows: Vec<(String, String, String)> = report["releases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["release"].as_str().unwrap().to_string(),
+                r["status"].as_str().unwrap().to_string(),
+                r["live"].as_str().unwrap_or("-").to_string(),
+            )
+        })
+        .collect();
+    let s = |a: &str, b: &str, c: &str| (a.to_string(), b.to_string(), c.to_string());
+    assert_eq!(
+        rows,
+        vec![
+            s("staging", "unchanged", "-"),
+            s("climate", "unchanged", "-"),
+            s(
+                "physics",
+                "succeeded",
+                "changes: 1 changed (ConfigMap/physics-config)"
+            ),
+            s("prod", "unchanged", "-"),
+        ]
+    );
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("unchanged alpha/prod: no change (rendered manifests equal live release)"),
+        "{stderr}"
+    );
+    // an unchanged staging hub is not a failed one: filter-prod keeps the cluster's prod jobs
+    let plan = f
+        .deploy()
+        .args(["plan", "--format", "json", CHANGED])
+        .output()
+        .unwrap();
+    std::fs::write(f.root.join("plan.json"), &plan.stdout).unwrap();
+    let filtered = f
+        .deploy()
+        .args([
+            "filter-prod",
+            "--plan",
+            "plan.json",
+            "--results",
+            "report.json",
+        ])
+        .output()
+        .unwrap();
+    assert!(filtered.status.success(), "{}", text(&filtered.stderr));
+    let prods: Value = serde_json::from_slice(&filtered.stdout).unwrap();
+    assert_eq!(prods.as_array().unwrap().len(), 3, "{prods}");
+}
+
+#[test]
+fn live_true_in_deploy_yaml_is_the_default_and_no_live_turns_it_off() {
+    let f = alpha_fixture();
+    let y = std::fs::read_to_string(f.root.join("deploy.yaml")).unwrap_or_default();
+    f.write("deploy.yaml", &format!("{y}\nlive: true\n"));
+    let out = f
+        .deploy()
+        .args(["plan", "--format", "json", CHANGED])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("dropped-jobs"));
+    f.clear_calls();
+    let out = f
+        .deploy()
+        .args(["run", "--no-live", CHANGED])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(helm_calls(&f, "helm upgrade").len(), 4);
+    assert!(helm_calls(&f, "helm get").is_empty());
+    // the last of --live / --no-live wins
+    f.clear_calls();
+    f.deploy()
+        .args(["plan", "--no-live", "--live", "--format", "json", CHANGED])
+        .assert()
+        .success();
+    assert_eq!(helm_calls(&f, "helm get metadata").len(), 4);
+}
+
+#[test]
+fn run_live_dry_run_shows_the_queries_and_keeps_everything() {
+    let f = alpha_fixture();
+    let out = f
+        .deploy()
+        .args(["run", "--live", "--dry-run", CHANGED])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("helm get metadata physics --namespace physics -o json"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("helm upgrade --install --namespace physics"),
+        "{stdout}"
+    );
+    assert!(text(&out.stderr).contains("not checked (dry run)"));
+    assert!(helm_calls(&f, "helm get").is_empty());
+}
+
+#[test]
+fn live_needs_the_multi_cluster_layout() {
+    let f = Fixture::example();
+    let out = f.deploy().args(["plan", "--live"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr)
+            .contains("--live (or `live: true` in deploy.yaml) needs the multi-cluster layout"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(f.calls().is_empty());
+}
+
+#[test]
+fn plan_live_without_helm_is_a_usage_error_before_anything_runs() {
+    let f = alpha_fixture();
+    f.remove_tool("helm");
+    let out = f
+        .deploy()
+        .args(["plan", "--live", CHANGED])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("helm"), "{}", text(&out.stderr));
+    assert!(f.calls().is_empty());
+}
