@@ -66,7 +66,12 @@ pub fn mask_values(log: &Log, text: &str) {
         }
     }
     if let Ok(v) = serde_yaml::from_str::<Value>(text) {
-        walk(log, &v);
+        // A kubeconfig's secrets are its users' credentials; masking all of it would also hide
+        // words like `Config` wherever they appear in logs (`ConfigMap/hub` became `***Map/hub`).
+        match (v.get("kind").and_then(Value::as_str), v.get("users")) {
+            (Some("Config"), Some(users)) => walk(log, users),
+            _ => walk(log, &v),
+        }
     }
 }
 
@@ -128,6 +133,26 @@ mod tests {
             "{\"a\": \"ENC[x]\", \"sops\": {\"version\": \"3\"}}"
         ));
         assert!(!is_sops_encrypted("a: 1\nnot_sops: 2\n"));
+    }
+
+    #[test]
+    fn a_kubeconfig_masks_its_users_credentials_only() {
+        let log = Log::with_sink(
+            crate::report::log::Verbosity::Normal,
+            crate::report::log::Ci::Plain,
+            Box::new(crate::report::log::SharedBuf::default()),
+        );
+        mask_values(
+            &log,
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: gamma\n  cluster: {server: https://gamma.example}\nusers:\n- name: deployer\n  user: {token: FAKE-token-123456}\n",
+        );
+        assert_eq!(
+            log.scrub("ConfigMap/hub on https://gamma.example with FAKE-token-123456"),
+            "ConfigMap/hub on https://gamma.example with ***"
+        );
+        // any other secret file: every value
+        mask_values(&log, "key: FAKE-other-value\nkind: Config\n");
+        assert_eq!(log.scrub("FAKE-other-value ConfigMap"), "*** ***Map");
     }
 
     #[test]
