@@ -314,3 +314,38 @@ fn plan_live_without_helm_is_a_usage_error_before_anything_runs() {
     assert!(text(&out.stderr).contains("helm"), "{}", text(&out.stderr));
     assert!(f.calls().is_empty());
 }
+
+#[test]
+fn plan_live_keeps_the_jobs_of_a_cluster_it_cannot_reach_and_warns() {
+    let f = alpha_fixture();
+    let out = f
+        .deploy()
+        .args(["plan", "--live", "--format", "json", CHANGED])
+        .env("FAKE_FAIL", "gcloud auth")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let kept: Vec<&Value> = plan["staging-jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(plan["prod-jobs"].as_array().unwrap())
+        .collect();
+    assert_eq!(kept.len(), 4, "{plan}");
+    for j in kept {
+        assert!(
+            j["live"]
+                .as_str()
+                .unwrap()
+                .starts_with("not checked: cluster credentials failed: "),
+            "{j}"
+        );
+    }
+    assert_eq!(plan["dropped-jobs"], json!([]));
+    assert!(
+        text(&out.stderr).contains("alpha: not checked: cluster credentials failed"),
+        "{}",
+        text(&out.stderr)
+    );
+}
