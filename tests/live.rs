@@ -413,7 +413,7 @@ fn a_failed_check_keeps_the_release_and_says_why() {
         "{binder:?}"
     );
     assert!(log.contains("gamma/binder: live check failed"), "{log}");
-    assert!(log.contains("upgrading anyway"), "{log}");
+    assert!(log.contains("; kept (as if without --live)"), "{log}");
 }
 
 #[test]

@@ -349,3 +349,54 @@ fn plan_live_keeps_the_jobs_of_a_cluster_it_cannot_reach_and_warns() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn a_plan_from_plan_live_runs_only_the_kept_jobs() {
+    let f = alpha_fixture();
+    let out = f
+        .deploy()
+        .args(["plan", "--live", "--format", "json", CHANGED])
+        .output()
+        .unwrap();
+    std::fs::write(f.root.join("plan.json"), &out.stdout).unwrap();
+    f.clear_calls();
+    f.deploy()
+        .args(["run", "--plan", "plan.json"])
+        .assert()
+        .success();
+    let upgrades = helm_calls(&f, "helm upgrade");
+    assert_eq!(upgrades.len(), 1, "{upgrades:?}");
+    assert!(upgrades[0].contains(" physics helm-charts/basehub "));
+}
+
+#[test]
+fn sigterm_during_plan_live_exits_130() {
+    let f = alpha_fixture();
+    let (out, _) = f.interrupt_at("helm template", &["plan", "--live", CHANGED]);
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    assert!(
+        out.stdout.is_empty(),
+        "no plan is printed: {}",
+        text(&out.stdout)
+    );
+    assert!(
+        !text(&out.stderr).contains("kept (as if"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn sigterm_during_the_live_check_of_a_run_upgrades_nothing_and_exits_130() {
+    let f = alpha_fixture();
+    let (out, _) = f.interrupt_at(
+        "helm template",
+        &["run", "--live", "--report", "report.json", CHANGED],
+    );
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    assert!(helm_calls(&f, "helm upgrade").is_empty());
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(f.root.join("report.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["status"], "interrupted");
+}

@@ -569,8 +569,11 @@ fn live_phase(
                 let label = job.label();
                 match (&decision, &live) {
                     (Decision::Drop(why), _) => ctx.log.info(&format!("unchanged {label}: {why}")),
-                    (Decision::Keep(note), Live::Kept(m)) if m.starts_with("live check failed") => {
-                        ctx.log.warn(&format!("{label}: {note}; upgrading anyway"));
+                    (Decision::Keep(note), Live::Kept(m))
+                        if m.starts_with("live check failed") && !signals::interrupted() =>
+                    {
+                        ctx.log
+                            .warn(&format!("{label}: {note}; kept (as if without --live)"));
                     }
                     (Decision::Keep(note), _) => {
                         ctx.log.info(&format!("kept      {label}: {note}"))
