@@ -48,6 +48,8 @@ fn legacy_rows() -> Vec<(&'static str, Vec<&'static str>, Mutate)> {
         ("plan: paths and --changed-from together", vec!["plan", "--changed-from", "x.txt", "a.yaml"], none),
         ("plan: --changed-from a missing file", vec!["plan", "--changed-from", "missing.txt"], none),
         ("plan: unknown format", vec!["plan", "--format", "yaml"], none),
+        ("plan --live in the legacy layout", vec!["plan", "--live"], none),
+        ("live: true in a legacy deploy.yaml", vec!["plan"], |r| edit(r, "deploy.yaml", "charts: [", "live: true\ncharts: [")),
         ("validate: legacy secrets missing", vec!["validate"], |r| std::fs::remove_file(r.join("secrets/nbgrader-hub.yaml")).unwrap()),
         ("run in the legacy layout", vec!["run"], none),
         ("gitops render without .flux.ci", vec!["gitops", "render", "--env", "staging"], none),
@@ -60,6 +62,9 @@ fn multi_rows() -> Vec<(&'static str, Vec<&'static str>, Mutate)> {
     vec![
         ("plan: a broken cluster.yaml the plan needs", vec!["plan", "config/clusters/alpha/prod.values.yaml"], |r| edit(r, ALPHA, "name: alpha", "name: alpha\nregion: x")),
         ("plan: bad glob in deploy.yaml", vec!["plan", "deployer/x.py"], |r| std::fs::write(r.join("deploy.yaml"), "plan:\n  all_hubs: [\"deployer/[\"]\n").unwrap()),
+        ("plan --live --jobs 0", vec!["plan", "--live", "--jobs", "0", "a.yaml"], none),
+        ("live: not a boolean in deploy.yaml", vec!["plan", "--live"], |r| std::fs::write(r.join("deploy.yaml"), "live: sometimes\n").unwrap()),
+        ("plan --live with helm missing", vec!["plan", "--live", "config/clusters/alpha/prod.values.yaml"], |r| std::fs::remove_file(r.parent().unwrap().join("bin/helm")).unwrap()),
         ("run: --plan and paths together", vec!["run", "--plan", "plan.json", "a.yaml"], none),
         ("run: --plan not a plan", vec!["run", "--plan", "deploy.yaml"], none),
         ("run: --plan names an unknown cluster", vec!["run", "--plan", "plan.json"], |r| std::fs::write(r.join("plan.json"), r#"{"prod-jobs":[{"provider":"gcp","cluster_name":"zeta","hub_name":"x"}]}"#).unwrap()),
