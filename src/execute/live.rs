@@ -159,7 +159,7 @@ pub fn check(
 ) -> Live {
     match check_inner(runner, log, root, deps, cache, caps, spec) {
         Ok(l) => l,
-        Err(e) => Live::Kept(format!("live check failed: {e}")),
+        Err(e) => Live::Failed(e),
     }
 }
 

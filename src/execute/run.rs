@@ -314,7 +314,7 @@ fn run_cluster(
     all_jobs: &[(usize, &Job)],
 ) -> Vec<(usize, Outcome)> {
     let mut out = Vec::with_capacity(all_jobs.len());
-    let access = match connect_cluster(ctx, cluster) {
+    let (cluster, access) = match connect_cluster(ctx, cluster) {
         Connected::Yes(cluster, access) => (cluster, access),
         Connected::Gitops(cluster, g) => return gitops_cluster(ctx, cluster, g, all_jobs),
         Connected::No(status, msg) => {
@@ -329,7 +329,6 @@ fn run_cluster(
             return out;
         }
     };
-    let (cluster, access) = access;
 
     // --live: drop what would not change; the rest carry what the check found
     let mut checked: BTreeMap<usize, Checked> = BTreeMap::new();
@@ -548,8 +547,7 @@ fn live_phase(
             }
         };
         let (_, commands) = guarded.finish();
-        let failed = matches!(&result, Live::Kept(m) if m.starts_with("live check failed"));
-        if failed || ctx.log.verbosity() == Verbosity::Verbose {
+        if matches!(result, Live::Failed(_)) || ctx.log.verbosity() == Verbosity::Verbose {
             let text = buf.text();
             if !text.is_empty() {
                 ctx.log.write_raw(&text);
@@ -569,9 +567,7 @@ fn live_phase(
                 let label = job.label();
                 match (&decision, &live) {
                     (Decision::Drop(why), _) => ctx.log.info(&format!("unchanged {label}: {why}")),
-                    (Decision::Keep(note), Live::Kept(m))
-                        if m.starts_with("live check failed") && !signals::interrupted() =>
-                    {
+                    (Decision::Keep(note), Live::Failed(_)) if !signals::interrupted() => {
                         ctx.log
                             .warn(&format!("{label}: {note}; kept (as if without --live)"));
                     }

@@ -232,8 +232,10 @@ pub enum Live {
     Unchanged,
     /// It would: what differs.
     Changed(String),
-    /// Not comparable, so kept: not installed, not `deployed`, a dry run, a failed check.
+    /// Not comparable, so kept: not installed, not `deployed`, a dry run.
     Kept(String),
+    /// The check itself failed (the cluster unreachable, a render error): kept.
+    Failed(String),
 }
 
 /// What happens to a job after the live check.
@@ -270,6 +272,7 @@ pub fn decide(jobs: &[Job], live: &[Live]) -> Vec<Decision> {
             Live::Unchanged => Decision::Drop(NO_CHANGE.to_string()),
             Live::Changed(s) => Decision::Keep(format!("changes: {s}")),
             Live::Kept(s) => Decision::Keep(s.clone()),
+            Live::Failed(s) => Decision::Keep(format!("live check failed: {s}")),
         })
         .collect();
     let mut prods: BTreeMap<&str, (usize, usize)> = BTreeMap::new(); // cluster -> (prod, dropped)
