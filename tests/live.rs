@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 use deploy::cmd::Cmd;
 use deploy::config::cluster::Cluster;
 use deploy::config::multi::MultiRepo;
-use deploy::execute::lease::LeaseSettings;
 use deploy::execute::live::{self, RenderCache};
 use deploy::execute::release::DependencyCache;
 use deploy::execute::run::{self, Job, Kind, Outcome, RunOptions, Status};
@@ -25,7 +24,7 @@ use deploy::tools::helm::Capabilities;
 use serde_json::{Value, json};
 
 fn repo() -> MultiRepo {
-    MultiRepo::load(&common::manifest_dir().join("examples/multi-cluster")).unwrap()
+    common::multi_example()
 }
 
 fn jobs_for(repo: &MultiRepo, paths: &[&str], labels: &[&str]) -> Vec<Job> {
@@ -38,17 +37,8 @@ fn jobs_for(repo: &MultiRepo, paths: &[&str], labels: &[&str]) -> Vec<Job> {
 
 fn opts(jobs: usize) -> RunOptions {
     RunOptions {
-        jobs,
-        timeout: "5m".into(),
-        force: false,
-        lease: LeaseSettings {
-            holder: "test-holder".into(),
-            duration: Duration::from_secs(60),
-            wait: Duration::from_millis(300),
-            poll: Duration::from_millis(20),
-        },
-        sequential: false,
         live: true,
+        ..common::run_options(jobs)
     }
 }
 
@@ -483,7 +473,13 @@ fn a_render_is_shared_by_releases_with_the_same_inputs() {
         timeout: "5m".into(),
         force: false,
     };
-    let check = |s: &ReleaseSpec| live::check(&r, &log, root, &deps, &cache, Some(&caps), s);
+    let shared = live::Shared {
+        root,
+        deps: &deps,
+        renders: &cache,
+        caps: Some(&caps),
+    };
+    let check = |s: &ReleaseSpec| live::check(&r, &log, &shared, s);
     for v in ["a/support.values.yaml", "b/support.values.yaml"] {
         // (the fake release holds no values, so each is "changed"; what counts is the renders)
         assert!(matches!(check(&spec(v)), Live::Changed(_)));

@@ -400,3 +400,27 @@ fn sigterm_during_the_live_check_of_a_run_upgrades_nothing_and_exits_130() {
             .unwrap();
     assert_eq!(report["status"], "interrupted");
 }
+
+#[test]
+fn plan_live_github_outputs_include_the_dropped_jobs() {
+    let f = alpha_fixture();
+    let (gh_out, gh_sum) = (f.root.join("gh-output"), f.root.join("gh-summary"));
+    f.deploy()
+        .args(["plan", "--live", "--format", "github", CHANGED])
+        .env("GITHUB_OUTPUT", &gh_out)
+        .env("GITHUB_STEP_SUMMARY", &gh_sum)
+        .assert()
+        .success();
+    let out = std::fs::read_to_string(&gh_out).unwrap();
+    let dropped = out
+        .lines()
+        .find_map(|l| l.strip_prefix("dropped-jobs="))
+        .expect("a dropped-jobs output");
+    let dropped: Value = serde_json::from_str(dropped).unwrap();
+    assert_eq!(dropped.as_array().unwrap().len(), 3);
+    assert!(out.contains(
+        "prod-jobs=[{\"provider\":\"gcp\",\"cluster_name\":\"alpha\",\"hub_name\":\"physics\""
+    ));
+    let summary = std::fs::read_to_string(&gh_sum).unwrap();
+    assert!(summary.contains("<details>"), "{summary}");
+}

@@ -18,7 +18,7 @@ use deploy::report::log::{Ci, Log, SharedBuf, Verbosity};
 use deploy::runner::{CmdError, Output, RecordingRunner, Reply};
 
 fn repo() -> MultiRepo {
-    MultiRepo::load(&common::manifest_dir().join("examples/multi-cluster")).unwrap()
+    common::multi_example()
 }
 
 fn all_hub_jobs(repo: &MultiRepo) -> Vec<Job> {
@@ -33,19 +33,7 @@ fn all_hub_jobs(repo: &MultiRepo) -> Vec<Job> {
 }
 
 fn opts(jobs: usize) -> RunOptions {
-    RunOptions {
-        jobs,
-        timeout: "5m".into(),
-        force: false,
-        lease: LeaseSettings {
-            holder: "test-holder".into(),
-            duration: Duration::from_secs(60),
-            wait: Duration::from_millis(300),
-            poll: Duration::from_millis(20),
-        },
-        sequential: false,
-        live: false,
-    }
+    common::run_options(jobs)
 }
 
 fn run_with(r: &RecordingRunner, jobs: &[Job], o: &RunOptions) -> (Vec<Outcome>, String) {

@@ -146,32 +146,34 @@ pub fn capabilities(runner: &dyn Runner) -> Result<Option<Capabilities>, CmdErro
     }))
 }
 
-/// Check one release. `runner` applies the cluster's environment. Never fails: what cannot be
-/// checked is kept (an upgrade then runs as without `--live`), with why.
-pub fn check(
-    runner: &dyn Runner,
-    log: &Log,
-    root: &Path,
-    deps: &DependencyCache,
-    cache: &RenderCache,
-    caps: Option<&Capabilities>,
-    spec: &ReleaseSpec,
-) -> Live {
-    match check_inner(runner, log, root, deps, cache, caps, spec) {
-        Ok(l) => l,
-        Err(e) => Live::Failed(e),
-    }
+/// What the checks of one run share.
+pub struct Shared<'a> {
+    pub root: &'a Path,
+    /// `helm dependency update` once per chart, shared with the upgrades.
+    pub deps: &'a DependencyCache,
+    pub renders: &'a RenderCache,
+    /// The cluster's; `None` in a dry run.
+    pub caps: Option<&'a Capabilities>,
 }
 
-fn check_inner(
+/// Check one release. `runner` applies the cluster's environment. Never fails: what cannot be
+/// checked is kept (an upgrade then runs as without `--live`), with why.
+pub fn check(runner: &dyn Runner, log: &Log, shared: &Shared<'_>, spec: &ReleaseSpec) -> Live {
+    compare_release(runner, log, shared, spec).unwrap_or_else(Live::Failed)
+}
+
+fn compare_release(
     runner: &dyn Runner,
     log: &Log,
-    root: &Path,
-    deps: &DependencyCache,
-    cache: &RenderCache,
-    caps: Option<&Capabilities>,
+    shared: &Shared<'_>,
     spec: &ReleaseSpec,
 ) -> Result<Live, String> {
+    let Shared {
+        root,
+        deps,
+        renders: cache,
+        caps,
+    } = *shared;
     let step = |what: &'static str| move |e: CmdError| format!("{what}: {e}");
     let meta = match runner
         .run(&helm::get_metadata(&spec.release, &spec.namespace))

@@ -516,6 +516,12 @@ fn live_phase(
                 .collect();
         }
     };
+    let shared = live::Shared {
+        root: ctx.root,
+        deps: &ctx.deps,
+        renders: &ctx.renders,
+        caps: caps.as_ref(),
+    };
     let workers = if ctx.opts.sequential {
         1
     } else {
@@ -535,15 +541,7 @@ fn live_phase(
         } else {
             match release_spec(cluster, job, &ctx.opts.timeout, ctx.opts.force) {
                 None => Live::Kept(format!("hub {} is not in its cluster.yaml", job.release)),
-                Some(spec) => live::check(
-                    &in_cluster,
-                    &rlog,
-                    ctx.root,
-                    &ctx.deps,
-                    &ctx.renders,
-                    caps.as_ref(),
-                    &spec,
-                ),
+                Some(spec) => live::check(&in_cluster, &rlog, &shared, &spec),
             }
         };
         let (_, commands) = guarded.finish();

@@ -231,3 +231,25 @@ impl Fixture {
 pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
+
+/// The multi-cluster example, loaded in place (for tests that run no binary).
+pub fn multi_example() -> deploy::config::multi::MultiRepo {
+    deploy::config::multi::MultiRepo::load(&manifest_dir().join("examples/multi-cluster")).unwrap()
+}
+
+/// Run options for orchestration tests: short lease timings, `jobs` helm processes, not live.
+pub fn run_options(jobs: usize) -> deploy::execute::run::RunOptions {
+    deploy::execute::run::RunOptions {
+        jobs,
+        timeout: "5m".into(),
+        force: false,
+        lease: deploy::execute::lease::LeaseSettings {
+            holder: "test-holder".into(),
+            duration: std::time::Duration::from_secs(60),
+            wait: std::time::Duration::from_millis(300),
+            poll: std::time::Duration::from_millis(20),
+        },
+        sequential: false,
+        live: false,
+    }
+}
