@@ -528,6 +528,8 @@ fn live_phase(
         ctx.opts.jobs
     };
     let checks = parallel(workers, jobs, |(_, job)| {
+        // bounded like releases: sops and the other non-helm work of many clusters at once
+        ctx.in_flight.acquire();
         let started = ctx.start.elapsed().as_secs_f64();
         let t0 = Instant::now();
         let (rlog, buf) = ctx.log.buffered_child();
@@ -551,6 +553,7 @@ fn live_phase(
                 ctx.log.write_raw(&text);
             }
         }
+        ctx.in_flight.release();
         (result, commands, started, t0.elapsed().as_secs_f64())
     });
     let owned: Vec<Job> = jobs.iter().map(|(_, j)| (*j).clone()).collect();
