@@ -209,7 +209,7 @@ fn all_installed(jobs: &[Job]) -> BTreeMap<(String, String), Installed> {
 fn upgraded(r: &RecordingRunner) -> BTreeSet<String> {
     r.calls()
         .iter()
-        .filter(|c| c.cmd.line().starts_with("helm upgrade"))
+        .filter(|c| c.cmd.line().starts_with("helm upgrade") && !c.cmd.line().contains("--dry-run"))
         .map(|c| format!("{}/{}", cluster_of(&c.cmd), c.cmd.args[5].value()))
         .collect()
 }
@@ -271,6 +271,8 @@ fn only_releases_that_would_change_are_upgraded() {
     );
     // the run's overall result counts unchanged releases as done
     assert_eq!(deploy::report::run::overall(&out), "succeeded");
+    // a chart that renders the same each time is never asked to render against the cluster
+    assert!(!r.lines().iter().any(|l| l.contains("--dry-run")));
     // renders get the cluster's capabilities and render as an upgrade
     let t = r
         .lines()
@@ -451,7 +453,7 @@ fn a_render_is_shared_by_releases_with_the_same_inputs() {
         let out = if line.starts_with("helm get metadata") {
             r#"{"status":"deployed","chart":"support","version":"0.1.0","appVersion":""}"#
         } else if line.starts_with("helm get values") {
-            "{}"
+            r#"{"grafana": {"enabled": false}}"#
         } else {
             ""
         };
@@ -481,8 +483,7 @@ fn a_render_is_shared_by_releases_with_the_same_inputs() {
     };
     let check = |s: &ReleaseSpec| live::check(&r, &log, &shared, s);
     for v in ["a/support.values.yaml", "b/support.values.yaml"] {
-        // (the fake release holds no values, so each is "changed"; what counts is the renders)
-        assert!(matches!(check(&spec(v)), Live::Changed(_)));
+        assert_eq!(check(&spec(v)), Live::Unchanged);
     }
     let templates = |r: &RecordingRunner| {
         r.lines()
@@ -492,12 +493,19 @@ fn a_render_is_shared_by_releases_with_the_same_inputs() {
     };
     assert_eq!(templates(&r), 1, "{:#?}", r.lines());
     assert_eq!(cache.renders(), 1);
-    check(&spec("c/support.values.yaml"));
-    assert_eq!(templates(&r), 2);
     let mut other_release = spec("a/support.values.yaml");
     other_release.namespace = "monitoring".into();
-    check(&other_release);
-    assert_eq!(templates(&r), 3);
+    assert_eq!(check(&other_release), Live::Unchanged);
+    assert_eq!(templates(&r), 2);
+    // other values: another render; it looks changed (its values differ from the release's), so
+    // it is rendered once more, uncached, to see whether the chart renders the same each time
+    assert!(matches!(
+        check(&spec("c/support.values.yaml")),
+        Live::Changed(_)
+    ));
+    assert_eq!(templates(&r), 4);
+    assert_eq!(cache.renders(), 3);
+    assert!(!r.lines().iter().any(|l| l.contains("--dry-run=server")));
     // one dependency update for the chart, however many releases
     let updates = r
         .lines()
@@ -527,4 +535,66 @@ fn a_dry_run_keeps_everything() {
         out.iter()
             .all(|o| o.live.as_deref() == Some("not checked (dry run)"))
     );
+}
+
+/// A chart that renders differently each time (a random secret kept across upgrades with
+/// `lookup`, like the JupyterHub chart's) is compared as `helm upgrade --dry-run=server`
+/// renders it: `helm template` cannot look the old secret up.
+#[test]
+fn a_chart_that_renders_differently_each_time_is_compared_as_the_upgrade_renders_it() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let repo = repo();
+    let jobs: Vec<Job> = jobs_for(&repo, &["config/clusters/gamma/binder.values.yaml"], &[]);
+    assert_eq!(jobs.len(), 1);
+    let secret = |token: &str| {
+        format!("apiVersion: v1\nkind: Secret\nmetadata: {{name: hub}}\ndata: {{token: {token}}}\n")
+    };
+    for (dry_token, want_upgrade) in [("T0", false), ("T9", true)] {
+        let renders = Arc::new(AtomicUsize::new(0));
+        let inner = world(all_installed(&jobs), Arc::default(), Duration::ZERO);
+        let n = Arc::clone(&renders);
+        let r = RecordingRunner::new(move |c: &Cmd| {
+            let line = c.line();
+            if line.starts_with("helm template") {
+                let k = n.fetch_add(1, Ordering::SeqCst);
+                return Ok(Reply::Ran(Output::ok(&secret(&format!("R{k}")))));
+            }
+            if line.starts_with("helm get manifest") {
+                return Ok(Reply::Ran(Output::ok(&secret("T0"))));
+            }
+            if line.contains("--dry-run=server") {
+                let release = json!({
+                    "manifest": format!("---\n# Source: x\n{}", secret(dry_token)),
+                    "hooks": [], "config": {}, "version": 4
+                });
+                return Ok(Reply::Ran(Output::ok(&release.to_string())));
+            }
+            deploy::runner::Runner::run(&inner, c)
+        });
+        let (out, log) = run_live(&r, &jobs, &opts(2));
+        let lines = r.lines();
+        let dry: Vec<&String> = lines
+            .iter()
+            .filter(|l| l.contains("--dry-run=server"))
+            .collect();
+        assert_eq!(dry.len(), 1, "{lines:#?}");
+        assert!(
+            dry[0].starts_with("helm upgrade --install --namespace binder binder helm-charts/binderhub -f config/clusters/gamma/binder.values.yaml --dry-run=server -o json"),
+            "{}",
+            dry[0]
+        );
+        assert_eq!(
+            renders.load(Ordering::SeqCst),
+            2,
+            "rendered twice, then asked the cluster"
+        );
+        assert_eq!(upgraded(&r).len(), usize::from(want_upgrade), "{log}");
+        if want_upgrade {
+            let note = out[0].live.clone().unwrap();
+            assert!(note.contains("1 changed (Secret/hub)"), "{note}");
+            assert!(note.contains("renders differently each time"), "{note}");
+        } else {
+            assert_eq!(out[0].status, Status::Unchanged, "{log}");
+        }
+    }
 }

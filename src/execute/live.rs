@@ -233,7 +233,8 @@ fn compare_release(
     for (k, v) in &spec.set_string {
         live::set_string(&mut values, k, v);
     }
-    let cmd = helm::template_for(&spec.upgrade_args(files), Some(caps), true);
+    let args = spec.upgrade_args(files);
+    let cmd = helm::template_for(&args, Some(caps), true);
     // Everything else the render depends on: the arguments after the values files' paths (which
     // differ per decrypted copy), the release, namespace and capabilities.
     for (k, v) in &spec.set_string {
@@ -245,15 +246,13 @@ fn compare_release(
         key.update(a.as_bytes());
         key.update(b"\0");
     }
-    let rendered = cache.render(key.finalize().into(), || {
-        match runner.run(&cmd).map_err(step("helm template"))? {
-            Reply::Ran(o) => Objects::parse(&o.stdout)
-                .map(Arc::new)
-                .map_err(|e| format!("helm template printed unreadable YAML: {e}")),
-            Reply::NotRun => Err("helm template was not run".into()),
-        }
-    })?;
-    drop(decrypted); // the decrypted values are not needed past the render
+    let render = || match runner.run(&cmd).map_err(step("helm template"))? {
+        Reply::Ran(o) => Objects::parse(&o.stdout)
+            .map(Arc::new)
+            .map_err(|e| format!("helm template printed unreadable YAML: {e}")),
+        Reply::NotRun => Err("helm template was not run".into()),
+    };
+    let rendered = cache.render(key.finalize().into(), render)?;
 
     let fetch = |what: GetWhat, name: &'static str| -> Result<String, String> {
         match runner
@@ -273,7 +272,7 @@ fn compare_release(
     let live_values: Value = serde_json::from_str(&fetch(GetWhat::Values, "helm get values")?)
         .map_err(|e| format!("helm get values printed no JSON: {e}"))?;
 
-    let sides = Sides {
+    let mut sides = Sides {
         rendered,
         live: live_objects,
         chart: chart.id,
@@ -281,8 +280,45 @@ fn compare_release(
         values,
         live_values,
     };
+    let Some(summary) = live::compare(&sides) else {
+        return Ok(Live::Unchanged);
+    };
+    // A chart that renders differently each time (random secrets kept across upgrades with
+    // `lookup`, as the JupyterHub chart does: `helm template` cannot look anything up) would
+    // always look changed. Then render as the upgrade itself does, against the cluster.
+    if *render()? == *sides.rendered {
+        return Ok(Live::Changed(summary));
+    }
+    let out = match runner
+        .run(&helm::upgrade_dry_run(&args))
+        .map_err(step("helm upgrade --dry-run=server"))?
+    {
+        Reply::Ran(o) => o.stdout,
+        Reply::NotRun => return Err("helm upgrade --dry-run=server was not run".into()),
+    };
+    sides.rendered = Arc::new(
+        dry_run_objects(&out).map_err(|e| format!("helm upgrade --dry-run=server printed {e}"))?,
+    );
+    drop(decrypted); // the decrypted values are not needed past the renders
     Ok(match live::compare(&sides) {
         None => Live::Unchanged,
-        Some(summary) => Live::Changed(summary),
+        Some(summary) => Live::Changed(format!(
+            "{summary} (the chart renders differently each time; compared as \
+             `helm upgrade --dry-run=server` renders it)"
+        )),
     })
+}
+
+/// The objects (manifest and hooks) of the release `helm upgrade --dry-run=server -o json` prints.
+fn dry_run_objects(json: &str) -> Result<Objects, String> {
+    let v: Value = serde_json::from_str(json).map_err(|e| format!("no JSON: {e}"))?;
+    let mut objects = Objects::parse(v["manifest"].as_str().unwrap_or_default())
+        .map_err(|e| format!("an unreadable manifest: {e}"))?;
+    for h in v["hooks"].as_array().into_iter().flatten() {
+        objects.extend(
+            Objects::parse(h["manifest"].as_str().unwrap_or_default())
+                .map_err(|e| format!("an unreadable hook: {e}"))?,
+        );
+    }
+    Ok(objects)
 }

@@ -19,6 +19,17 @@ pub struct Upgrade<'a> {
     pub force: bool,
 }
 
+/// `-f` for each values file in order, then the `--set-string`s, as helm layers them.
+fn with_values(mut c: Cmd, u: &Upgrade<'_>) -> Cmd {
+    for v in &u.values {
+        c = c.args(["-f", v.as_str()]);
+    }
+    for (k, v) in &u.set_string {
+        c = c.args(["--set-string".to_string(), format!("{k}={v}")]);
+    }
+    c
+}
+
 pub fn upgrade(u: &Upgrade<'_>) -> Cmd {
     let mut c = Cmd::new("helm")
         .args([
@@ -36,12 +47,7 @@ pub fn upgrade(u: &Upgrade<'_>) -> Cmd {
             u.timeout,
             "--cleanup-on-fail",
         ]);
-    for v in &u.values {
-        c = c.args(["-f", v.as_str()]);
-    }
-    for (k, v) in &u.set_string {
-        c = c.args(["--set-string".to_string(), format!("{k}={v}")]);
-    }
+    c = with_values(c, u);
     if u.force {
         c = c.arg("--force");
     }
@@ -66,12 +72,7 @@ pub fn template(u: &Upgrade<'_>) -> Cmd {
 /// `--is-upgrade` sets `.Release.IsUpgrade`, the capabilities replace helm's built-in defaults.
 pub fn template_for(u: &Upgrade<'_>, caps: Option<&Capabilities>, is_upgrade: bool) -> Cmd {
     let mut c = Cmd::new("helm").args(["template", u.release, u.chart, "--namespace", u.namespace]);
-    for v in &u.values {
-        c = c.args(["-f", v.as_str()]);
-    }
-    for (k, v) in &u.set_string {
-        c = c.args(["--set-string".to_string(), format!("{k}={v}")]);
-    }
+    c = with_values(c, u);
     if is_upgrade {
         c = c.arg("--is-upgrade");
     }
@@ -84,6 +85,18 @@ pub fn template_for(u: &Upgrade<'_>, caps: Option<&Capabilities>, is_upgrade: bo
         }
     }
     c.effect(Effect::LocalQuery).private_output()
+}
+
+/// `helm upgrade --install --dry-run=server -o json`: the release the [`upgrade`] would make,
+/// rendered against the cluster (`lookup` works), stored nowhere. Its output holds the values'
+/// secrets.
+pub fn upgrade_dry_run(u: &Upgrade<'_>) -> Cmd {
+    let c = Cmd::new("helm").args(["upgrade", "--install", "--namespace", u.namespace]);
+    with_values(c.args([u.release, u.chart]), u)
+        .args(["--dry-run=server", "-o", "json"])
+        .effect(Effect::RemoteQuery)
+        .timeout(super::network_timeout())
+        .private_output()
 }
 
 /// `helm get metadata -o json`: status, chart, version, appVersion, revision; exits non-zero

@@ -708,8 +708,19 @@ fn live_check_upgrades_only_the_hub_whose_render_changed() {
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: deployed-marker\n  annotations:\n    \"helm.sh/hook\": post-install,post-upgrade\n    \"helm.sh/hook-delete-policy\": before-hook-creation\ndata:\n  release: {{ .Release.Name | quote }}\n",
     )
     .unwrap();
+    // and a secret generated once and kept with `lookup`, as the JupyterHub chart keeps its
+    // proxy token: `helm template` renders a new one each time, so only a render against the
+    // cluster (`helm upgrade --dry-run=server`) can tell that nothing changed
+    std::fs::write(
+        root.join("helm-charts/basehub/templates/generated-secret.yaml"),
+        "{{- $old := lookup \"v1\" \"Secret\" .Release.Namespace \"generated\" | default (dict \"data\" (dict)) }}\napiVersion: v1\nkind: Secret\nmetadata:\n  name: generated\ndata:\n  token: {{ get $old.data \"token\" | default (randAlphaNum 32 | b64enc) | quote }}\n",
+    )
+    .unwrap();
     git(&root, &["add", "-A"]);
-    git(&root, &["commit", "-qm", "own names, a hook"]);
+    git(
+        &root,
+        &["commit", "-qm", "own names, a hook, a generated secret"],
+    );
     let bin = tempfile::tempdir().unwrap();
     let deploy = || deploy_cmd(&env, &root, bin.path(), bin.path());
     let hubs = [
@@ -826,7 +837,8 @@ fn live_check_upgrades_only_the_hub_whose_render_changed() {
                 .as_array()
                 .unwrap()
                 .iter()
-                .any(|c| c.as_str().unwrap().starts_with("helm upgrade"))
+                .map(|c| c.as_str().unwrap())
+                .any(|c| c.starts_with("helm upgrade") && !c.contains("--dry-run"))
         })
         .map(|r| r["release"].as_str().unwrap())
         .collect();
@@ -851,6 +863,19 @@ fn live_check_upgrades_only_the_hub_whose_render_changed() {
     assert_eq!(revision(&hubs[0]), 1);
     assert_eq!(revision(&hubs[1]), 2);
     assert_eq!(revision(&hubs[2]), 1);
+    // the generated secret made renders differ each time: every check rendered against the
+    // cluster, and the kept hub says so
+    let kept = releases
+        .iter()
+        .find(|r| r["release"] == hubs[1].as_str())
+        .unwrap();
+    assert!(
+        kept["live"]
+            .as_str()
+            .unwrap()
+            .contains("renders differently each time"),
+        "{kept:#}"
+    );
     for h in &hubs {
         env.forget_release(h);
     }
