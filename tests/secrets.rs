@@ -199,6 +199,15 @@ fn planted_secrets_never_leak_from_any_run() {
         format!(r#"{{"token": "{VALUES}"}}"#),
     )
     .unwrap();
+    // and the release as `helm upgrade --dry-run=server` renders it, when the chart renders a new
+    // random secret each time (FAKE_TEMPLATE_RANDOM below)
+    let manifest =
+        format!("apiVersion: v1\nkind: Secret\nmetadata: {{name: x}}\ndata: {{v: {VALUES}}}\n");
+    std::fs::write(
+        live.join("dry-run.json"),
+        serde_json::json!({"manifest": manifest, "hooks": []}).to_string(),
+    )
+    .unwrap();
     let (gh_out, gh_sum) = (f.root.join("gh-output"), f.root.join("gh-summary"));
     let runs: Vec<Run> = vec![
         (
@@ -247,7 +256,7 @@ fn planted_secrets_never_leak_from_any_run() {
                 "report-live.json",
                 "config/clusters/gamma/prod.values.yaml",
             ],
-            vec![],
+            vec![("FAKE_TEMPLATE_RANDOM", "1")],
         ),
         (
             "plan live",
