@@ -181,7 +181,7 @@ fn compare_release(
     {
         Reply::NotRun => return Ok(Live::Kept("not checked (dry run)".into())),
         Reply::Ran(o) if !o.success() => {
-            if o.stderr.contains("not found") {
+            if o.stderr.contains("release: not found") {
                 return Ok(Live::Kept("not installed yet".into()));
             }
             return Err(format!(
