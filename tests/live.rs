@@ -10,7 +10,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use deploy::cmd::Cmd;
-use deploy::config::cluster::Cluster;
 use deploy::config::multi::MultiRepo;
 use deploy::execute::live::{self, RenderCache};
 use deploy::execute::release::DependencyCache;
@@ -181,22 +180,7 @@ fn world(
 }
 
 fn run_live(r: &RecordingRunner, jobs: &[Job], o: &RunOptions) -> (Vec<Outcome>, String) {
-    let repo = repo();
-    let mut names: Vec<String> = jobs.iter().map(|j| j.cluster.clone()).collect();
-    names.sort();
-    names.dedup();
-    let clusters: BTreeMap<String, Cluster> = repo
-        .load_clusters(&names)
-        .unwrap()
-        .into_iter()
-        .map(|c| (c.name.clone(), c))
-        .collect();
-    let buf = SharedBuf::default();
-    let log = Log::with_sink(Verbosity::Normal, Ci::Plain, Box::new(buf.clone()));
-    (
-        run::run(&repo.root, &clusters, jobs, r, &log, o),
-        buf.text(),
-    )
+    common::run_example(r, jobs, o)
 }
 
 fn all_installed(jobs: &[Job]) -> BTreeMap<(String, String), Installed> {

@@ -9,12 +9,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use deploy::cmd::Cmd;
-use deploy::config::cluster::Cluster;
 use deploy::config::multi::MultiRepo;
 use deploy::execute::lease::{self, LeaseSettings};
-use deploy::execute::run::{self, Job, Outcome, RunOptions, Status};
+use deploy::execute::run::{Job, Outcome, RunOptions, Status};
 use deploy::plan::multi::{Changes, plan};
-use deploy::report::log::{Ci, Log, SharedBuf, Verbosity};
 use deploy::runner::{CmdError, Output, RecordingRunner, Reply};
 
 fn repo() -> MultiRepo {
@@ -37,21 +35,7 @@ fn opts(jobs: usize) -> RunOptions {
 }
 
 fn run_with(r: &RecordingRunner, jobs: &[Job], o: &RunOptions) -> (Vec<Outcome>, String) {
-    let repo = repo();
-    let mut names: Vec<String> = jobs.iter().map(|j| j.cluster.clone()).collect();
-    names.dedup();
-    let clusters: BTreeMap<String, Cluster> = repo
-        .load_clusters(&names)
-        .unwrap()
-        .into_iter()
-        .map(|c| (c.name.clone(), c))
-        .collect();
-    let buf = SharedBuf::default();
-    let log = Log::with_sink(Verbosity::Normal, Ci::Plain, Box::new(buf.clone()));
-    (
-        run::run(&repo.root, &clusters, jobs, r, &log, o),
-        buf.text(),
-    )
+    common::run_example(r, jobs, o)
 }
 
 fn status_of<'a>(out: &'a [Outcome], label: &str) -> &'a Outcome {

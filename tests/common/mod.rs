@@ -253,3 +253,29 @@ pub fn run_options(jobs: usize) -> deploy::execute::run::RunOptions {
         live: false,
     }
 }
+
+/// `run::run` of `jobs` on the multi-cluster example with a recording runner; the outcomes and
+/// what was logged.
+pub fn run_example(
+    r: &deploy::runner::RecordingRunner,
+    jobs: &[deploy::execute::run::Job],
+    o: &deploy::execute::run::RunOptions,
+) -> (Vec<deploy::execute::run::Outcome>, String) {
+    use deploy::report::log::{Ci, Log, SharedBuf, Verbosity};
+    let repo = multi_example();
+    let mut names: Vec<String> = jobs.iter().map(|j| j.cluster.clone()).collect();
+    names.sort();
+    names.dedup();
+    let clusters: std::collections::BTreeMap<String, deploy::config::cluster::Cluster> = repo
+        .load_clusters(&names)
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.name.clone(), c))
+        .collect();
+    let buf = SharedBuf::default();
+    let log = Log::with_sink(Verbosity::Normal, Ci::Plain, Box::new(buf.clone()));
+    (
+        deploy::execute::run::run(&repo.root, &clusters, jobs, r, &log, o),
+        buf.text(),
+    )
+}
