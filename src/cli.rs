@@ -107,9 +107,6 @@ pub struct RunArgs {
     pub plan: Option<PathBuf>,
 
     #[command(flatten)]
-    pub live: LiveArgs,
-
-    #[command(flatten)]
     pub changes: ChangeArgs,
 
     #[command(flatten)]
@@ -119,6 +116,9 @@ pub struct RunArgs {
 /// How releases are run (shared by run, upgrade-support, upgrade-hub).
 #[derive(Debug, Args)]
 pub struct ExecArgs {
+    #[command(flatten)]
+    pub live: LiveArgs,
+
     /// At most this many helm processes at once, across the whole run
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: u16,
@@ -210,7 +210,7 @@ pub struct PlanArgs {
 /// `--live` / `--no-live` (shared by plan and run).
 #[derive(Debug, Args)]
 pub struct LiveArgs {
-    /// Check each planned release against the cluster (needs its credentials) and drop those
+    /// Check each release against its cluster first (needs the credentials) and drop those
     /// whose upgrade would change nothing [default: `live` in deploy.yaml, else off]
     #[arg(long, overrides_with = "no_live")]
     pub live: bool,

@@ -425,3 +425,43 @@ fn plan_live_github_outputs_include_the_dropped_jobs() {
     let summary = std::fs::read_to_string(&gh_sum).unwrap();
     assert!(summary.contains("<details>"), "{summary}");
 }
+
+/// A CI matrix job runs one release: `--live` (or `live: true`) skips it when unchanged.
+#[test]
+fn upgrade_hub_and_upgrade_support_take_live_too() {
+    let f = alpha_fixture();
+    let out = f
+        .deploy()
+        .args([
+            "upgrade-hub",
+            "alpha",
+            "prod",
+            "--live",
+            "--report",
+            "r.json",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(helm_calls(&f, "helm upgrade").is_empty());
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(f.root.join("r.json")).unwrap()).unwrap();
+    assert_eq!(report["releases"][0]["status"], "unchanged");
+    f.deploy()
+        .args(["upgrade-hub", "alpha", "physics", "--live"])
+        .assert()
+        .success();
+    assert_eq!(helm_calls(&f, "helm upgrade").len(), 1);
+    // support is not installed in this fixture: kept, and upgraded
+    f.deploy()
+        .args(["upgrade-support", "alpha", "--live"])
+        .assert()
+        .success();
+    assert_eq!(helm_calls(&f, "helm upgrade").len(), 2);
+    // without --live, always
+    f.deploy()
+        .args(["upgrade-hub", "alpha", "prod"])
+        .assert()
+        .success();
+    assert_eq!(helm_calls(&f, "helm upgrade").len(), 3);
+}

@@ -71,8 +71,7 @@ pub(crate) fn run_cmd(args: RunArgs, root: &Path, log: &Log) -> anyhow::Result<(
     if jobs.is_empty() {
         log.info("nothing to deploy: the plan is empty");
     }
-    let live = args.live.enabled(repo.settings.live);
-    execute(&repo, &jobs, &args.exec, live, log)
+    execute(&repo, &jobs, &args.exec, log)
 }
 
 pub(crate) fn upgrade_support(
@@ -96,7 +95,7 @@ pub(crate) fn upgrade_support(
         release: "support".into(),
         reason: "requested: deploy upgrade-support".into(),
     };
-    execute(&repo, &[job], &args.exec, false, log)
+    execute(&repo, &[job], &args.exec, log)
 }
 
 pub(crate) fn upgrade_hub(args: UpgradeHubArgs, root: &Path, log: &Log) -> anyhow::Result<()> {
@@ -123,7 +122,7 @@ pub(crate) fn upgrade_hub(args: UpgradeHubArgs, root: &Path, log: &Log) -> anyho
         release: args.hub.clone(),
         reason: "requested: deploy upgrade-hub".into(),
     };
-    execute(&repo, &[job], &args.exec, false, log)
+    execute(&repo, &[job], &args.exec, log)
 }
 
 fn one_cluster(repo: &MultiRepo, name: &str) -> anyhow::Result<Cluster> {
@@ -329,13 +328,7 @@ pub(crate) fn live_decisions(
     Ok(decisions)
 }
 
-fn execute(
-    repo: &MultiRepo,
-    jobs: &[Job],
-    exec: &ExecArgs,
-    live: bool,
-    log: &Log,
-) -> anyhow::Result<()> {
+fn execute(repo: &MultiRepo, jobs: &[Job], exec: &ExecArgs, log: &Log) -> anyhow::Result<()> {
     let clusters = clusters_for(repo, jobs)?;
     super::validate::before_run(repo, jobs, log)?;
     require_programs(repo, &clusters, jobs, exec.dry_run, log)?;
@@ -346,7 +339,7 @@ fn execute(
         force: exec.force,
         lease: LeaseSettings::new(exec.lock_timeout.duration()),
         sequential: exec.dry_run,
-        live,
+        live: exec.live.enabled(repo.settings.live),
     };
     let t0 = Instant::now();
     let outcomes = if exec.dry_run {

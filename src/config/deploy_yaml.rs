@@ -23,8 +23,8 @@ pub struct DeployYaml {
     /// Multi-cluster planning rules.
     #[serde(default)]
     pub plan: PlanSettings,
-    /// `deploy plan` and `deploy run` check releases against their cluster (`--live`) unless
-    /// given `--no-live`.
+    /// `deploy plan`, `run`, `upgrade-support` and `upgrade-hub` check releases against their
+    /// cluster (`--live`) unless given `--no-live`.
     #[serde(default)]
     pub live: bool,
 }
