@@ -71,6 +71,13 @@ fn alpha_fixture() -> Fixture {
     f
 }
 
+/// `deploy args…`, which must succeed.
+fn ok(f: &Fixture, args: &[&str]) -> std::process::Output {
+    let out = f.deploy().args(args).output().unwrap();
+    assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+    out
+}
+
 const CHANGED: &str = "config/clusters/alpha/common.values.yaml";
 
 fn helm_calls(f: &Fixture, prefix: &str) -> Vec<String> {
@@ -83,12 +90,7 @@ fn helm_calls(f: &Fixture, prefix: &str) -> Vec<String> {
 #[test]
 fn plan_live_drops_unchanged_releases_and_says_why() {
     let f = alpha_fixture();
-    let out = f
-        .deploy()
-        .args(["plan", "--live", "--format", "json", CHANGED])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = ok(&f, &["plan", "--live", "--format", "json", CHANGED]);
     let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
         plan["prod-jobs"],
@@ -166,12 +168,7 @@ fn plan_without_live_is_unchanged_by_the_feature() {
 #[test]
 fn run_live_upgrades_only_what_changes_and_reports_the_rest_unchanged() {
     let f = alpha_fixture();
-    let out = f
-        .deploy()
-        .args(["run", "--live", "--report", "report.json", CHANGED])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = ok(&f, &["run", "--live", "--report", "report.json", CHANGED]);
     let upgrades = helm_calls(&f, "helm upgrade");
     assert_eq!(upgrades.len(), 1, "{upgrades:?}");
     assert!(
@@ -220,18 +217,16 @@ fn run_live_upgrades_only_what_changes_and_reports_the_rest_unchanged() {
         .output()
         .unwrap();
     std::fs::write(f.root.join("plan.json"), &plan.stdout).unwrap();
-    let filtered = f
-        .deploy()
-        .args([
+    let filtered = ok(
+        &f,
+        &[
             "filter-prod",
             "--plan",
             "plan.json",
             "--results",
             "report.json",
-        ])
-        .output()
-        .unwrap();
-    assert!(filtered.status.success(), "{}", text(&filtered.stderr));
+        ],
+    );
     let prods: Value = serde_json::from_slice(&filtered.stdout).unwrap();
     assert_eq!(prods.as_array().unwrap().len(), 3, "{prods}");
 }
@@ -241,20 +236,10 @@ fn live_true_in_deploy_yaml_is_the_default_and_no_live_turns_it_off() {
     let f = alpha_fixture();
     let y = std::fs::read_to_string(f.root.join("deploy.yaml")).unwrap_or_default();
     f.write("deploy.yaml", &format!("{y}\nlive: true\n"));
-    let out = f
-        .deploy()
-        .args(["plan", "--format", "json", CHANGED])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = ok(&f, &["plan", "--format", "json", CHANGED]);
     assert!(text(&out.stdout).contains("dropped-jobs"));
     f.clear_calls();
-    let out = f
-        .deploy()
-        .args(["run", "--no-live", CHANGED])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    ok(&f, &["run", "--no-live", CHANGED]);
     assert_eq!(helm_calls(&f, "helm upgrade").len(), 4);
     assert!(helm_calls(&f, "helm get").is_empty());
     // the last of --live / --no-live wins
@@ -269,12 +254,7 @@ fn live_true_in_deploy_yaml_is_the_default_and_no_live_turns_it_off() {
 #[test]
 fn run_live_dry_run_shows_the_queries_and_keeps_everything() {
     let f = alpha_fixture();
-    let out = f
-        .deploy()
-        .args(["run", "--live", "--dry-run", CHANGED])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = ok(&f, &["run", "--live", "--dry-run", CHANGED]);
     let stdout = text(&out.stdout);
     assert!(
         stdout.contains("helm get metadata physics --namespace physics -o json"),
@@ -430,19 +410,17 @@ fn plan_live_github_outputs_include_the_dropped_jobs() {
 #[test]
 fn upgrade_hub_and_upgrade_support_take_live_too() {
     let f = alpha_fixture();
-    let out = f
-        .deploy()
-        .args([
+    ok(
+        &f,
+        &[
             "upgrade-hub",
             "alpha",
             "prod",
             "--live",
             "--report",
             "r.json",
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", text(&out.stderr));
+        ],
+    );
     assert!(helm_calls(&f, "helm upgrade").is_empty());
     let report: Value =
         serde_json::from_str(&std::fs::read_to_string(f.root.join("r.json")).unwrap()).unwrap();
