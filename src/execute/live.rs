@@ -8,13 +8,13 @@
 //! `helm get values`. Renders are shared by releases with the same inputs. Everything fetched or
 //! rendered may hold secrets: it stays in memory and is never logged.
 
-use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use super::once_map::OnceMap;
 use super::release::DependencyCache;
 use super::secrets::{self, Decrypted};
 use crate::plan::live::{self, ChartId, Live, Objects, Sides};
@@ -23,8 +23,6 @@ use crate::report::log::Log;
 use crate::runner::{CmdError, Reply, Runner};
 use crate::tools::helm::{self, Capabilities, GetWhat};
 use crate::tools::kubectl;
-
-type Cell<T> = Arc<OnceLock<Result<T, String>>>;
 
 /// What a chart folder holds (after its dependency update), once per chart per run.
 #[derive(Clone)]
@@ -37,37 +35,20 @@ struct ChartInfo {
 /// digest, the digests of the values in order, and everything else `helm template` is given.
 #[derive(Default)]
 pub struct RenderCache {
-    charts: Mutex<BTreeMap<String, Cell<ChartInfo>>>,
-    renders: Mutex<BTreeMap<[u8; 32], Cell<Arc<Objects>>>>,
-}
-
-fn cell<K: Ord, T>(m: &Mutex<BTreeMap<K, Cell<T>>>, key: K) -> Cell<T> {
-    let mut m = m.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    Arc::clone(m.entry(key).or_default())
+    charts: OnceMap<String, Result<ChartInfo, String>>,
+    renders: OnceMap<[u8; 32], Result<Arc<Objects>, String>>,
 }
 
 impl RenderCache {
     fn chart(&self, root: &Path, chart: &str) -> Result<ChartInfo, String> {
-        cell(&self.charts, chart.to_string())
-            .get_or_init(|| chart_info(&root.join(chart)).map_err(|e| format!("{chart}: {e}")))
-            .clone()
-    }
-
-    fn render(
-        &self,
-        key: [u8; 32],
-        f: impl FnOnce() -> Result<Arc<Objects>, String>,
-    ) -> Result<Arc<Objects>, String> {
-        // Others with the same key wait here for the first one's render.
-        cell(&self.renders, key).get_or_init(f).clone()
+        self.charts.get_or_init(chart.to_string(), || {
+            chart_info(&root.join(chart)).map_err(|e| format!("{chart}: {e}"))
+        })
     }
 
     /// How many distinct renders were asked for (for tests and the log).
     pub fn renders(&self) -> usize {
-        self.renders
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .len()
+        self.renders.len()
     }
 }
 
@@ -252,7 +233,8 @@ fn compare_release(
             .map_err(|e| format!("helm template printed unreadable YAML: {e}")),
         Reply::NotRun => Err("helm template was not run".into()),
     };
-    let rendered = cache.render(key.finalize().into(), render)?;
+    // Others with the same key wait here for the first one's render.
+    let rendered = cache.renders.get_or_init(key.finalize().into(), render)?;
 
     let fetch = |what: GetWhat, name: &'static str| -> Result<String, String> {
         match runner

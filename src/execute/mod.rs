@@ -6,6 +6,7 @@ pub mod gitops;
 pub mod lease;
 pub mod legacy;
 pub mod live;
+pub mod once_map;
 pub mod release;
 pub mod run;
 pub mod secrets;

@@ -1,14 +1,13 @@
 //! Deploying one Helm release, the same way for `deploy <chart> --deploy`, `deploy run`,
 //! `upgrade-support` and `upgrade-hub`: lease → recover a stuck release → upgrade → rollout.
 
-use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex, OnceLock};
 
 use serde_json::Value;
 
 use super::credentials::ClusterAccess;
 use super::lease::{self, LeaseSettings};
+use super::once_map::OnceMap;
 use super::secrets::{self, Decrypted};
 use crate::cmd::Cmd;
 use crate::plan::release::ReleaseSpec;
@@ -28,27 +27,17 @@ impl Runner for InCluster<'_> {
     }
 }
 
-/// The outcome of one chart's `helm dependency update`, filled in once.
-type Once = Arc<OnceLock<Result<(), CmdError>>>;
-
 /// `helm dependency update` once per chart per run, however many releases use the chart.
 #[derive(Default)]
 pub struct DependencyCache {
-    done: Mutex<BTreeMap<String, Once>>,
+    done: OnceMap<String, Result<(), CmdError>>,
 }
 
 impl DependencyCache {
     pub fn update(&self, runner: &dyn Runner, chart: &str) -> Result<(), CmdError> {
-        let cell = {
-            let mut m = self
-                .done
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            Arc::clone(m.entry(chart.to_string()).or_default())
-        };
-        // Others needing the same chart wait here for the first one's result.
-        cell.get_or_init(|| runner.run(&helm::dependency_update(chart)).map(|_| ()))
-            .clone()
+        self.done.get_or_init(chart.to_string(), || {
+            runner.run(&helm::dependency_update(chart)).map(|_| ())
+        })
     }
 }
 
