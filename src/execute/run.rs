@@ -567,7 +567,10 @@ fn live_phase(
             |(((live, mut commands, started, duration), decision), job)| {
                 let label = job.label();
                 match (&decision, &live) {
-                    (Decision::Drop(why), _) => ctx.log.info(&format!("unchanged {label}: {why}")),
+                    // (the check's own log was shown above, when it is shown at all)
+                    (Decision::Drop(why), _) => {
+                        finish_release(ctx.log, &label, Status::Unchanged, duration, why, "");
+                    }
                     (Decision::Keep(note), Live::Failed(_)) if !signals::interrupted() => {
                         ctx.log
                             .warn(&format!("{label}: {note}; kept (as if without --live)"));
