@@ -17,6 +17,17 @@ pub enum Kind {
     Prod,
 }
 
+impl Kind {
+    /// As in JSON and tables: `support`, `staging`, `prod`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Support => "support",
+            Kind::Staging => "staging",
+            Kind::Prod => "prod",
+        }
+    }
+}
+
 /// One release to upgrade, with why.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Job {

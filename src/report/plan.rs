@@ -166,7 +166,7 @@ pub fn table(p: &Plan) -> String {
             .iter()
             .map(|d| {
                 [
-                    kind_word(d.kind).into(),
+                    d.kind.as_str().into(),
                     d.cluster.clone(),
                     hub_cell(d),
                     d.why.clone(),
@@ -179,14 +179,6 @@ pub fn table(p: &Plan) -> String {
         ));
     }
     out
-}
-
-fn kind_word(k: crate::plan::jobs::Kind) -> &'static str {
-    match k {
-        crate::plan::jobs::Kind::Support => "support",
-        crate::plan::jobs::Kind::Staging => "staging",
-        crate::plan::jobs::Kind::Prod => "prod",
-    }
 }
 
 fn hub_cell(d: &DroppedJob) -> String {
@@ -204,7 +196,7 @@ fn dropped_counts(dropped: &[DroppedJob]) -> String {
     let parts: Vec<String> = [Kind::Support, Kind::Staging, Kind::Prod]
         .into_iter()
         .filter(|k| count(*k) > 0)
-        .map(|k| format!("{} {}", count(k), kind_word(k)))
+        .map(|k| format!("{} {}", count(k), k.as_str()))
         .collect();
     format!("{} release(s): {}", dropped.len(), parts.join(", "))
 }
@@ -385,7 +377,7 @@ fn dropped_markdown(out: &mut String, p: &Plan) {
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} | {} |",
-            kind_word(d.kind),
+            d.kind.as_str(),
             d.cluster,
             hub_cell(d),
             md_cell(&d.reasons.to_string()),

@@ -107,7 +107,7 @@ pub fn summary(outcomes: &[Outcome]) -> String {
             out,
             "  {:<w$}  {:<7}  {:>7.1}s  {}",
             o.job.label(),
-            format!("{:?}", o.job.kind).to_lowercase(),
+            o.job.kind.as_str(),
             o.duration,
             result_cell(o)
         );
