@@ -132,7 +132,7 @@ pub struct ExecArgs {
     pub report: Option<PathBuf>,
 
     /// How long helm and each rollout may take [default: helm.timeout in deploy.yaml, else 10m]
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
     pub timeout: Option<GoDuration>,
 
     /// How long to wait for another run holding a release's lease
@@ -282,7 +282,7 @@ pub struct LegacyArgs {
     pub force: bool,
 
     /// How long helm and each rollout may take [default: helm.timeout in deploy.yaml, else 10m]
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
     pub timeout: Option<GoDuration>,
 
     /// How long to wait for another run holding the release's lease
@@ -296,6 +296,18 @@ pub struct LegacyArgs {
 
 fn parse_duration(s: &str) -> Result<GoDuration, String> {
     s.parse()
+}
+
+/// A helm/kubectl timeout: more than zero (kubectl takes 0 as "wait forever").
+fn parse_timeout(s: &str) -> Result<GoDuration, String> {
+    let d: GoDuration = s.parse()?;
+    if d.duration().is_zero() {
+        return Err(format!(
+            "`{s}` is no time at all; give the longest helm and each rollout may take, e.g. 10m \
+             (kubectl would take 0 as \"wait forever\")"
+        ));
+    }
+    Ok(d)
 }
 
 #[derive(Debug, Subcommand)]

@@ -163,8 +163,13 @@ pub fn check(doc: &Json) -> Result<(), Vec<String>> {
     if doc["kind"] != "HelmRelease" {
         problems.push(format!("kind: must be HelmRelease, not {}", doc["kind"]));
     }
-    if doc["metadata"]["name"].as_str().is_none_or(str::is_empty) {
-        problems.push("metadata.name: required (it names the file)".into());
+    match doc["metadata"]["name"].as_str() {
+        None | Some("") => problems.push("metadata.name: required (it names the file)".into()),
+        Some(n) if !is_object_name(n) => problems.push(format!(
+            "metadata.name: {n:?} is not a Kubernetes object name (lowercase letters, digits, \
+             '-' and '.', starting and ending with a letter or digit); it also names the file"
+        )),
+        Some(_) => {}
     }
     let spec = &doc["spec"];
     match (spec.get("chart").is_some(), spec.get("chartRef").is_some()) {
@@ -195,6 +200,19 @@ pub fn check(doc: &Json) -> Result<(), Vec<String>> {
     } else {
         Err(problems)
     }
+}
+
+/// A DNS-1123 subdomain, as Kubernetes object names are: never a path (`../../x`).
+fn is_object_name(n: &str) -> bool {
+    n.len() <= 253
+        && n.split('.').all(|part| {
+            !part.is_empty()
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && !part.starts_with('-')
+                && !part.ends_with('-')
+        })
 }
 
 /// Deep-merge YAML values files in order (the chart's defaults are Flux's business).

@@ -20,6 +20,21 @@ fn edit(root: &Path, file: &str, from: &str, to: &str) {
 }
 
 const ALPHA: &str = "config/clusters/alpha/cluster.yaml";
+const GAMMA: &str = "config/clusters/gamma/cluster.yaml";
+const FLUX_TEMPLATE: &str = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: ${NAME}\n  namespace: flux-system\nspec:\n  interval: 10m\n  chart:\n    spec:\n      chart: ./hub-charts/ea-hub\n      version: \"*\"\n      sourceRef: {kind: GitRepository, name: hub-ops}\n  values: {}\n";
+
+fn append(root: &Path, file: &str, extra: &str) {
+    let p = root.join(file);
+    let mut t = std::fs::read_to_string(&p).unwrap();
+    t.push_str(extra);
+    std::fs::write(p, t).unwrap();
+}
+
+fn symlink_out(root: &Path, file: &str) {
+    let p = root.join(file);
+    std::fs::remove_file(&p).unwrap();
+    std::os::unix::fs::symlink("/etc/hostname", p).unwrap();
+}
 
 #[rustfmt::skip]
 fn legacy_rows() -> Vec<(&'static str, Vec<&'static str>, Mutate)> {
@@ -54,6 +69,16 @@ fn legacy_rows() -> Vec<(&'static str, Vec<&'static str>, Mutate)> {
         ("run in the legacy layout", vec!["run"], none),
         ("gitops render without .flux.ci", vec!["gitops", "render", "--env", "staging"], none),
         ("completions for an unknown shell", vec!["completions", "tcsh"], none),
+        ("secrets file with a duplicate key", vec!["ea-hub", "--no-setup", "--deploy"], |r| append(r, "secrets/ea-hub.yaml", "jupyterhub:\n  x: FAKE-duplicate\n")),
+        ("secrets file that is not YAML", vec!["ea-hub", "--no-setup", "--deploy"], |r| append(r, "secrets/ea-hub.yaml", "  bad: [\"FAKE-unclosed\n")),
+        ("secrets file symlinked out of the repo", vec!["ea-hub", "--no-setup", "--deploy"], |r| symlink_out(r, "secrets/ea-hub.yaml")),
+        ("docker password file symlinked out of the repo", vec!["ea-hub"], |r| symlink_out(r, "secrets/dockerhub")),
+        ("deploy.yaml duplicate top-level key", vec!["ea-hub"], |r| edit(r, "deploy.yaml", "charts: [", "charts_dir: hub-charts\ncharts: [")),
+        ("deploy.yaml gcloud project that looks like an option", vec!["ea-hub"], |r| edit(r, "deploy.yaml", "project: ", "project: --verbosity=debug #")),
+        ("deploy.yaml helm timeout of zero", vec!["ea-hub", "--no-setup", "--deploy"], |r| edit(r, "deploy.yaml", "timeout: 600s", "timeout: 0s")),
+        ("--timeout of zero", vec!["ea-hub", "--no-setup", "--deploy", "--timeout", "0s"], none),
+        ("plan --base outside a git repository", vec!["plan", "--base", "HEAD"], |r| std::fs::remove_dir_all(r.join(".git")).unwrap()),
+        ("plan --base that looks like an option", vec!["plan", "--base=--output=notes.txt"], none),
     ]
 }
 
@@ -83,6 +108,18 @@ fn multi_rows() -> Vec<(&'static str, Vec<&'static str>, Mutate)> {
         ("validate: --all with paths", vec!["validate", "--all", "a.yaml"], none),
         ("gitops push: missing placeholder values", vec!["gitops", "push", "--env", "prod", "--releases-repo", "/nonexistent"], |r| std::fs::write(r.join(".flux.ci"), "metadata:\n  name: ${NAME}\n").unwrap()),
         ("gitops render: --set without =", vec!["gitops", "render", "--env", "prod", "--set", "NAME"], |r| std::fs::write(r.join(".flux.ci"), "metadata:\n  name: ${NAME}\n").unwrap()),
+        ("gitops render: a HelmRelease name that is a path", vec!["gitops", "render", "--env", "prod", "--set", "NAME=../../x"], |r| std::fs::write(r.join(".flux.ci"), FLUX_TEMPLATE).unwrap()),
+        ("plan: duplicate key in cluster.yaml", vec!["plan", "config/clusters/alpha/prod.values.yaml"], |r| edit(r, ALPHA, "provider: gcp\n", "provider: gcp\nprovider: aws\n")),
+        ("plan: cluster folder name with a line break", vec!["plan", "deployer/x.py"], |r| { let d = r.join("config/clusters/x\n::warning::injected"); std::fs::create_dir_all(&d).unwrap(); std::fs::copy(r.join(ALPHA), d.join("cluster.yaml")).unwrap(); }),
+        ("run: helm_chart leaves helm-charts", vec!["run", "config/clusters/alpha/prod.values.yaml"], |r| edit(r, ALPHA, "helm_chart: basehub", "helm_chart: ../../x")),
+        ("run: gitops.path leaves the releases repo", vec!["run", "config/clusters/gamma/prod.values.yaml"], |r| edit(r, GAMMA, "hubs:", "gitops:\n  repo: /nonexistent\n  path: ../..\nhubs:")),
+        ("run: gcp zone that looks like an option", vec!["run", "config/clusters/alpha/prod.values.yaml"], |r| edit(r, ALPHA, "zone: us-central1-b", "zone: --flatten=x")),
+        ("run: --plan with an unknown key", vec!["run", "--plan", "plan.json"], |r| std::fs::write(r.join("plan.json"), r#"{"prod_jobs":[{"provider":"gcp","cluster_name":"alpha","hub_name":"prod"}]}"#).unwrap()),
+        ("run: --plan with the same job twice", vec!["run", "--plan", "plan.json"], |r| std::fs::write(r.join("plan.json"), r#"{"staging-jobs":[{"provider":"gcp","cluster_name":"alpha","hub_name":"prod"}],"prod-jobs":[{"provider":"gcp","cluster_name":"alpha","hub_name":"prod"}]}"#).unwrap()),
+        ("run: --report in a missing folder", vec!["run", "--report", "no/such/dir/report.json", "config/clusters/alpha/prod.values.yaml"], none),
+        ("run: --timeout of zero", vec!["run", "--timeout", "0s", "config/clusters/alpha/prod.values.yaml"], none),
+        ("run: secret values file with a duplicate key", vec!["run", "config/clusters/alpha/physics.values.yaml"], |r| append(r, "config/clusters/alpha/physics.secret.values.yaml", "jupyterhub:\n  x: FAKE-dup-value\n")),
+        ("filter-prod: a failed cluster in no input", vec!["filter-prod", "--plan", "plan.json", "--failed-clusters", "alpha,zeta"], |r| std::fs::write(r.join("plan.json"), r#"{"prod-jobs":[{"provider":"gcp","cluster_name":"alpha","hub_name":"prod"}]}"#).unwrap()),
     ]
 }
 

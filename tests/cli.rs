@@ -337,7 +337,7 @@ fn all_config_problems_are_listed_at_once() {
     let out = f.deploy().args(["ea-hub", "--deploy"]).assert().code(2);
     let stderr = text(&out.get_output().stderr);
     assert!(
-        stderr.contains("docker.password_file: cannot read secrets/dockerhub"),
+        stderr.contains("docker.password_file: secrets/dockerhub does not exist"),
         "{stderr}"
     );
     assert!(stderr.contains("secrets/ea-hub.yaml: missing"), "{stderr}");

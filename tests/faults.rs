@@ -162,7 +162,8 @@ fn a_read_only_repo_can_be_planned_validated_and_dry_run() {
         let out = as_nobody(&f, &args);
         assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
     }
-    // deploy writes nothing into the repo: a report there is the one thing that needs a write
+    // deploy writes nothing into the repo: a report there is the one thing that needs a write,
+    // and a folder it cannot write in is refused before anything runs
     let out = as_nobody(
         &f,
         &[
@@ -173,12 +174,13 @@ fn a_read_only_repo_can_be_planned_validated_and_dry_run() {
             "config/clusters/gamma/prod.values.yaml",
         ],
     );
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(
-        text(&out.stderr).contains("writing the report report.json"),
+        text(&out.stderr).contains("--report report.json: cannot write in ."),
         "{}",
         text(&out.stderr)
     );
+    assert!(f.calls().is_empty(), "{:?}", f.calls());
     let _ = std::process::Command::new("chmod")
         .args(["-R", "u+w"])
         .arg(&f.root)

@@ -204,7 +204,9 @@ fn unreachable_base_is_a_clear_error() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = text(&out.stderr);
     assert!(
-        stderr.contains("cannot compare with --base 0123456789abcdef0123456789abcdef01234567"),
+        stderr.contains(
+            "--base \"0123456789abcdef0123456789abcdef01234567\": no such commit in this repository"
+        ),
         "{stderr}"
     );
     assert!(stderr.contains("fetch-depth: 0"), "{stderr}");
@@ -231,4 +233,68 @@ fn json_is_byte_identical_across_runs() {
     for _ in 0..5 {
         assert_eq!(run(), first);
     }
+}
+
+#[test]
+fn a_revision_is_never_read_as_an_option() {
+    let f = repo();
+    let out = f
+        .deploy()
+        .args(["plan", "--base=--output=notes.txt"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        !f.root.join("notes.txt").exists(),
+        "git took the revision for `--output` and wrote a file"
+    );
+    let out = f
+        .deploy()
+        .args(["plan", "--base", "HEAD", "--head=--output=notes.txt"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(!f.root.join("notes.txt").exists());
+}
+
+#[test]
+fn a_byte_order_mark_is_accepted() {
+    let f = repo();
+    let (before, _) = plan(&f, &["config/clusters/c1/hub-a.values.yaml"]);
+    f.write(
+        "config/clusters/c1/cluster.yaml",
+        &format!("\u{feff}{CLUSTER}"),
+    );
+    f.write("deploy.yaml", "\u{feff}plan:\n  ignore: [docs/**]\n");
+    let (after, _) = plan(&f, &["config/clusters/c1/hub-a.values.yaml"]);
+    assert_eq!(before, after);
+    f.write("config/clusters/c1/key.secret.json", "{}\n");
+    f.write(
+        "helm-charts/support/Chart.yaml",
+        "apiVersion: v2\nname: support\nversion: 0.1.0\n",
+    );
+    let out = f.deploy().arg("validate").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn changed_paths_from_git_diff_z_are_split_on_nul() {
+    let f = repo();
+    f.write(
+        "changed.txt",
+        "config/clusters/c1/hub-a.values.yaml\0config/clusters/c1/hub-b.values.yaml\0",
+    );
+    let (v, _) = plan(&f, &["--changed-from", "changed.txt"]);
+    let hubs: Vec<&str> = v["prod-jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["hub_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(hubs, ["hub-a", "hub-b"]);
 }

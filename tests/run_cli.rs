@@ -215,7 +215,7 @@ fn run_a_saved_plan_and_filter_prod_jobs() {
             "--plan",
             "plan.json",
             "--failed-clusters",
-            "beta,nope",
+            "beta",
         ])
         .output()
         .unwrap();

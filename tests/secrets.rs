@@ -349,3 +349,157 @@ fn planted_secrets_never_leak_from_any_run() {
     );
     cap.assert_clean();
 }
+
+/// gamma/prod with a sops-encrypted values file.
+fn with_encrypted_values() -> Fixture {
+    let f = Fixture::multi();
+    f.write(
+        "config/clusters/gamma/enc-prod.secret.values.yaml",
+        "jupyterhub:\n  hub:\n    cookieSecret: ENC[AES256_GCM,data:abc=,type:str]\nsops:\n  version: 3.8.1\n",
+    );
+    let c = std::fs::read_to_string(f.root.join("config/clusters/gamma/cluster.yaml")).unwrap();
+    f.write(
+        "config/clusters/gamma/cluster.yaml",
+        &c.replacen(
+            "- prod.values.yaml",
+            "- prod.values.yaml\n      - enc-prod.secret.values.yaml",
+            1,
+        ),
+    );
+    f.commit_all("encrypted values");
+    f
+}
+
+#[test]
+fn sops_output_that_cannot_be_parsed_stops_the_run_before_anything_starts() {
+    // an encrypted values file (checked by validation against the chart's schema) and an
+    // encrypted kubeconfig (checked by the pre-run decryption only)
+    let encrypted_kubeconfig = || {
+        let f = Fixture::multi();
+        f.write(
+            "config/clusters/gamma/deployer-credentials.secret.yaml",
+            "users: ENC[AES256_GCM,data:abc=,type:str]\nsops:\n  version: 3.8.1\n",
+        );
+        f.commit_all("encrypted kubeconfig");
+        f
+    };
+    type Case = (&'static str, String, fn() -> Fixture, &'static str);
+    let cases: [Case; 3] = [
+        (
+            "a duplicate key",
+            format!("jupyterhub:\n  a: {SOPS}\n  a: {VALUES}\n"),
+            with_encrypted_values,
+            "config/clusters/gamma/enc-prod.secret.values.yaml",
+        ),
+        (
+            "not YAML",
+            format!("jupyterhub: [\"{SOPS}\n"),
+            with_encrypted_values,
+            "config/clusters/gamma/enc-prod.secret.values.yaml",
+        ),
+        (
+            "a kubeconfig with a duplicate key",
+            format!("users:\n- user: {{token: {KUBE}, token: {SOPS}}}\n"),
+            encrypted_kubeconfig,
+            "config/clusters/gamma/deployer-credentials.secret.yaml",
+        ),
+    ];
+    for (what, doc, make, file) in cases {
+        let f = make();
+        let out = f
+            .deploy()
+            .env("FAKE_SOPS_OUTPUT", &doc)
+            .env("GITHUB_ACTIONS", "true")
+            .args(["upgrade-hub", "gamma", "prod", "-v"])
+            .output()
+            .unwrap();
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{what}: {stderr}");
+        assert_eq!(
+            f.calls(),
+            [format!("sops --decrypt {file}")],
+            "{what}: only sops ran"
+        );
+        assert!(
+            stderr.contains(&format!("error: {file}:")),
+            "{what}: names the file: {stderr}"
+        );
+        let mut cap = Capture {
+            text: String::new(),
+        };
+        cap.add_output(what, &out);
+        cap.assert_clean();
+    }
+}
+
+#[test]
+fn a_multi_line_secret_never_shows_a_line_of_itself() {
+    let f = Fixture::multi();
+    let key = "-----BEGIN OPENSSH PRIVATE KEY-----\nPLANTEDkeyLineNumberOne0123\nPLANTEDkeyLineNumberTwo4567\n-----END OPENSSH PRIVATE KEY-----\n";
+    let block: String = key.lines().map(|l| format!("      {l}\n")).collect();
+    let p = "config/clusters/alpha/physics.secret.values.yaml";
+    let v = std::fs::read_to_string(f.root.join(p)).unwrap();
+    f.write(p, &format!("{v}  deployKey: |\n{block}"));
+    f.commit_all("a private key");
+    for ci in ["GITHUB_ACTIONS", "TRAVIS"] {
+        let out = f
+            .deploy()
+            .env("FAKE_ECHO_VALUES", "1")
+            .env(ci, "true")
+            .args(["upgrade-hub", "alpha", "physics", "-v"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let shown: String = text(&out.stderr)
+            .lines()
+            .filter(|l| !l.starts_with("::add-mask::"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(
+            shown.contains("deployKey: |"),
+            "helm echoed the values (else this proves nothing): {shown}"
+        );
+        assert!(!shown.contains("PLANTEDkeyLine"), "{ci}: {shown}");
+        if ci == "GITHUB_ACTIONS" {
+            let stderr = text(&out.stderr);
+            for line in ["PLANTEDkeyLineNumberOne0123", "PLANTEDkeyLineNumberTwo4567"] {
+                assert!(
+                    stderr.contains(&format!("::add-mask::{line}\n")),
+                    "GitHub masks each line: {stderr}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn credentials_files_mask_their_credentials_and_nothing_else() {
+    let f = Fixture::multi();
+    let out = f
+        .deploy()
+        .env("GITHUB_ACTIONS", "true")
+        .args(["upgrade-hub", "alpha", "prod"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    let masks: Vec<&str> = stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("::add-mask::"))
+        .collect();
+    assert_eq!(
+        masks,
+        [
+            "FAKE0000000000000000000000000000000000",
+            "-----BEGIN PRIVATE KEY-----\nFAKE-NOT-A-REAL-KEY\n-----END PRIVATE KEY-----",
+        ]
+        .iter()
+        .flat_map(|m| m.lines())
+        .collect::<Vec<_>>(),
+        "the key and its id, line by line; not the project, the account's type or e-mail"
+    );
+    assert!(
+        stderr.contains("--project=example-alpha"),
+        "the project stays readable: {stderr}"
+    );
+}

@@ -182,6 +182,74 @@ fn multi_cases() -> Vec<Case> {
                 "all_hubs: \"deployer/**\"\n  old: [",
             )
         }),
+        ("duplicate key in cluster.yaml", |r| {
+            edit(
+                r,
+                ALPHA,
+                "provider: gcp\n",
+                "provider: gcp\nprovider: aws\n",
+            )
+        }),
+        ("cluster.yaml with a byte-order mark and an error", |r| {
+            let t = std::fs::read_to_string(r.join(ALPHA)).unwrap();
+            std::fs::write(
+                r.join(ALPHA),
+                format!("\u{feff}{}", t.replace("name: alpha", "name: alfa")),
+            )
+            .unwrap();
+        }),
+        ("cluster folder name with a line break", |r| {
+            let d = r.join("config/clusters/bad\n::warning::injected");
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::copy(r.join(ALPHA), d.join("cluster.yaml")).unwrap();
+        }),
+        ("helm_chart leaves helm-charts", |r| {
+            edit(r, ALPHA, "helm_chart: basehub", "helm_chart: ../../x")
+        }),
+        ("gcp project that looks like an option", |r| {
+            edit(
+                r,
+                ALPHA,
+                "project: example-alpha",
+                "project: --impersonate-service-account=x",
+            )
+        }),
+        ("values file whose top level is a list", |r| {
+            std::fs::write(
+                r.join("config/clusters/gamma/binder.values.yaml"),
+                "- a\n- b\n",
+            )
+            .unwrap()
+        }),
+        ("values file that is not UTF-8", |r| {
+            std::fs::write(
+                r.join("config/clusters/gamma/binder.values.yaml"),
+                b"a: caf\xe9\n",
+            )
+            .unwrap()
+        }),
+        ("values file that is a FIFO", |r| {
+            let f = r.join("config/clusters/gamma/binder.values.yaml");
+            std::fs::remove_file(&f).unwrap();
+            let c = std::ffi::CString::new(f.to_str().unwrap()).unwrap();
+            // SAFETY: mkfifo(3) with a valid NUL-terminated path.
+            assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        }),
+        ("secret values file with a duplicate key", |r| {
+            append(
+                r,
+                "config/clusters/alpha/physics.secret.values.yaml",
+                "jupyterhub:\n  proxy:\n    secretToken: FAKE-second-token-value\n",
+            )
+        }),
+        ("secret value that breaks the schema is not quoted", |r| {
+            edit(
+                r,
+                "config/clusters/alpha/physics.secret.values.yaml",
+                "  proxy:\n",
+                "  cull:\n    timeout: FAKE-secret-timeout\n  proxy:\n",
+            )
+        }),
         ("several problems at once", |r| {
             edit(r, ALPHA, "name: alpha", "name: alfa");
             edit(
@@ -216,6 +284,23 @@ fn legacy_cases() -> Vec<Case> {
         }),
         ("legacy: user image without a Dockerfile", |r| {
             std::fs::remove_file(r.join("user-images/ea-hub/Dockerfile")).unwrap()
+        }),
+        ("legacy: secrets file with a duplicate key", |r| {
+            append(
+                r,
+                "secrets/ea-hub.yaml",
+                "jupyterhub:\n  x: FAKE-duplicate-value\n",
+            )
+        }),
+        ("legacy: secrets file symlinked out of the repo", |r| {
+            let f = r.join("secrets/ea-hub.yaml");
+            std::fs::remove_file(&f).unwrap();
+            std::os::unix::fs::symlink("/etc/hostname", f).unwrap();
+        }),
+        ("legacy: gcloud key symlinked out of the repo", |r| {
+            let f = r.join("secrets/gke-auth-key.json");
+            std::fs::remove_file(&f).unwrap();
+            std::os::unix::fs::symlink("/etc/hostname", f).unwrap();
         }),
         ("legacy: image name missing", |r| {
             edit(

@@ -12,24 +12,37 @@ use crate::plan::multi::{Changes, Plan};
 use crate::report;
 use crate::report::log::Log;
 
-/// The changed paths the user gave, or those git reports for `--base`.
+/// The changed paths the user gave, or those git reports for `--base` (with the resolved
+/// range).
 pub(crate) fn raw_changes(
     args: &ChangeArgs,
     root: &Path,
     log: &Log,
-) -> anyhow::Result<Vec<String>> {
+) -> anyhow::Result<(Vec<String>, Option<execute::changes::Range>)> {
     if let Some(base) = &args.base {
         if which::which("git").is_err() {
             return Err(super::MissingPrograms(vec!["git".into()]).into());
         }
         let runner = real_runner(root, log);
-        return execute::changes::changed_paths(&runner, base, args.head.as_deref());
+        let range = execute::changes::range(&runner, base, args.head.as_deref())?;
+        let paths = execute::changes::changed_paths(&runner, &range)?;
+        return Ok((paths, Some(range)));
     }
     if let Some(file) = &args.changed_from {
         let text = super::read_input(file, "--changed-from ")?;
-        return Ok(text.lines().map(String::from).collect());
+        return Ok((split_paths(&text), None));
     }
-    Ok(args.paths.clone())
+    Ok((args.paths.clone(), None))
+}
+
+/// One path per line, or NUL-separated (`git diff --name-only -z`), whichever the text is.
+fn split_paths(text: &str) -> Vec<String> {
+    let sep = if text.contains('\0') { '\0' } else { '\n' };
+    text.split(sep)
+        .map(|p| p.trim_end_matches('\r'))
+        .filter(|p| !p.is_empty())
+        .map(String::from)
+        .collect()
 }
 
 pub(crate) fn plan_cmd(args: PlanArgs, root: &Path, log: &Log) -> anyhow::Result<()> {
@@ -71,7 +84,7 @@ pub(crate) fn plan_cmd(args: PlanArgs, root: &Path, log: &Log) -> anyhow::Result
             )
             .into());
         }
-        let raw = raw_changes(&args.changes, root, log)?;
+        let (raw, _) = raw_changes(&args.changes, root, log)?;
         let changes = Changes::new(raw, args.changes.labels.clone());
         let plan = crate::plan::legacy_changes::plan(&repo, &changes)?;
         for n in &plan.notices {
@@ -97,13 +110,15 @@ pub(crate) fn multi_plan(
     root: &Path,
     log: &Log,
 ) -> anyhow::Result<Plan> {
-    let raw = raw_changes(args, root, log)?;
+    let (raw, range) = raw_changes(args, root, log)?;
     let mut changes = Changes::new(raw, args.labels.clone());
-    if let Some(base) = &args.base {
+    if let Some(range) = &range {
         let runner = real_runner(root, log);
         let clusters = changes.changed_cluster_yamls();
         changes.base = Some(execute::changes::base_cluster_files(
-            &runner, base, &clusters,
+            &runner,
+            &range.base,
+            &clusters,
         )?);
     }
     let plan = crate::plan::multi::plan(repo, &changes)?;

@@ -14,7 +14,7 @@ use crate::config::{ConfigError, UsageError};
 use crate::execute::lease::LeaseSettings;
 use crate::execute::run::{self, Job, Kind, RunOptions, RunnerFactory};
 use crate::execute::secrets::is_sops_encrypted;
-use crate::plan::jobs::{failed_clusters_from_report, filter_prod as filter, parse_plan_json};
+use crate::plan::jobs::{filter_prod as filter, parse_plan_json, report_clusters};
 use crate::report::log::Log;
 use crate::runner::{DryRunner, RealRunner, Runner};
 
@@ -147,13 +147,31 @@ pub(crate) fn filter_prod(args: FilterProdArgs, log: &Log) -> anyhow::Result<()>
         .map(|c| c.trim().to_string())
         .filter(|c| !c.is_empty())
         .collect();
+    // a failed cluster must be one the inputs know: a typo would drop nothing, silently
+    let mut known: BTreeSet<String> = jobs.iter().map(|j| j.cluster.clone()).collect();
+    let unknown: Vec<&String> = failed.iter().filter(|c| !known.contains(*c)).collect();
+    let mut from_reports = BTreeSet::new();
     for r in &args.results {
         let text = read_input(r, "")?;
-        failed.extend(failed_clusters_from_report(
-            &r.display().to_string(),
-            &text,
-        )?);
+        let (all, bad) = report_clusters(&r.display().to_string(), &text)?;
+        known.extend(all);
+        from_reports.extend(bad);
     }
+    let unknown: Vec<&str> = unknown
+        .into_iter()
+        .filter(|c| !known.contains(*c))
+        .map(String::as_str)
+        .collect();
+    if !unknown.is_empty() {
+        return Err(UsageError(format!(
+            "--failed-clusters names cluster(s) that are in neither the plan nor the --results \
+             files: {} (give the whole plan with --plan, not only its prod jobs, when a failed \
+             cluster has no prod jobs)",
+            unknown.join(", ")
+        ))
+        .into());
+    }
+    failed.extend(from_reports);
     let dropped = jobs
         .iter()
         .filter(|j| j.kind == Kind::Prod && failed.contains(&j.cluster))
@@ -328,10 +346,34 @@ pub(crate) fn live_decisions(
     Ok(decisions)
 }
 
+/// `--report FILE` must be writable before anything runs: finding out after the upgrades would
+/// lose the record of what they did.
+fn check_report_path(path: &Path) -> anyhow::Result<()> {
+    let bad = |why: String| UsageError(format!("--report {}: {why}", path.display()));
+    if path.is_dir() {
+        return Err(bad("is a folder; give a file name".into()).into());
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(bad(format!("the folder {} does not exist", dir.display())).into());
+    }
+    tempfile::Builder::new()
+        .prefix(".deploy-report-check-")
+        .tempfile_in(dir)
+        .map(drop)
+        .map_err(|e| bad(format!("cannot write in {}: {e}", dir.display())).into())
+}
+
 fn execute(repo: &MultiRepo, jobs: &[Job], exec: &ExecArgs, log: &Log) -> anyhow::Result<()> {
+    if let Some(path) = &exec.report {
+        check_report_path(path)?;
+    }
     let clusters = clusters_for(repo, jobs)?;
-    super::validate::before_run(repo, jobs, log)?;
     require_programs(repo, &clusters, jobs, exec.dry_run, log)?;
+    super::validate::before_run(repo, &clusters, jobs, exec.dry_run, log)?;
 
     let opts = RunOptions {
         jobs: usize::from(exec.jobs),

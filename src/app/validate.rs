@@ -4,25 +4,35 @@ use std::path::Path;
 
 use super::{print_result, real_runner};
 use crate::cli::{ValidateArgs, ValidateFormat};
+use crate::config::cluster::Cluster;
 use crate::config::legacy::LegacyRepo;
 use crate::config::multi::MultiRepo;
 use crate::config::{ConfigError, ConfigErrors};
+use crate::execute::secrets::{self, DecryptError, SecretKind};
 use crate::plan::jobs::{Job, Kind};
 use crate::report::log::Log;
-use crate::runner::{Reply, Runner};
-use crate::tools::{helm, sops};
-use crate::validate::{self, Findings, ValuesCheck};
+use crate::runner::Runner;
+use crate::tools::helm;
+use crate::validate::{self, Findings, Undecrypted, ValuesCheck};
 
-/// Decrypt with sops when it is installed; otherwise the file is skipped with a notice.
-fn decryptor<'a>(runner: &'a dyn Runner) -> impl Fn(&str) -> Result<String, String> + 'a {
+/// Decrypt with sops when it is installed; otherwise the file is skipped with a notice. What
+/// sops prints is checked and its secrets masked (see [`secrets::decrypt_checked`]).
+fn decryptor<'a>(
+    runner: &'a dyn Runner,
+    log: &'a Log,
+    root: &'a Path,
+) -> impl Fn(&str) -> Result<String, Undecrypted> + 'a {
     move |file: &str| {
         if which::which("sops").is_err() {
-            return Err("sops is not installed".into());
+            return Err(Undecrypted::Skipped("sops is not installed".into()));
         }
-        match runner.run(&sops::decrypt(file)) {
-            Ok(Reply::Ran(o)) => Ok(o.stdout),
-            Ok(Reply::NotRun) => Err("not decrypted in a dry run".into()),
-            Err(e) => Err(format!("sops could not decrypt it: {e}")),
+        match secrets::decrypt_checked(runner, log, root, file, SecretKind::Values) {
+            Ok(Some(text)) => Ok(text),
+            Ok(None) => Err(Undecrypted::Skipped("not decrypted in a dry run".into())),
+            Err(DecryptError::Invalid(e)) => Err(Undecrypted::Invalid(e)),
+            Err(DecryptError::Cmd(e)) => Err(Undecrypted::Skipped(format!(
+                "sops could not decrypt it: {e}"
+            ))),
         }
     }
 }
@@ -52,11 +62,47 @@ pub(crate) fn checks_for(repo: &MultiRepo, jobs: &[Job]) -> Vec<ValuesCheck> {
         .collect()
 }
 
-/// The checks `deploy run` makes before it starts: refuse on any problem.
-pub(crate) fn before_run(repo: &MultiRepo, jobs: &[Job], log: &Log) -> anyhow::Result<()> {
+/// The checks `deploy run` makes before it starts: refuse on any problem. A real run also
+/// decrypts every encrypted file it will use (values files and cluster credentials) and checks
+/// what sops prints, so a secret that cannot be parsed (and so cannot be masked) stops the run
+/// before anything starts; the run then reuses the decrypted text.
+pub(crate) fn before_run(
+    repo: &MultiRepo,
+    clusters: &std::collections::BTreeMap<String, Cluster>,
+    jobs: &[Job],
+    dry_run: bool,
+    log: &Log,
+) -> anyhow::Result<()> {
     let runner = real_runner(&repo.root, log);
     let checks = checks_for(repo, jobs);
-    let (f, _) = validate::multi(repo, Some(&checks), &decryptor(&runner));
+    let (mut f, _) = validate::multi(repo, Some(&checks), &decryptor(&runner, log, &repo.root));
+    if !dry_run && f.problems.is_empty() {
+        let mut files: Vec<(String, SecretKind)> = Vec::new();
+        for c in &checks {
+            files.extend(c.values.iter().map(|v| (v.clone(), SecretKind::Values)));
+        }
+        for c in clusters.values() {
+            files.extend(
+                c.credential_files()
+                    .into_iter()
+                    .map(|k| (k, SecretKind::Credentials)),
+            );
+        }
+        files.sort();
+        files.dedup();
+        for (file, kind) in files {
+            let text = crate::config::files::read_text(&repo.root.join(&file)).unwrap_or_default();
+            if !secrets::is_sops_encrypted(&text) {
+                continue;
+            }
+            match secrets::decrypt_checked(&runner, log, &repo.root, &file, kind) {
+                Ok(_) => {}
+                Err(DecryptError::Invalid(e)) => f.problems.push(e),
+                // sops itself failing (no key) is a step of the run: it fails there, exit 1
+                Err(DecryptError::Cmd(_)) => {}
+            }
+        }
+    }
     finish_checks(f, log)
 }
 
@@ -94,7 +140,8 @@ pub(crate) fn validate_cmd(args: ValidateArgs, root: &Path, log: &Log) -> anyhow
         } else {
             None
         };
-        let (mut f, clusters) = validate::multi(&repo, checks.as_deref(), &decryptor(&runner));
+        let (mut f, clusters) =
+            validate::multi(&repo, checks.as_deref(), &decryptor(&runner, log, root));
         if args.helm && f.problems.is_empty() {
             let releases = checks.unwrap_or_else(|| validate::every_release(clusters.iter()));
             helm_checks(&runner, &releases, &mut f);

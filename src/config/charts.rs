@@ -40,7 +40,7 @@ impl ChartGraph {
                 continue;
             }
             let file = format!("{dir}/Chart.yaml");
-            let Ok(text) = std::fs::read_to_string(root.join(&file)) else {
+            let Some(text) = super::files::read_repo_opt(root, &file)? else {
                 g.deps.insert(dir, BTreeSet::new());
                 continue;
             };

@@ -122,6 +122,38 @@ pub struct Hub {
     pub chart_override: Option<String>,
 }
 
+impl ClusterFile {
+    /// The values that reach a command line as arguments of their own, with their field.
+    fn arg_fields(&self) -> Vec<(&'static str, &str)> {
+        let mut out: Vec<(&'static str, &str)> = Vec::new();
+        if let Some(g) = &self.gcp {
+            out.extend([
+                ("gcp.project", g.project.as_str()),
+                ("gcp.cluster", &g.cluster),
+                ("gcp.zone", &g.zone),
+            ]);
+        }
+        if let Some(a) = &self.aws {
+            out.extend([
+                ("aws.clusterName", a.cluster_name.as_str()),
+                ("aws.region", &a.region),
+            ]);
+        }
+        if let Some(z) = &self.azure {
+            out.extend([
+                ("azure.resource_group", z.resource_group.as_str()),
+                ("azure.cluster", &z.cluster),
+            ]);
+        }
+        if let Some(g) = &self.gitops {
+            out.push(("gitops.repo", &g.repo));
+            out.extend(g.branch.as_deref().map(|b| ("gitops.branch", b)));
+            out.extend(g.source.as_deref().map(|s| ("gitops.source", s)));
+        }
+        out
+    }
+}
+
 /// A staging hub is one whose name contains `staging`: it is deployed first, as a canary.
 pub fn is_staging_name(hub: &str) -> bool {
     hub.contains("staging")
@@ -187,6 +219,16 @@ impl Cluster {
                 format!("missing: provider is `{p}`, so its credentials block `{p}:` is required"),
             ));
         }
+        for (field, value) in file.arg_fields() {
+            super::names::check_arg(value).map_err(|m| err(field, m))?;
+        }
+        for (i, hub) in file.hubs.iter().enumerate() {
+            super::names::check_chart_name(&hub.helm_chart)
+                .map_err(|m| err(&format!("hubs[{i}].helm_chart"), m))?;
+        }
+        if let Some(g) = &file.gitops {
+            paths::normalize(&g.path).map_err(|m| err("gitops.path", m))?;
+        }
         let dir = format!("{CLUSTERS_DIR}/{name}");
         let resolve = |field: String, list: &[String]| -> Result<Vec<String>, ConfigError> {
             list.iter()
@@ -226,6 +268,21 @@ impl Cluster {
             hub_values,
             support_files,
         })
+    }
+
+    /// The repo-relative credentials file of each provider block (cloud keys, kubeconfig).
+    pub fn credential_files(&self) -> Vec<String> {
+        let f = &self.file;
+        [
+            f.gcp.as_ref().map(|g| g.key.as_str()),
+            f.aws.as_ref().map(|a| a.key.as_str()),
+            f.azure.as_ref().map(|a| a.key.as_str()),
+            f.kubeconfig.as_ref().map(|k| k.file.as_str()),
+        ]
+        .into_iter()
+        .flatten()
+        .filter_map(|k| paths::join(&self.dir, k).ok())
+        .collect()
     }
 
     pub fn provider(&self) -> Provider {

@@ -72,6 +72,56 @@ pub struct Helm {
     pub timeout: Option<GoDuration>,
 }
 
+impl DeployYaml {
+    /// What the schema cannot say: a zero timeout (kubectl would wait forever) and values that
+    /// reach a command line.
+    pub fn check(&self, file: &str) -> Result<(), super::ConfigError> {
+        if self
+            .helm
+            .timeout
+            .as_ref()
+            .is_some_and(|t| t.duration().is_zero())
+        {
+            return Err(super::ConfigError::new(
+                file,
+                "must be more than 0: it bounds helm and each rollout (kubectl takes 0 as \
+                 \"wait forever\")",
+            )
+            .field("helm.timeout"));
+        }
+        for (field, value) in self.arg_fields() {
+            super::names::check_arg(value)
+                .map_err(|m| super::ConfigError::new(file, m).field(field))?;
+        }
+        Ok(())
+    }
+
+    /// The values that reach a command line as arguments of their own, with their field.
+    pub fn arg_fields(&self) -> Vec<(&'static str, &str)> {
+        let mut out: Vec<(&'static str, &str)> = Vec::new();
+        if let Some(g) = &self.gcloud {
+            out.extend([
+                ("gcloud.cluster", g.cluster.as_str()),
+                ("gcloud.zone", &g.zone),
+                ("gcloud.project", &g.project),
+            ]);
+        }
+        if let Some(d) = &self.docker {
+            out.push(("docker.username", &d.username));
+            if let Some(r) = &d.registry {
+                out.push(("docker.registry", r));
+            }
+        }
+        if let Some(i) = &self.image {
+            out.extend([
+                ("image.name", i.name.as_str()),
+                ("image.tag_value", &i.tag_value),
+            ]);
+        }
+        out
+    }
+}
+
 impl Image {
     pub fn repository(&self, chart: &str) -> String {
         self.name.replace("{chart}", chart)

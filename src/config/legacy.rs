@@ -41,10 +41,9 @@ pub struct Stages {
 impl LegacyRepo {
     /// Read `deploy.yaml` and find the charts.
     pub fn load(root: &Path) -> Result<LegacyRepo, ConfigError> {
-        let path = root.join(DEPLOY_YAML);
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        let text = match super::files::read_repo_opt(root, DEPLOY_YAML)? {
+            Some(t) => t,
+            None => {
                 return Err(ConfigError::new(
                     DEPLOY_YAML,
                     format!(
@@ -54,7 +53,6 @@ impl LegacyRepo {
                     ),
                 ));
             }
-            Err(e) => return Err(ConfigError::new(DEPLOY_YAML, format!("cannot read: {e}"))),
         };
         let settings: DeployYaml = super::yaml::from_str(DEPLOY_YAML, &text)?;
         for (field, value) in [
@@ -64,6 +62,7 @@ impl LegacyRepo {
         ] {
             check_relative(value).map_err(|m| ConfigError::new(DEPLOY_YAML, m).field(field))?;
         }
+        settings.check(DEPLOY_YAML)?;
         let names = match &settings.charts {
             Some(list) => list.clone(),
             None => discover(root, &settings.charts_dir),
@@ -142,13 +141,13 @@ impl LegacyRepo {
         }
         if stages.deploy {
             let f = &chart.secrets_file;
-            match std::fs::read(self.root.join(f)) {
-                Err(_) => errs.push(ConfigError::new(
+            if !self.root.join(f).exists() {
+                errs.push(ConfigError::new(
                     f.clone(),
                     format!("missing: the deploy step passes it to helm as `-f {f}`"),
-                )),
-                Ok(bytes) if bytes.starts_with(GIT_CRYPT_HEADER) => errs.push(git_crypt_error(f)),
-                Ok(_) => {}
+                ));
+            } else if let Err(e) = check_secrets_file(&self.root, f) {
+                errs.push(e);
             }
         }
         errs
@@ -157,6 +156,10 @@ impl LegacyRepo {
     fn check_secret_file(&self, file: &str, field: &str, errs: &mut Vec<ConfigError>) {
         if let Err(m) = check_relative(file) {
             errs.push(ConfigError::new(DEPLOY_YAML, m).field(field));
+            return;
+        }
+        if let Err(m) = super::files::check_inside(&self.root, file) {
+            errs.push(ConfigError::new(DEPLOY_YAML, format!("{file} {m}")).field(field));
             return;
         }
         match std::fs::read(self.root.join(file)) {
@@ -174,6 +177,21 @@ impl LegacyRepo {
             .map_err(|e| ConfigError::new(file, format!("cannot read: {e}")))?;
         Ok(text.trim_end_matches(['\n', '\r']).to_string())
     }
+}
+
+/// A chart's secrets file, before it is handed to helm: inside the repo, unlocked, text, a YAML
+/// mapping without repeated keys. Its values are masked from the logs, which needs it parsed:
+/// a file that does not parse would print in clear wherever a tool echoes it. Messages name the
+/// file and the problem, never a value.
+pub fn check_secrets_file(root: &Path, f: &str) -> Result<(), ConfigError> {
+    super::files::check_inside(root, f).map_err(|m| ConfigError::new(f, m))?;
+    let bytes =
+        super::files::read_bytes(&root.join(f)).map_err(|e| ConfigError::new(f, e.to_string()))?;
+    if bytes.starts_with(GIT_CRYPT_HEADER) {
+        return Err(git_crypt_error(f));
+    }
+    let text = super::files::text_of(bytes).map_err(|e| ConfigError::new(f, e.to_string()))?;
+    super::yaml::check_values_doc(f, &text, true).map(|_| ())
 }
 
 fn git_crypt_error(file: &str) -> ConfigError {

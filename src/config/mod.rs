@@ -5,6 +5,7 @@ pub mod cluster;
 pub mod deploy_yaml;
 pub mod duration;
 pub mod error;
+pub mod files;
 pub mod legacy;
 pub mod multi;
 pub mod names;

@@ -19,52 +19,86 @@ pub struct MultiRepo {
     pub cluster_names: Vec<String>,
     /// Set by [`MultiRepo::load_lenient`]: deploy.yaml did not load (defaults are used).
     pub settings_error: Option<ConfigError>,
+    /// Set by [`MultiRepo::load_lenient`]: cluster folders whose names are not valid (left out).
+    pub folder_problems: Vec<ConfigError>,
 }
 
 /// Cluster folders: exactly `config/clusters/*/cluster.yaml`, one level down (2i2c keeps a
-/// Jinja template deeper that is not YAML).
-fn cluster_folders(root: &Path) -> Vec<String> {
+/// Jinja template deeper that is not YAML), sorted; and a problem for each folder whose name is
+/// not a valid cluster name (it would reach log lines, temp folder names and matrix jobs).
+fn cluster_folders(root: &Path) -> (Vec<String>, Vec<ConfigError>) {
     let Ok(entries) = std::fs::read_dir(root.join(CLUSTERS_DIR)) else {
-        return Vec::new();
+        return (Vec::new(), Vec::new());
     };
-    let mut names: Vec<String> = entries
-        .flatten()
-        .filter(|e| e.path().join("cluster.yaml").is_file())
-        .filter_map(|e| e.file_name().into_string().ok())
-        .collect();
+    let mut names = Vec::new();
+    let mut problems = Vec::new();
+    for e in entries.flatten() {
+        if !e.path().join("cluster.yaml").is_file() {
+            continue;
+        }
+        let raw = e.file_name();
+        let checked = raw
+            .to_str()
+            .ok_or_else(|| format!("cluster folder name {raw:?} is not UTF-8"))
+            .and_then(|n| super::names::check_cluster_name(n).map(|()| n.to_string()));
+        match checked {
+            Ok(n) => names.push(n),
+            Err(m) => problems.push(ConfigError::new(CLUSTERS_DIR, m)),
+        }
+    }
     names.sort();
-    names
+    problems.sort_by(|a, b| a.message.cmp(&b.message));
+    (names, problems)
 }
 
 impl MultiRepo {
     /// Whether `root` uses this layout.
     pub fn detect(root: &Path) -> bool {
-        !cluster_folders(root).is_empty()
+        let (names, problems) = cluster_folders(root);
+        !names.is_empty() || !problems.is_empty()
+    }
+
+    fn load_settings(root: &Path) -> Result<DeployYaml, ConfigError> {
+        Ok(match super::files::read_repo_opt(root, DEPLOY_YAML)? {
+            Some(text) => {
+                let s: DeployYaml = super::yaml::from_str(DEPLOY_YAML, &text)?;
+                s.check(DEPLOY_YAML)?;
+                s
+            }
+            None => DeployYaml::default(),
+        })
     }
 
     pub fn load(root: &Path) -> Result<MultiRepo, ConfigError> {
-        let settings = match std::fs::read_to_string(root.join(DEPLOY_YAML)) {
-            Ok(text) => super::yaml::from_str(DEPLOY_YAML, &text)?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => DeployYaml::default(),
-            Err(e) => return Err(ConfigError::new(DEPLOY_YAML, format!("cannot read: {e}"))),
-        };
+        let settings = MultiRepo::load_settings(root)?;
+        let (cluster_names, mut problems) = cluster_folders(root);
+        if !problems.is_empty() {
+            return Err(problems.swap_remove(0));
+        }
         Ok(MultiRepo {
             root: root.to_path_buf(),
             settings,
-            cluster_names: cluster_folders(root),
+            cluster_names,
             settings_error: None,
+            folder_problems: Vec::new(),
         })
     }
 
     /// Like [`MultiRepo::load`], but a broken deploy.yaml is kept as an error to report with the
     /// rest (`deploy validate` lists every problem at once).
     pub fn load_lenient(root: &Path) -> MultiRepo {
-        MultiRepo::load(root).unwrap_or_else(|e| MultiRepo {
+        let (cluster_names, folder_problems) = cluster_folders(root);
+        let (settings, settings_error) = match MultiRepo::load_settings(root) {
+            Ok(s) => (s, None),
+            Err(e) => (DeployYaml::default(), Some(e)),
+        };
+        MultiRepo {
             root: root.to_path_buf(),
-            settings: DeployYaml::default(),
-            cluster_names: cluster_folders(root),
-            settings_error: Some(e),
-        })
+            settings,
+            cluster_names,
+            settings_error,
+            folder_problems,
+        }
     }
 
     pub fn has_cluster(&self, name: &str) -> bool {
@@ -119,8 +153,7 @@ impl MultiRepo {
 
     pub fn load_cluster(&self, name: &str) -> Result<Cluster, ConfigError> {
         let path = Cluster::yaml_path(name);
-        let text = std::fs::read_to_string(self.root.join(&path))
-            .map_err(|e| ConfigError::new(path.clone(), format!("cannot read: {e}")))?;
+        let text = super::files::read_repo(&self.root, &path)?;
         Cluster::parse(name, &text)
     }
 

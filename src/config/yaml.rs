@@ -6,7 +6,169 @@ use super::error::ConfigError;
 
 /// Parse `text` (the content of `file`, repo-relative) into `T`.
 pub fn from_str<T: DeserializeOwned>(file: &str, text: &str) -> Result<T, ConfigError> {
+    check_keys(file, text)?;
     serde_yaml::from_str(text).map_err(|e| to_config_error(file, &e))
+}
+
+/// Parse `text` into a JSON value (any YAML document), after the same checks as [`from_str`]:
+/// serde_json's maps would keep the last of two equal keys without a word.
+pub fn to_json(file: &str, text: &str) -> Result<serde_json::Value, ConfigError> {
+    from_str(file, text)
+}
+
+/// A helm values file: YAML whose top level is a mapping (or empty), without repeated keys;
+/// helm refuses anything else. With `secret`, no error message quotes a value of the file.
+pub fn check_values_doc(
+    file: &str,
+    text: &str,
+    secret: bool,
+) -> Result<serde_json::Value, ConfigError> {
+    let v = to_json(file, text).map_err(|mut e| {
+        if secret {
+            e.message = redact_quoted(&e.message);
+        }
+        e
+    })?;
+    let kind = match &v {
+        serde_json::Value::Object(_) | serde_json::Value::Null => return Ok(v),
+        serde_json::Value::Array(_) => "a list",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::Bool(_) => "a boolean",
+    };
+    Err(ConfigError::new(
+        file,
+        format!(
+            "the top level is {kind}, but a values file must be a mapping (`key: value` lines)"
+        ),
+    )
+    .field("(top level)"))
+}
+
+/// `invalid type: string "s3cr3t"` → `invalid type: string "***"`: for messages about a file
+/// that holds secrets.
+pub fn redact_quoted(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut in_quote = false;
+    for c in message.chars() {
+        if c == '"' {
+            if in_quote {
+                out.push_str("***\"");
+            } else {
+                out.push('"');
+            }
+            in_quote = !in_quote;
+        } else if !in_quote {
+            out.push(c);
+        }
+    }
+    if in_quote {
+        out.push_str("***");
+    }
+    out
+}
+
+/// Where the key scan is: a mapping (its path, keys seen with their line, the key whose value
+/// comes next) or a sequence (its path, the next index).
+enum Frame {
+    Map(
+        String,
+        std::collections::HashMap<String, usize>,
+        Option<String>,
+    ),
+    Seq(String, usize),
+}
+
+fn join_path(parent: &str, key: &str) -> String {
+    if parent.is_empty() {
+        key.to_string()
+    } else {
+        format!("{parent}.{key}")
+    }
+}
+
+/// Reject a mapping that has the same key twice, naming the key and both lines (YAML forbids
+/// it; serde's errors would say `duplicate field` at the start of the mapping, and a JSON value
+/// would silently keep the second). A document that does not parse is left to serde's message.
+pub fn check_keys(file: &str, text: &str) -> Result<(), ConfigError> {
+    use yaml_rust2::parser::{Event, Parser};
+    let mut parser = Parser::new_from_str(text);
+    let mut stack: Vec<Frame> = Vec::new();
+    // the first repeated key; reported once the whole document scanned, since a syntax error
+    // further down is serde's to report, and comes first
+    let mut repeated: Option<ConfigError> = None;
+    loop {
+        let Ok((ev, mark)) = parser.next_token() else {
+            return Ok(());
+        };
+        let starts_node = matches!(
+            ev,
+            Event::Scalar(..)
+                | Event::MappingStart(..)
+                | Event::SequenceStart(..)
+                | Event::Alias(_)
+        );
+        let mut path = String::new();
+        if starts_node {
+            match stack.last_mut() {
+                Some(Frame::Map(p, seen, pending @ None)) => {
+                    // this node is a key
+                    let Event::Scalar(k, ..) = &ev else {
+                        *pending = Some("?".into()); // a complex key: not checked
+                        path = join_path(p, "?");
+                        if let Event::MappingStart(..) | Event::SequenceStart(..) = ev {
+                            push(&mut stack, &ev, path);
+                        }
+                        continue;
+                    };
+                    let line = mark.line();
+                    if k != "<<"
+                        && repeated.is_none()
+                        && let Some(first) = seen.get(k)
+                    {
+                        let mut e = ConfigError::new(
+                            file,
+                            format!(
+                                "duplicate key `{k}` (first at line {first}): a key may appear once"
+                            ),
+                        )
+                        .at(line, mark.col() + 1);
+                        if !p.is_empty() {
+                            e = e.field(p.clone());
+                        }
+                        repeated = Some(e);
+                    }
+                    seen.insert(k.clone(), line);
+                    *pending = Some(k.clone());
+                    continue;
+                }
+                Some(Frame::Map(p, _, pending)) => {
+                    path = join_path(p, &pending.take().unwrap_or_default());
+                }
+                Some(Frame::Seq(p, i)) => {
+                    path = format!("{p}[{i}]");
+                    *i += 1;
+                }
+                None => {}
+            }
+        }
+        match ev {
+            Event::MappingStart(..) | Event::SequenceStart(..) => push(&mut stack, &ev, path),
+            Event::MappingEnd | Event::SequenceEnd => {
+                stack.pop();
+            }
+            Event::StreamEnd => return repeated.map_or(Ok(()), Err),
+            _ => {}
+        }
+    }
+}
+
+fn push(stack: &mut Vec<Frame>, ev: &yaml_rust2::parser::Event, path: String) {
+    if let yaml_rust2::parser::Event::MappingStart(..) = ev {
+        stack.push(Frame::Map(path, Default::default(), None));
+    } else {
+        stack.push(Frame::Seq(path, 0));
+    }
 }
 
 pub fn to_config_error(file: &str, e: &serde_yaml::Error) -> ConfigError {
@@ -69,6 +231,42 @@ mod tests {
             e.message.starts_with("unknown field `zonee`"),
             "{}",
             e.message
+        );
+    }
+
+    #[test]
+    fn duplicate_keys_are_named_where_they_repeat() {
+        let e = from_str::<serde_yaml::Value>("x.yaml", "name: a\nprovider: gcp\nprovider: aws\n")
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "x.yaml:3:1: duplicate key `provider` (first at line 2): a key may appear once"
+        );
+        let e = to_json(
+            "v.yaml",
+            "hub:\n  config:\n    a: 1\n    b: [1, {c: 1, c: 2}]\n    a: 2\n",
+        )
+        .unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("hub.config.b[1]"));
+        assert_eq!((e.line, e.column), (Some(4), Some(19)));
+        // equal keys in different mappings, and in documents of a list, are fine
+        assert!(check_keys("ok.yaml", "a: {x: 1}\nb: {x: 1}\nl:\n- x: 1\n- x: 1\n").is_ok());
+    }
+
+    #[test]
+    fn values_documents() {
+        assert!(check_values_doc("v.yaml", "", false).is_ok());
+        assert!(check_values_doc("v.yaml", "# only a comment\n", false).is_ok());
+        let e = check_values_doc("v.yaml", "- a\n- b\n", false).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "v.yaml: (top level): the top level is a list, but a values file must be a mapping (`key: value` lines)"
+        );
+        let e = check_values_doc("s.yaml", "a: \"FAKE-s3cr3t\"\n  b: [\n", true).unwrap_err();
+        assert!(!e.to_string().contains("FAKE-s3cr3t"), "{e}");
+        assert_eq!(
+            redact_quoted(r#"invalid type: string "x y", expected `z`"#),
+            r#"invalid type: string "***", expected `z`"#
         );
     }
 

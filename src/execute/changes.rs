@@ -19,17 +19,56 @@ fn split_nul(s: &str) -> impl Iterator<Item = String> + '_ {
     s.split('\0').filter(|p| !p.is_empty()).map(String::from)
 }
 
+/// `--base`/`--head` resolved to commit hashes, checked before git is asked anything else.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Range {
+    pub base: String,
+    /// `None`: the work tree.
+    pub head: Option<String>,
+}
+
+/// The commit a revision given as `flag` names. Outside a git repository, or for a revision
+/// that names no commit here, a usage error that says which and what to do.
+fn resolve(runner: &dyn Runner, flag: &str, rev: &str) -> anyhow::Result<String> {
+    let inside = run(runner, &git::is_inside_work_tree())?;
+    if !inside.success() || inside.stdout.trim() != "true" {
+        return Err(UsageError(format!(
+            "{flag} {rev}: this folder is not inside a git repository (run deploy in the \
+             hub-ops checkout, or pass -C DIR), so there is nothing to compare"
+        ))
+        .into());
+    }
+    let mut cmd = git::rev_parse_commit(rev);
+    cmd.probe = true;
+    let out = run(runner, &cmd)?;
+    let sha = out.stdout.trim();
+    if !out.success() || sha.is_empty() {
+        return Err(UsageError(format!(
+            "{flag} {rev:?}: no such commit in this repository. In a shallow clone, fetch more \
+             history (actions/checkout `fetch-depth: 0`, or `git fetch --deepen`), or pass a \
+             reachable revision."
+        ))
+        .into());
+    }
+    Ok(sha.to_string())
+}
+
+/// Resolve `--base` and `--head`.
+pub fn range(runner: &dyn Runner, base: &str, head: Option<&str>) -> anyhow::Result<Range> {
+    Ok(Range {
+        base: resolve(runner, "--base", base)?,
+        head: head.map(|h| resolve(runner, "--head", h)).transpose()?,
+    })
+}
+
 /// Changed paths between `base` and `head` (default: the work tree, untracked files included).
-pub fn changed_paths(
-    runner: &dyn Runner,
-    base: &str,
-    head: Option<&str>,
-) -> anyhow::Result<Vec<String>> {
+pub fn changed_paths(runner: &dyn Runner, r: &Range) -> anyhow::Result<Vec<String>> {
+    let (base, head) = (r.base.as_str(), r.head.as_deref());
     let diff = run(runner, &git::diff_names(base, head)).map_err(|e| match e {
         CmdError::Failed { tail, .. } => anyhow::Error::new(UsageError(format!(
-            "cannot compare with --base {base}{}: {}\nIn a shallow clone, fetch more history \
-             (actions/checkout `fetch-depth: 0`, or `git fetch --deepen`), or pass a reachable revision.",
-            head.map(|h| format!(" --head {h}")).unwrap_or_default(),
+            "cannot compare {base}{}: {}\nIn a shallow clone, fetch more history \
+             (actions/checkout `fetch-depth: 0`, or `git fetch --deepen`).",
+            head.map(|h| format!(" with {h}")).unwrap_or_default(),
             tail.lines().last().unwrap_or("git diff failed")
         ))),
         other => other.into(),

@@ -82,7 +82,7 @@ pub fn connect(
     match cluster.provider() {
         Provider::Gcp => {
             let g = f.gcp.as_ref().ok_or_else(|| missing(cluster, "gcp"))?;
-            let key = secrets::plain_path(runner, log, root, &rel(&g.key), &mut decrypted)?;
+            let key = secrets::plain_key_path(runner, log, root, &rel(&g.key), &mut decrypted)?;
             // A private gcloud config: parallel clusters must not switch each other's account.
             env.push((
                 "CLOUDSDK_CONFIG".into(),
@@ -96,7 +96,7 @@ pub fn connect(
         }
         Provider::Aws => {
             let a = f.aws.as_ref().ok_or_else(|| missing(cluster, "aws"))?;
-            let key = secrets::plain_path(runner, log, root, &rel(&a.key), &mut decrypted)?;
+            let key = secrets::plain_key_path(runner, log, root, &rel(&a.key), &mut decrypted)?;
             env.extend(aws_env(&key, root));
             for (_, v) in &env {
                 if let Arg::Secret(s) = v {
@@ -110,7 +110,7 @@ pub fn connect(
         }
         Provider::Azure => {
             let z = f.azure.as_ref().ok_or_else(|| missing(cluster, "azure"))?;
-            let key = secrets::plain_path(runner, log, root, &rel(&z.key), &mut decrypted)?;
+            let key = secrets::plain_key_path(runner, log, root, &rel(&z.key), &mut decrypted)?;
             env.push((
                 "AZURE_CONFIG_DIR".into(),
                 Arg::Plain(dir.path().join("azure").display().to_string()),
@@ -143,7 +143,7 @@ pub fn connect(
                 .as_ref()
                 .ok_or_else(|| missing(cluster, "kubeconfig"))?;
             let file = rel(&k.file);
-            let plain = secrets::plain_path(runner, log, root, &file, &mut decrypted)?;
+            let plain = secrets::plain_key_path(runner, log, root, &file, &mut decrypted)?;
             let src = if Path::new(&plain).is_absolute() {
                 PathBuf::from(&plain)
             } else {

@@ -895,7 +895,12 @@ fn helm_release_file(
         .map_err(|ps| format!("the HelmRelease is invalid: {}", ps.join("; ")))?;
     let text = serde_yaml::to_string(&hr).map_err(|e| e.to_string())?;
     Ok((
-        format!("{}/{}.yaml", g.path.trim_end_matches('/'), spec.release),
+        // normalized when cluster.yaml was loaded: inside the releases repo
+        format!(
+            "{}/{}.yaml",
+            crate::config::paths::normalize(&g.path).map_err(|e| format!("gitops.path: {e}"))?,
+            spec.release
+        ),
         text,
     ))
 }

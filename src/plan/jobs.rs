@@ -71,7 +71,10 @@ pub fn jobs(plan: &Plan) -> Vec<Job> {
     out
 }
 
+/// A job as `deploy plan --format json` writes it (unknown keys are refused: a typo such as
+/// `hub` for `hub_name` must not turn into a job for the wrong release).
 #[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 struct JobJson {
     provider: Provider,
     cluster_name: String,
@@ -79,9 +82,14 @@ struct JobJson {
     hub_name: Option<String>,
     #[serde(default)]
     reason_for_redeploy: String,
+    /// `--live`: what the check found (informational).
+    #[serde(default, skip_serializing)]
+    #[allow(dead_code)]
+    live: Option<String>,
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct PlanJson {
     #[serde(rename = "support-jobs", default)]
     support: Vec<JobJson>,
@@ -89,6 +97,10 @@ struct PlanJson {
     staging: Vec<JobJson>,
     #[serde(rename = "prod-jobs", default)]
     prod: Vec<JobJson>,
+    /// `--live`: jobs that are not to run (read so that a `plan --live` plan is accepted).
+    #[serde(rename = "dropped-jobs", default)]
+    #[allow(dead_code)]
+    dropped: Vec<serde_json::Value>,
 }
 
 /// Jobs from the JSON of `deploy plan --format json` (or just its prod-jobs list).
@@ -105,6 +117,7 @@ pub fn parse_plan_json(file: &str, text: &str) -> Result<Vec<Job>, ConfigError> 
             support: vec![],
             staging: vec![],
             prod: serde_json::from_str(text).map_err(bad)?,
+            dropped: vec![],
         }
     } else {
         serde_json::from_str(text).map_err(bad)?
@@ -129,6 +142,21 @@ pub fn parse_plan_json(file: &str, text: &str) -> Result<Vec<Job>, ConfigError> 
                     ));
                 }
             };
+            if let Some(first) = out
+                .iter()
+                .find(|o: &&Job| o.cluster == j.cluster_name && o.release == release)
+            {
+                return Err(ConfigError::new(
+                    file,
+                    format!(
+                        "release {}/{release} is in the plan twice ({} and {}): each release \
+                         is upgraded once",
+                        j.cluster_name,
+                        first.kind.as_str(),
+                        kind.as_str()
+                    ),
+                ));
+            }
             out.push(Job {
                 kind,
                 provider: j.provider,
@@ -141,22 +169,27 @@ pub fn parse_plan_json(file: &str, text: &str) -> Result<Vec<Job>, ConfigError> 
     Ok(out)
 }
 
-/// Clusters whose support or staging did not succeed, from `--report` files of earlier runs.
-pub fn failed_clusters_from_report(
+/// Every cluster a `--report` file names, and those whose support or staging did not succeed.
+pub fn report_clusters(
     file: &str,
     text: &str,
-) -> Result<BTreeSet<String>, ConfigError> {
+) -> Result<(BTreeSet<String>, BTreeSet<String>), ConfigError> {
     let v: serde_json::Value = serde_json::from_str(text)
         .map_err(|e| ConfigError::new(file, format!("not a `deploy … --report` file: {e}")))?;
     let releases = v["releases"].as_array().ok_or_else(|| {
         ConfigError::new(file, "not a `deploy … --report` file: no `releases` list")
     })?;
-    Ok(releases
+    let all = releases
+        .iter()
+        .filter_map(|r| r["cluster_name"].as_str().map(String::from))
+        .collect();
+    let failed = releases
         .iter()
         .filter(|r| matches!(r["kind"].as_str(), Some("support" | "staging")))
         .filter(|r| !matches!(r["status"].as_str(), Some("succeeded" | "unchanged")))
         .filter_map(|r| r["cluster_name"].as_str().map(String::from))
-        .collect())
+        .collect();
+    Ok((all, failed))
 }
 
 /// The prod jobs of clusters not in `failed`, as the JSON list a matrix takes.
@@ -169,6 +202,7 @@ pub fn filter_prod(jobs: &[Job], failed: &BTreeSet<String>) -> String {
             cluster_name: j.cluster.clone(),
             hub_name: Some(j.release.clone()),
             reason_for_redeploy: j.reason.clone(),
+            live: None,
         })
         .collect();
     serde_json::to_string(&kept).unwrap_or_else(|_| "[]".into())

@@ -39,6 +39,15 @@ impl Changes {
             if p.trim().is_empty() {
                 continue;
             }
+            if p.trim_end_matches(['\r', '\n'])
+                .chars()
+                .any(char::is_control)
+            {
+                notices.push(format!(
+                    "ignored changed path {p:?}: it contains a control character"
+                ));
+                continue;
+            }
             match crate::config::paths::normalize(&p) {
                 Ok(n) => {
                     paths.insert(n);

@@ -7,6 +7,9 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
+/// The shortest line of a multi-line secret that is masked on its own.
+pub const MIN_LINE: usize = 4;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Verbosity {
     Quiet,
@@ -100,28 +103,46 @@ impl Log {
 
     /// Register a secret value read from a file: scrubbed from our output from now on, and
     /// masked by GitHub Actions in the whole job log (including other steps).
+    ///
+    /// A multi-line value (a private key in a block scalar) is also registered line by line: a
+    /// tool prints it a line at a time, and each printed line is scrubbed on its own. Lines of
+    /// fewer than [`MIN_LINE`] characters (a lone `}` of a JSON secret) are left out, or every
+    /// brace of the log would be starred.
     pub fn mask(&self, secret: &str) {
         let secret = secret.trim();
         if secret.is_empty() {
             return;
         }
+        let mut parts = vec![secret];
+        if secret.contains('\n') {
+            parts.extend(
+                secret
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| l.chars().count() >= MIN_LINE),
+            );
+        }
         let mut secrets = lock(&self.inner.secrets);
-        if secrets.iter().any(|s| s == secret) {
+        let new: Vec<&str> = parts
+            .into_iter()
+            .filter(|p| !secrets.iter().any(|s| s == p))
+            .collect();
+        if new.is_empty() {
             return;
         }
-        secrets.push(secret.to_string());
+        secrets.extend(new.iter().map(|p| p.to_string()));
         // Longest first, so a secret containing another is replaced whole.
         secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
         drop(secrets);
         if self.inner.ci == Ci::GitHub {
             // The one place a secret is written out: the runner consumes this line and never shows
-            // it. Multi-line values are masked line by line, as the runner expects. A child log
-            // sends it to the top at once rather than into its buffer.
+            // it. The runner masks one line per command, so a multi-line value is sent line by
+            // line. A child log sends it to the top at once rather than into its buffer.
             let mut top = self;
             while let Some(p) = &top.inner.parent {
                 top = p;
             }
-            for line in secret.lines().filter(|l| !l.trim().is_empty()) {
+            for line in new.iter().filter(|l| !l.contains('\n')) {
                 top.raw(&format!("::add-mask::{line}"));
             }
         }
@@ -198,7 +219,9 @@ impl Log {
             return;
         }
         let line = match self.inner.ci {
-            Ci::GitHub => format!("::warning::{msg}"),
+            // one annotation, whatever the message holds: a line break in it (a file name from
+            // a pull request) must not start a workflow command of its own
+            Ci::GitHub => format!("::warning::{}", escape_data(msg)),
             _ => format!("warning: {msg}"),
         };
         self.emit(Verbosity::Quiet, &line);
@@ -208,10 +231,20 @@ impl Log {
         // GitHub annotations are one line; the full text follows as plain lines.
         if self.inner.ci == Ci::GitHub {
             let first = msg.lines().next().unwrap_or_default();
-            self.emit(Verbosity::Quiet, &format!("::error::{first}"));
+            self.emit(
+                Verbosity::Quiet,
+                &format!("::error::{}", escape_data(first)),
+            );
         }
         self.emit(Verbosity::Quiet, &format!("error: {msg}"));
     }
+}
+
+/// A workflow command's message as the GitHub runner reads it back: `%`, CR and LF escaped.
+pub fn escape_data(msg: &str) -> String {
+    msg.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 /// A poisoned lock only means another thread panicked while logging; the data is still usable.
@@ -257,6 +290,26 @@ mod tests {
         log.mask("s3cr3t\n");
         log.info("password is s3cr3t!");
         assert_eq!(buf.text(), "password is ***!\n");
+    }
+
+    #[test]
+    fn multi_line_secrets_are_masked_line_by_line() {
+        let (log, buf) = log(Ci::GitHub);
+        log.mask("-----BEGIN KEY-----\nFAKEline1abc\n}\nFAKEline2def\n-----END KEY-----\n");
+        log.info("  FAKEline1abc");
+        log.info("x FAKEline2def y }");
+        let text = buf.text();
+        let shown: String = text
+            .lines()
+            .filter(|l| !l.starts_with("::add-mask::"))
+            .collect();
+        assert!(!shown.contains("FAKEline"), "{text}");
+        assert!(text.contains("::add-mask::FAKEline1abc\n"), "{text}");
+        assert!(
+            !text.contains("::add-mask::}"),
+            "a brace is not masked: {text}"
+        );
+        assert!(text.ends_with("  ***\nx *** y }\n"), "{text}");
     }
 
     #[test]

@@ -22,8 +22,28 @@ pub fn is_shallow() -> Cmd {
         .local_query()
 }
 
+/// The commit `rev` names, as a full hash; fails (quietly) when it names none. `rev` comes from
+/// the command line, so it goes after `--end-of-options`: `--output=x` is a revision to git here,
+/// never an option.
+pub fn rev_parse_commit(rev: &str) -> Cmd {
+    Cmd::new("git")
+        .args(["rev-parse", "--verify", "--quiet", "--end-of-options"])
+        .arg(format!("{rev}^{{commit}}"))
+        .local_query()
+}
+
+/// Whether the current folder is inside a git work tree (prints `true`).
+pub fn is_inside_work_tree() -> Cmd {
+    let mut c = Cmd::new("git")
+        .args(["rev-parse", "--is-inside-work-tree"])
+        .local_query();
+    c.probe = true;
+    c
+}
+
 /// Paths changed between `base` and `head` (or the work tree), NUL-separated. Renames are listed
-/// as a deletion and an addition so both paths count.
+/// as a deletion and an addition so both paths count. Give commit hashes (from
+/// [`rev_parse_commit`]), not what the user typed.
 pub fn diff_names(base: &str, head: Option<&str>) -> Cmd {
     Cmd::new("git")
         .args(["diff", "--name-only", "--no-renames", "-z", base])

@@ -31,8 +31,17 @@ pub struct Findings {
     pub notices: Vec<String>,
 }
 
-/// Decrypts a sops file (repo-relative path), or says why it cannot.
-pub type Decrypt<'a> = &'a dyn Fn(&str) -> Result<String, String>;
+/// Why an encrypted file's content was not checked.
+#[derive(Debug)]
+pub enum Undecrypted {
+    /// It could not be decrypted here (no sops, no key, a dry run): a notice.
+    Skipped(String),
+    /// sops printed something that is not a valid document: a problem.
+    Invalid(ConfigError),
+}
+
+/// Decrypts a sops file (repo-relative path), or says why it did not.
+pub type Decrypt<'a> = &'a dyn Fn(&str) -> Result<String, Undecrypted>;
 
 /// A release whose values to check: cluster, release name, chart folder, values files in order.
 #[derive(Clone, Debug)]
@@ -46,7 +55,7 @@ pub struct ValuesCheck {
 }
 
 fn read(root: &Path, rel: &str) -> Option<String> {
-    std::fs::read_to_string(root.join(rel)).ok()
+    crate::config::files::read_text(&root.join(rel)).ok()
 }
 
 /// deploy.yaml against its schema (when the file exists); `loader` is the typed loader's error,
@@ -83,6 +92,7 @@ pub fn multi(
     let mut f = Findings::default();
     let root = &repo.root;
     check_deploy_yaml(root, repo.settings_error.clone(), &mut f);
+    f.problems.extend(repo.folder_problems.iter().cloned());
     let mut clusters = Vec::new();
     for name in &repo.cluster_names {
         let path = Cluster::yaml_path(name);
@@ -291,7 +301,8 @@ fn cross_file(
 fn values(root: &Path, r: &ValuesCheck, decrypt: Decrypt<'_>, f: &mut Findings) {
     let schema_file = format!("{}/values.schema.yaml", r.chart);
     let schema_text = read(root, &schema_file);
-    let mut docs: Vec<(String, String, Json)> = Vec::new();
+    // (file, text, parsed, whether it holds secrets)
+    let mut docs: Vec<(String, String, Json, bool)> = Vec::new();
     let mut complete = true;
     for file in &r.values {
         // a file outside its cluster folder (or a symlink out of it) is a cross-file problem
@@ -307,16 +318,29 @@ fn values(root: &Path, r: &ValuesCheck, decrypt: Decrypt<'_>, f: &mut Findings) 
                 continue;
             }
         }
-        let Some(mut text) = read(root, file) else {
-            continue;
-        }; // reported by the cross-file rules
+        let mut text = match crate::config::files::read_text(&root.join(file)) {
+            Ok(t) => t,
+            Err(crate::config::files::ReadError::Missing) => continue, // a cross-file problem
+            Err(e) => {
+                f.problems
+                    .push(ConfigError::new(file.clone(), e.to_string()));
+                complete = false;
+                continue;
+            }
+        };
+        let secret = is_sops_encrypted(&text) || crate::execute::secrets::is_secret_name(file);
         if is_sops_encrypted(&text) {
             if schema_text.is_none() {
                 continue; // nothing to check the content against
             }
             match decrypt(file) {
                 Ok(plain) => text = plain,
-                Err(why) => {
+                Err(Undecrypted::Invalid(e)) => {
+                    f.problems.push(e);
+                    complete = false;
+                    continue;
+                }
+                Err(Undecrypted::Skipped(why)) => {
                     f.notices.push(format!(
                         "{}/{}: {file} not checked against {schema_file}: {why}",
                         r.cluster, r.release
@@ -326,11 +350,12 @@ fn values(root: &Path, r: &ValuesCheck, decrypt: Decrypt<'_>, f: &mut Findings) 
                 }
             }
         }
-        match serde_yaml::from_str::<Json>(&text) {
-            Ok(v) => docs.push((file.clone(), text, v)),
-            Err(e) => f
-                .problems
-                .push(crate::config::yaml::to_config_error(file, &e)),
+        match crate::config::yaml::check_values_doc(file, &text, secret) {
+            Ok(v) => docs.push((file.clone(), text, v, secret)),
+            Err(e) => {
+                f.problems.push(e);
+                complete = false;
+            }
         }
     }
     // Without every file the merged values are not what helm gets: the notice says so.
@@ -348,24 +373,31 @@ fn values(root: &Path, r: &ValuesCheck, decrypt: Decrypt<'_>, f: &mut Findings) 
         .and_then(|t| serde_yaml::from_str::<Json>(&t).ok())
         .filter(Json::is_object)
         .unwrap_or_else(|| Json::Object(Default::default()));
-    let over = crate::gitops::merge_values(docs.iter().map(|(_, _, v)| v.clone()));
+    let over = crate::gitops::merge_values(docs.iter().map(|(_, _, v, _)| v.clone()));
     merged = crate::gitops::merge_values([merged, over]);
     for e in compiled.iter_errors(&merged) {
         let pointer = e.instance_path().to_string();
         // blame the last file that sets the value (or a parent of it)
-        let blamed = docs.iter().rev().find_map(|(file, text, _)| {
+        let blamed = docs.iter().rev().find_map(|(file, text, _, secret)| {
             let (p, at) = Locations::of(text).deepest(&pointer)?;
-            (!p.is_empty()).then(|| (file.clone(), Some(at)))
+            (!p.is_empty()).then(|| (file.clone(), Some(at), *secret))
         });
-        let (file, at) = blamed.unwrap_or_else(|| {
+        let (file, at, secret) = blamed.unwrap_or_else(|| {
             (
                 r.values
                     .first()
                     .cloned()
                     .unwrap_or_else(|| Cluster::yaml_path(&r.cluster)),
                 None,
+                docs.iter().any(|d| d.3),
             )
         });
+        // a message about a secret file never quotes its value: it names the field instead
+        let message = if secret {
+            schema::without_instance(&e)
+        } else {
+            e.to_string()
+        };
         let field = if pointer.is_empty() {
             "(top level)".to_string()
         } else {
@@ -373,7 +405,10 @@ fn values(root: &Path, r: &ValuesCheck, decrypt: Decrypt<'_>, f: &mut Findings) 
         };
         let mut err = ConfigError::new(
             file,
-            format!("{} (release {}/{}, {schema_file})", e, r.cluster, r.release),
+            format!(
+                "{message} (release {}/{}, {schema_file})",
+                r.cluster, r.release
+            ),
         )
         .field(field);
         if let Some((l, c)) = at {
@@ -387,8 +422,24 @@ fn values(root: &Path, r: &ValuesCheck, decrypt: Decrypt<'_>, f: &mut Findings) 
 pub fn legacy(repo: &LegacyRepo) -> Findings {
     let mut f = Findings::default();
     check_deploy_yaml(&repo.root, None, &mut f);
+    let s = &repo.settings;
+    let secret_settings = [
+        s.gcloud
+            .as_ref()
+            .map(|g| ("gcloud.key_file", g.key_file.as_str())),
+        s.docker
+            .as_ref()
+            .map(|d| ("docker.password_file", d.password_file.as_str())),
+    ];
+    for (field, file) in secret_settings.into_iter().flatten() {
+        if let Err(m) = crate::config::files::check_inside(&repo.root, file) {
+            f.problems.push(
+                ConfigError::new(DEPLOY_YAML, format!("{file} {m}")).field(field.to_string()),
+            );
+        }
+    }
     for c in &repo.charts {
-        if !repo.root.join(&c.secrets_file).is_file() {
+        if !repo.root.join(&c.secrets_file).exists() {
             f.problems.push(ConfigError::new(
                 c.secrets_file.clone(),
                 format!(
@@ -396,6 +447,10 @@ pub fn legacy(repo: &LegacyRepo) -> Findings {
                     c.name, c.secrets_file
                 ),
             ));
+        } else if let Err(e) =
+            crate::config::legacy::check_secrets_file(&repo.root, &c.secrets_file)
+        {
+            f.problems.push(e);
         }
         if let Some(dir) = &c.image_dir
             && !repo.root.join(dir).join("Dockerfile").is_file()

@@ -41,12 +41,25 @@ pub fn compile_yaml(file: &str, text: &str) -> Result<jsonschema::Validator, Con
         .map_err(|e| ConfigError::new(file, format!("not a valid JSON Schema: {e}")))
 }
 
+/// A schema error's message without the value it is about (`"s3cr3t" is not of type
+/// "integer"` → `the value is not of type "integer"`), for files that hold secrets.
+pub fn without_instance(e: &jsonschema::ValidationError<'_>) -> String {
+    let msg = e.to_string();
+    let instance = e.instance().to_string();
+    let out = msg.replace(&instance, "the value");
+    // anything else quoted could still come from the document
+    if out.contains(&instance) || instance.len() < 3 {
+        return crate::config::yaml::redact_quoted(&out);
+    }
+    out
+}
+
 /// Check `text` (the content of `file`) against `schema`, adding located problems.
 pub fn check(schema: &Schema, file: &str, text: &str, out: &mut Vec<ConfigError>) {
-    let doc: Json = match serde_yaml::from_str(text) {
+    let doc: Json = match crate::config::yaml::to_json(file, text) {
         Ok(d) => d,
         Err(e) => {
-            out.push(crate::config::yaml::to_config_error(file, &e));
+            out.push(e);
             return;
         }
     };
