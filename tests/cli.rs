@@ -88,6 +88,19 @@ fn full_deploy_then_second_run_skips_build_and_push() {
 }
 
 #[test]
+fn the_docker_password_is_stripped_of_surrounding_whitespace_like_deploy_py() {
+    let f = Fixture::example();
+    // an editor's leading indent, a trailing space and a CRLF: deploy.py's `.strip()` removed all
+    f.write("secrets/dockerhub", "  FAKE-spaced-password \r\n");
+    f.commit_all("a password file with whitespace around it");
+    f.deploy().arg("ea-hub").assert().success();
+    assert_eq!(
+        std::fs::read_to_string(f.fake.join("docker-login-stdin")).unwrap(),
+        "FAKE-spaced-password"
+    );
+}
+
+#[test]
 fn rebuild_forces_a_build_and_older_tags_seed_the_cache() {
     let f = Fixture::example();
     let old = f.tag("ea-hub");
