@@ -101,6 +101,58 @@ fn the_docker_password_is_stripped_of_surrounding_whitespace_like_deploy_py() {
 }
 
 #[test]
+fn setup_gives_gcloud_helm_and_kubectl_a_private_config_removed_at_exit() {
+    let f = Fixture::example();
+    f.set_deployments(&["hub"]);
+    let operator = f.fake.join("operator-kubeconfig");
+    f.deploy()
+        .args(["ea-hub", "--deploy"])
+        .env("KUBECONFIG", &operator)
+        .env("CLOUDSDK_CONFIG", f.fake.join("operator-gcloud"))
+        .assert()
+        .success();
+    let envs = f.call_envs();
+    let private: Vec<&[String; 5]> = envs
+        .iter()
+        .filter(|e| ["gcloud", "helm", "kubectl"].contains(&e[0].as_str()))
+        .collect();
+    assert!(private.len() >= 6, "{envs:#?}");
+    let kube = &private[0][2];
+    let dir = std::path::Path::new(kube).parent().unwrap();
+    assert!(
+        dir.file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("deploy-ea-hub-"),
+        "{kube}"
+    );
+    for e in &private {
+        assert_eq!(&e[2], kube, "one private kubeconfig for the run: {e:?}");
+        assert_eq!(
+            e[3],
+            dir.join("gcloud").display().to_string(),
+            "a private gcloud config: {e:?}"
+        );
+        assert_eq!(e[4], "700", "only the owner can read it: {e:?}");
+    }
+    assert!(!dir.exists(), "removed at exit");
+    // docker keeps the operator's own configuration
+    let login = envs.iter().find(|e| e[0] == "docker").unwrap();
+    assert_eq!(login[2], operator.display().to_string());
+
+    // --no-setup: the operator's current context, as deploy.py used
+    std::fs::remove_file(f.fake.join("env")).unwrap();
+    f.deploy()
+        .args(["ea-hub", "--no-setup", "--deploy"])
+        .env("KUBECONFIG", &operator)
+        .assert()
+        .success();
+    for e in f.call_envs().iter().filter(|e| e[0] != "git") {
+        assert_eq!(e[2], operator.display().to_string(), "{e:?}");
+    }
+}
+
+#[test]
 fn rebuild_forces_a_build_and_older_tags_seed_the_cache() {
     let f = Fixture::example();
     let old = f.tag("ea-hub");

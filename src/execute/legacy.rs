@@ -5,8 +5,9 @@
 use std::path::Path;
 
 use super::StepFailed;
+use super::credentials::ClusterAccess;
 use super::lease::LeaseSettings;
-use super::release::{self, DependencyCache};
+use super::release::{self, DependencyCache, InCluster};
 use crate::cmd::Cmd;
 use crate::config::ConfigError;
 use crate::config::legacy::LegacyRepo;
@@ -111,6 +112,21 @@ pub fn run(
         }
     }
 
+    // gcloud, helm and kubectl get the private KUBECONFIG/CLOUDSDK_CONFIG (removed when this
+    // returns); docker and git keep the operator's own configuration.
+    let access = match plan.private_credentials {
+        true => Some(ClusterAccess::private(&plan.chart).map_err(|e| StepFailed::new("setup", e))?),
+        false => None,
+    };
+    let in_cluster = access.as_ref().map(|access| InCluster {
+        inner: runner,
+        access,
+    });
+    let kube: &dyn Runner = match &in_cluster {
+        Some(r) => r,
+        None => runner,
+    };
+
     if !plan.setup.is_empty() {
         section(
             log,
@@ -118,7 +134,8 @@ pub fn run(
             "Setup: cluster credentials and registry login",
             || {
                 for cmd in &plan.setup {
-                    exec(runner, cmd, &[]).map_err(|e| StepFailed::new("setup", e))?;
+                    let r = if cmd.program == "gcloud" { kube } else { runner };
+                    exec(r, cmd, &[]).map_err(|e| StepFailed::new("setup", e))?;
                 }
                 Ok(())
             },
@@ -182,7 +199,7 @@ pub fn run(
             &format!("Deploy {} with helm", plan.chart),
             || {
                 let deps = DependencyCache::default();
-                release::deploy(runner, log, root, &deps, lease, &d.release)
+                release::deploy(kube, log, root, &deps, lease, &d.release)
                     .map_err(|e| StepFailed::new(&format!("deploy ({})", e.step), e.source))
             },
         )?;

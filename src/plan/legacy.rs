@@ -57,6 +57,10 @@ pub struct ImageTag {
 pub struct LegacyPlan {
     pub chart: String,
     pub setup: Vec<Cmd>,
+    /// With setup: gcloud, helm and kubectl use a private `KUBECONFIG` and `CLOUDSDK_CONFIG` in a
+    /// temp folder of this run (the operator's own config is never changed). Without
+    /// (`--no-setup`): the operator's current context, as deploy.py did.
+    pub private_credentials: bool,
     /// `repository:tag` of the chart's user image, when it has one and the run needs it.
     pub image: Option<String>,
     pub build: Option<BuildPlan>,
@@ -202,6 +206,7 @@ pub fn plan(
     Ok(LegacyPlan {
         chart: chart.name.clone(),
         setup,
+        private_credentials: req.setup,
         image: image.map(|(_, r, _)| r),
         build,
         push,

@@ -154,6 +154,19 @@ impl Fixture {
             .collect()
     }
 
+    /// `(tool, first argument, KUBECONFIG, CLOUDSDK_CONFIG, mode of KUBECONFIG's folder)` of each
+    /// call so far ("-" when unset).
+    pub fn call_envs(&self) -> Vec<[String; 5]> {
+        std::fs::read_to_string(self.fake.join("env"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| {
+                let mut f = l.split('\t').map(String::from);
+                std::array::from_fn(|_| f.next().unwrap_or_default())
+            })
+            .collect()
+    }
+
     pub fn clear_calls(&self) {
         std::fs::write(self.fake.join("log"), "").unwrap();
     }
