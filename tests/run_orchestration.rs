@@ -346,6 +346,21 @@ struct LeaseWorld {
     /// When set, the first takeover attempt loses to this holder.
     race_winner: Option<String>,
     namespace_exists: bool,
+    /// The holder's leaseDurationSeconds (60 when 0).
+    secs: u64,
+    /// A live holder: renews before each read, writing its own clock plus this offset (seconds,
+    /// may be negative: a clock far behind ours).
+    renewing_with_offset: Option<i64>,
+}
+
+fn clock(offset_secs: i64) -> String {
+    let now = std::time::SystemTime::now();
+    let t = if offset_secs >= 0 {
+        now + Duration::from_secs(offset_secs as u64)
+    } else {
+        now - Duration::from_secs(offset_secs.unsigned_abs())
+    };
+    humantime::format_rfc3339_micros(t).to_string()
 }
 
 fn lease_runner(world: Arc<Mutex<LeaseWorld>>) -> RecordingRunner {
@@ -358,9 +373,10 @@ fn lease_runner(world: Arc<Mutex<LeaseWorld>>) -> RecordingRunner {
             .map(|s| s.value().to_string())
             .unwrap_or_default();
         let obj: serde_json::Value = serde_json::from_str(&stdin).unwrap_or_default();
+        let secs = if w.secs == 0 { 60 } else { w.secs };
         let lease_json = |h: &str, t: &str, rv: u32| {
             format!(
-                r#"{{"metadata":{{"resourceVersion":"{rv}"}},"spec":{{"holderIdentity":"{h}","leaseDurationSeconds":60,"renewTime":"{t}"}}}}"#
+                r#"{{"metadata":{{"resourceVersion":"{rv}"}},"spec":{{"holderIdentity":"{h}","leaseDurationSeconds":{secs},"renewTime":"{t}"}}}}"#
             )
         };
         let out = if line.starts_with("kubectl create namespace") {
@@ -410,6 +426,10 @@ fn lease_runner(world: Arc<Mutex<LeaseWorld>>) -> RecordingRunner {
                 )
             }
         } else if line.contains(" get lease ") {
+            if let (Some(offset), Some(l)) = (w.renewing_with_offset, w.lease.as_mut()) {
+                l.1 = clock(offset);
+                l.2 += 1;
+            }
             match &w.lease {
                 Some((h, t, rv)) => Output::ok(&lease_json(h, t, *rv)),
                 None => Output::failed(1, "Error from server (NotFound)"),
@@ -431,11 +451,6 @@ fn settings(wait_ms: u64) -> LeaseSettings {
         wait: Duration::from_millis(wait_ms),
         poll: Duration::from_millis(10),
     }
-}
-
-fn ago(secs: u64) -> String {
-    humantime::format_rfc3339_micros(std::time::SystemTime::now() - Duration::from_secs(secs))
-        .to_string()
 }
 
 #[test]
@@ -471,7 +486,7 @@ fn lease_is_created_held_and_deleted() {
 #[test]
 fn a_live_lease_of_another_run_makes_the_release_fail_naming_the_holder() {
     let world = Arc::new(Mutex::new(LeaseWorld {
-        lease: Some(("deploy@ci-7:42".into(), ago(1), 5)),
+        lease: Some(("deploy@ci-7:42".into(), clock(-1), 5)),
         ..Default::default()
     }));
     let r = lease_runner(Arc::clone(&world));
@@ -487,7 +502,7 @@ fn a_live_lease_of_another_run_makes_the_release_fail_naming_the_holder() {
     );
     let msg = err.to_string();
     assert!(
-        msg.contains("release hub is being deployed by deploy@ci-7:42 (lease ns/deploy-hub)"),
+        msg.contains("release hub is being deployed by deploy@ci-7:42 (lease ns/deploy-hub,"),
         "{msg}"
     );
     assert_eq!(
@@ -497,41 +512,103 @@ fn a_live_lease_of_another_run_makes_the_release_fail_naming_the_holder() {
     );
 }
 
+/// A dead holder's lease: its renewTime far in the past (our clock ahead of its) or far in the
+/// future (its clock ahead of ours). Either way it is taken over only once it has stayed
+/// unchanged for its leaseDurationSeconds on our clock, never at the first look, never never.
 #[test]
-fn an_expired_lease_is_taken_over_with_its_resource_version() {
+fn a_dead_holders_lease_is_taken_over_only_after_staying_unchanged_for_its_duration() {
+    for renew in [clock(-3600), clock(3600)] {
+        let world = Arc::new(Mutex::new(LeaseWorld {
+            lease: Some(("dead-run".into(), renew.clone(), 7)),
+            secs: 1,
+            ..Default::default()
+        }));
+        let r = lease_runner(Arc::clone(&world));
+        let t = Instant::now();
+        std::thread::scope(|s| {
+            let l = lease::acquire(s, &r, &settings(5000), "ns", "hub").unwrap();
+            assert_eq!(l.took_over_from.as_deref(), Some("dead-run"), "{renew}");
+            l.release();
+        });
+        let waited = t.elapsed();
+        assert!(
+            waited >= Duration::from_secs(1) && waited < Duration::from_secs(3),
+            "renewTime {renew}: taken over after {waited:?}"
+        );
+        let replace = r
+            .calls()
+            .into_iter()
+            .find(|c| c.cmd.line().starts_with("kubectl replace"))
+            .unwrap();
+        let obj: serde_json::Value =
+            serde_json::from_str(replace.cmd.stdin.as_ref().unwrap().value()).unwrap();
+        assert_eq!(
+            obj["metadata"]["resourceVersion"], "7",
+            "the takeover is conditional on what we saw"
+        );
+    }
+}
+
+/// A live holder whose clock is an hour behind ours writes renewTimes that look long expired:
+/// it keeps renewing, so it is never taken over.
+#[test]
+fn a_renewing_holder_with_a_clock_far_behind_is_never_taken_over() {
     let world = Arc::new(Mutex::new(LeaseWorld {
-        lease: Some(("dead-run".into(), ago(600), 7)),
+        lease: Some(("slow-clock-run".into(), clock(-3600), 3)),
+        secs: 1,
+        renewing_with_offset: Some(-3600),
+        namespace_exists: true,
         ..Default::default()
     }));
     let r = lease_runner(Arc::clone(&world));
-    std::thread::scope(|s| {
-        let l = lease::acquire(s, &r, &settings(100), "ns", "hub").unwrap();
-        assert_eq!(l.took_over_from.as_deref(), Some("dead-run"));
-        l.release();
+    let err = std::thread::scope(|s| {
+        lease::acquire(s, &r, &settings(1500), "ns", "hub")
+            .map(|_| ())
+            .unwrap_err()
     });
-    let replace = r
-        .calls()
-        .into_iter()
-        .find(|c| c.cmd.line().starts_with("kubectl replace"))
-        .unwrap();
-    let obj: serde_json::Value =
-        serde_json::from_str(replace.cmd.stdin.as_ref().unwrap().value()).unwrap();
-    assert_eq!(
-        obj["metadata"]["resourceVersion"], "7",
-        "the takeover is conditional on what we saw"
+    assert!(
+        err.to_string().contains("being deployed by slow-clock-run"),
+        "{err}"
+    );
+    assert!(!r.lines().iter().any(|l| l.starts_with("kubectl replace")));
+}
+
+/// --lock-timeout bounds the whole wait, even when the lease would expire later.
+#[test]
+fn the_lock_timeout_bounds_the_wait_for_a_dead_holders_lease() {
+    let world = Arc::new(Mutex::new(LeaseWorld {
+        lease: Some(("dead-run".into(), clock(-600), 7)),
+        namespace_exists: true,
+        ..Default::default()
+    }));
+    let r = lease_runner(Arc::clone(&world));
+    let t = Instant::now();
+    let err = std::thread::scope(|s| {
+        lease::acquire(s, &r, &settings(200), "ns", "hub")
+            .map(|_| ())
+            .unwrap_err()
+    });
+    assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+    let msg = err.to_string();
+    assert!(
+        msg.contains("being deployed by dead-run (lease ns/deploy-hub, unchanged for the last 0s; a lease not renewed for 60s is taken over)"),
+        "{msg}"
     );
 }
 
 #[test]
 fn losing_the_takeover_race_means_waiting_for_the_winner() {
     let world = Arc::new(Mutex::new(LeaseWorld {
-        lease: Some(("dead-run".into(), ago(600), 7)),
+        lease: Some(("dead-run".into(), clock(-600), 7)),
         race_winner: Some("other-run".into()),
         namespace_exists: true,
+        secs: 1,
+        ..Default::default()
     }));
     let r = lease_runner(Arc::clone(&world));
+    // long enough to try the takeover (1 s), too short to take the winner's lease over too
     let err = std::thread::scope(|s| {
-        lease::acquire(s, &r, &settings(80), "ns", "hub")
+        lease::acquire(s, &r, &settings(1600), "ns", "hub")
             .map(|_| ())
             .unwrap_err()
     });
