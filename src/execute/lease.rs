@@ -102,7 +102,12 @@ struct Observed {
 impl Observed {
     fn parse(out: &Output) -> Option<Observed> {
         let v: Value = serde_json::from_str(&out.stdout).ok()?;
-        let text = |p: &str| v.pointer(p).and_then(Value::as_str).unwrap_or("").to_string();
+        let text = |p: &str| {
+            v.pointer(p)
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        };
         Some(Observed {
             holder: text("/spec/holderIdentity"),
             renew: text("/spec/renewTime"),
