@@ -142,6 +142,11 @@ pub struct ExecArgs {
     /// Pass --force to helm upgrade (Helm 3 then replaces changed resources)
     #[arg(long)]
     pub force: bool,
+
+    /// Roll back (or uninstall) a release stuck pending even when its revision is recent and
+    /// not known to be abandoned (someone's helm may still be running it)
+    #[arg(long)]
+    pub force_recover: bool,
 }
 
 #[derive(Debug, Args)]
@@ -280,6 +285,11 @@ pub struct LegacyArgs {
     /// Pass --force to helm upgrade (Helm 3 then replaces changed resources)
     #[arg(long)]
     pub force: bool,
+
+    /// Roll back (or uninstall) a release stuck pending even when its revision is recent and
+    /// not known to be abandoned (someone's helm may still be running it)
+    #[arg(long)]
+    pub force_recover: bool,
 
     /// How long helm and each rollout may take [default: helm.timeout in deploy.yaml, else 10m]
     #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]

@@ -35,7 +35,8 @@ fn deploy_sequence(extra: &str, timeout: &str) -> Vec<String> {
         "helm status ea-hub --namespace ea-hub -o json".into(),
         format!(
             "helm upgrade --install --namespace ea-hub --create-namespace ea-hub hub-charts/ea-hub \
-             --wait --timeout {timeout} --cleanup-on-fail -f secrets/ea-hub.yaml{extra}"
+             --wait --timeout {timeout} --cleanup-on-fail -f secrets/ea-hub.yaml{extra} \
+             --labels deploy-revision=1,deploy-timeout={timeout}"
         ),
         "kubectl -n ea-hub get deployments -o name".into(),
         format!(
@@ -88,6 +89,109 @@ fn full_deploy_then_second_run_skips_build_and_push() {
 }
 
 #[test]
+fn the_docker_password_is_stripped_of_surrounding_whitespace_like_deploy_py() {
+    let f = Fixture::example();
+    // an editor's leading indent, a trailing space and a CRLF: deploy.py's `.strip()` removed all
+    f.write("secrets/dockerhub", "  FAKE-spaced-password \r\n");
+    f.commit_all("a password file with whitespace around it");
+    f.deploy().arg("ea-hub").assert().success();
+    assert_eq!(
+        std::fs::read_to_string(f.fake.join("docker-login-stdin")).unwrap(),
+        "FAKE-spaced-password"
+    );
+}
+
+#[test]
+fn setup_gives_gcloud_helm_and_kubectl_a_private_config_removed_at_exit() {
+    let f = Fixture::example();
+    f.pushed("ea-hub");
+    f.set_deployments(&["hub"]);
+    let operator = f.fake.join("operator-kubeconfig");
+    f.deploy()
+        .args(["ea-hub", "--deploy"])
+        .env("KUBECONFIG", &operator)
+        .env("CLOUDSDK_CONFIG", f.fake.join("operator-gcloud"))
+        .assert()
+        .success();
+    let envs = f.call_envs();
+    let private: Vec<&[String; 5]> = envs
+        .iter()
+        .filter(|e| ["gcloud", "helm", "kubectl"].contains(&e[0].as_str()))
+        .collect();
+    assert!(private.len() >= 6, "{envs:#?}");
+    let kube = &private[0][2];
+    let dir = std::path::Path::new(kube).parent().unwrap();
+    assert!(
+        dir.file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("deploy-ea-hub-"),
+        "{kube}"
+    );
+    for e in &private {
+        assert_eq!(&e[2], kube, "one private kubeconfig for the run: {e:?}");
+        assert_eq!(
+            e[3],
+            dir.join("gcloud").display().to_string(),
+            "a private gcloud config: {e:?}"
+        );
+        assert_eq!(e[4], "700", "only the owner can read it: {e:?}");
+    }
+    assert!(!dir.exists(), "removed at exit");
+    // docker keeps the operator's own configuration
+    let login = envs.iter().find(|e| e[0] == "docker").unwrap();
+    assert_eq!(login[2], operator.display().to_string());
+
+    // --no-setup: the operator's current context, as deploy.py used
+    std::fs::remove_file(f.fake.join("env")).unwrap();
+    f.deploy()
+        .args(["ea-hub", "--no-setup", "--deploy"])
+        .env("KUBECONFIG", &operator)
+        .assert()
+        .success();
+    for e in f.call_envs().iter().filter(|e| e[0] != "git") {
+        assert_eq!(e[2], operator.display().to_string(), "{e:?}");
+    }
+}
+
+/// `--deploy` without this run's push sets a tag only the registry can give the pods: helm must
+/// not run when the registry does not have it.
+#[test]
+fn deploying_a_tag_that_is_in_no_registry_stops_before_helm_with_exit_1() {
+    for flags in [
+        &["ea-hub", "--deploy"][..],
+        &["ea-hub", "--no-setup", "--build", "--deploy"][..],
+    ] {
+        let f = Fixture::example();
+        let tag = f.tag("ea-hub");
+        let out = f.deploy().args(flags).assert().code(1);
+        let stderr = text(&out.get_output().stderr);
+        assert!(
+            stderr.contains(&format!(
+                "{IMAGE}:{tag} is in no registry (docker said: no such manifest: {IMAGE}:{tag}): \
+                 its pods could never pull it, so helm was not run. Build and push it first: \
+                 `deploy ea-hub --build --push`"
+            )) || stderr.contains(&format!(
+                "{IMAGE}:{tag} is in no registry: its pods could never pull it, so helm was not \
+                 run. Build and push it first: `deploy ea-hub --build --push`"
+            )),
+            "{flags:?}: {stderr}"
+        );
+        let calls = f.calls();
+        assert!(
+            !calls
+                .iter()
+                .any(|c| c.starts_with("helm") || c.starts_with("kubectl")),
+            "{flags:?}: {calls:#?}"
+        );
+        // once pushed, the same command deploys
+        f.pushed("ea-hub");
+        f.deploy().args(flags).assert().success();
+        assert!(f.calls().iter().any(|c| c.starts_with("helm upgrade")));
+    }
+}
+
+#[test]
 fn rebuild_forces_a_build_and_older_tags_seed_the_cache() {
     let f = Fixture::example();
     let old = f.tag("ea-hub");
@@ -137,6 +241,7 @@ fn older_tag_missing_from_registry_is_not_used_as_cache() {
 #[test]
 fn abbreviated_long_options_work_like_argparse() {
     let f = Fixture::example();
+    f.pushed("ea-hub");
     f.set_deployments(&["hub"]);
     f.deploy()
         .args(["ea-hub", "--no-s", "--dep"])
@@ -148,6 +253,7 @@ fn abbreviated_long_options_work_like_argparse() {
         "600s",
     );
     want.remove(8); // only the hub deployment exists here
+    want.insert(0, format!("docker manifest inspect {IMAGE}:{tag}"));
     assert_eq!(f.calls(), want);
     // ambiguous prefix: a usage error
     f.deploy().args(["ea-hub", "--d"]).assert().code(2);
@@ -183,7 +289,8 @@ fn chart_without_image_has_no_tag_override() {
     assert_eq!(
         calls[5],
         "helm upgrade --install --namespace monitoring --create-namespace monitoring monitoring \
-         --wait --timeout 600s --cleanup-on-fail -f secrets/monitoring.yaml"
+         --wait --timeout 600s --cleanup-on-fail -f secrets/monitoring.yaml \
+         --labels deploy-revision=1,deploy-timeout=600s"
     );
     assert!(!calls.iter().any(|c| c.starts_with("docker")));
 }
@@ -191,6 +298,7 @@ fn chart_without_image_has_no_tag_override() {
 #[test]
 fn no_deployments_is_reported_not_an_error() {
     let f = Fixture::example();
+    f.pushed("staginghub");
     let out = f
         .deploy()
         .args(["staginghub", "--no-setup", "--deploy"])
@@ -204,6 +312,7 @@ fn no_deployments_is_reported_not_an_error() {
 #[test]
 fn force_and_timeout_flags_reach_helm_and_rollout() {
     let f = Fixture::example();
+    f.pushed("ea-hub");
     f.set_deployments(&["hub"]);
     f.deploy()
         .args([
@@ -218,14 +327,15 @@ fn force_and_timeout_flags_reach_helm_and_rollout() {
         .success();
     let calls = f.calls();
     assert!(
-        calls[5].contains("--timeout 90s") && calls[5].ends_with(" --force"),
+        calls[6].contains("--timeout 90s")
+            && calls[6].ends_with(" --force --labels deploy-revision=1,deploy-timeout=90s"),
         "{}",
-        calls[5]
+        calls[6]
     );
     assert!(
-        calls[7].ends_with("deployment.apps/hub --timeout 90s"),
+        calls[8].ends_with("deployment.apps/hub --timeout 90s"),
         "{}",
-        calls[7]
+        calls[8]
     );
     f.deploy()
         .args(["ea-hub", "--deploy", "--timeout", "90"])
@@ -380,6 +490,7 @@ fn missing_program_is_a_clear_error_before_anything_runs() {
 fn setup_needs_gcloud_settings_unless_no_setup() {
     let f = Fixture::example();
     f.write("deploy.yaml", "image:\n  name: x/{chart}\n  tag_value: t\n");
+    f.pushed_as("x/ea-hub", "ea-hub");
     let out = f.deploy().args(["ea-hub"]).assert().code(2);
     assert!(
         text(&out.get_output().stderr)
@@ -418,7 +529,7 @@ fn dry_run_prints_every_command_runs_nothing_and_redacts() {
          helm dependency update hub-charts/ea-hub\n\
          kubectl create -o json -f - < Lease ea-hub/deploy-ea-hub (kubectl create namespace ea-hub first, if it is missing)\n\
          helm status ea-hub --namespace ea-hub -o json\n\
-         helm upgrade --install --namespace ea-hub --create-namespace ea-hub hub-charts/ea-hub --wait --timeout 600s --cleanup-on-fail -f secrets/ea-hub.yaml --set-string jupyterhub.singleuser.image.tag={tag}\n\
+         helm upgrade --install --namespace ea-hub --create-namespace ea-hub hub-charts/ea-hub --wait --timeout 600s --cleanup-on-fail -f secrets/ea-hub.yaml --set-string jupyterhub.singleuser.image.tag={tag} --labels deploy-revision=<next>,deploy-timeout=600s\n\
          kubectl -n ea-hub get deployments -o name\n\
          kubectl rollout status --namespace ea-hub --watch <deployment> --timeout 600s (for each deployment)\n\
          kubectl -n ea-hub delete lease deploy-ea-hub --ignore-not-found\n"
@@ -428,6 +539,20 @@ fn dry_run_prints_every_command_runs_nothing_and_redacts() {
     assert!(
         stderr.contains("not on PATH (a real run would stop here): helm, kubectl"),
         "{stderr}"
+    );
+    // --deploy alone: the registry is asked before helm (a remote query, shown)
+    let out = f
+        .deploy()
+        .args(["ea-hub", "--no-setup", "--deploy", "--dry-run"])
+        .assert()
+        .success();
+    let stdout = text(&out.get_output().stdout);
+    assert!(
+        stdout.starts_with(&format!(
+            "docker manifest inspect {IMAGE}:{tag} (the deploy stops here if the tag is in no \
+             registry)\nhelm dependency update hub-charts/ea-hub\n"
+        )),
+        "{stdout}"
     );
     assert!(!stdout.contains(&f.password()) && !stderr.contains(&f.password()));
 }
@@ -521,6 +646,7 @@ fn secrets_echoed_by_a_tool_are_scrubbed() {
 #[test]
 fn github_actions_groups_and_masks() {
     let f = Fixture::example();
+    f.pushed("ea-hub");
     let out = f
         .deploy()
         .env("GITHUB_ACTIONS", "true")
@@ -556,6 +682,7 @@ fn github_actions_groups_and_masks() {
 #[test]
 fn travis_folds() {
     let f = Fixture::example();
+    f.pushed("ea-hub");
     let out = f
         .deploy()
         .env("TRAVIS", "true")
@@ -573,6 +700,7 @@ fn travis_folds() {
 #[test]
 fn dash_c_points_at_the_repo() {
     let f = Fixture::example();
+    f.pushed("ea-hub");
     let elsewhere = f.root.parent().unwrap().to_path_buf();
     f.deploy()
         .current_dir(&elsewhere)
@@ -581,12 +709,13 @@ fn dash_c_points_at_the_repo() {
         .args(["ea-hub", "--no-setup", "--deploy"])
         .assert()
         .success();
-    assert_eq!(f.calls()[0], "helm dependency update hub-charts/ea-hub");
+    assert_eq!(f.calls()[1], "helm dependency update hub-charts/ea-hub");
 }
 
 #[test]
 fn quiet_and_verbose() {
     let f = Fixture::example();
+    f.pushed("ea-hub");
     let out = f
         .deploy()
         .args(["-q", "ea-hub", "--no-setup", "--deploy"])
@@ -631,6 +760,7 @@ fn version_and_help() {
 #[test]
 fn sigterm_during_helm_upgrade_stops_the_child_and_exits_130() {
     let f = Fixture::example();
+    f.pushed("ea-hub");
     let (out, took) = f.interrupt_at("helm upgrade", &["ea-hub", "--no-setup", "--deploy"]);
     assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
     assert!(took.as_secs() < 15);

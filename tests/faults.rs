@@ -36,6 +36,7 @@ fn a_hung_command_is_stopped_by_its_watchdog() {
 #[test]
 fn a_command_killed_by_a_signal_fails_the_step() {
     let f = Fixture::example();
+    f.pushed("ea-hub");
     let out = f
         .deploy()
         .env("FAKE_KILL_ON", "helm upgrade")

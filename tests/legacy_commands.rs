@@ -36,6 +36,8 @@ fn runner(w: World) -> RecordingRunner {
             }
         } else if line.starts_with("docker pull") && line.contains(":1a2b3c4") {
             Output::failed(1, "manifest unknown")
+        } else if line.starts_with("helm status") {
+            Output::failed(1, "Error: release: not found") // a first install
         } else if line.starts_with("kubectl -n") && !w.no_deployments {
             Output::ok("deployment.apps/hub\ndeployment.apps/proxy\n")
         } else {
@@ -55,6 +57,7 @@ fn request(chart: &str, flags: &str) -> Request {
         deploy: has("--deploy"),
         rebuild: has("--rebuild"),
         force: has("--force"),
+        force_recover: has("--force-recover"),
         timeout: has("--timeout=5m").then(|| "5m".parse().unwrap()),
         lock_timeout: std::time::Duration::from_secs(1),
     }
@@ -114,7 +117,11 @@ fn extra_flags() {
         "--build --push --deploy --rebuild",
         "--no-setup --deploy --force --timeout=5m",
     ] {
-        all.push_str(&transcript("ea-hub", flags, World::default()));
+        let w = World {
+            registry_has_tag: true,
+            ..World::default()
+        };
+        all.push_str(&transcript("ea-hub", flags, w));
         all.push('\n');
     }
     insta::assert_snapshot!("extra_flags", all);
@@ -127,6 +134,31 @@ fn tag_already_in_registry_builds_and_pushes_nothing() {
         ..World::default()
     };
     insta::assert_snapshot!(transcript("ea-hub", "--build --push --deploy", w));
+}
+
+/// helm runs only for an image tag that is in the registry: asked before helm unless this run
+/// pushed the tag or its build step already found it; a missing tag stops the run with exit 1
+/// before helm, saying how to build and push it.
+#[test]
+fn deploy_only_an_image_that_exists() {
+    let mut all = String::new();
+    for (flags, has) in [
+        ("--no-setup --deploy", true),
+        ("--no-setup --deploy", false),
+        ("--no-setup --build --deploy", false),
+        ("--no-setup --build --deploy", true),
+        ("--no-setup --build --push --deploy", false),
+        ("--no-setup --build --rebuild --deploy", true),
+    ] {
+        let w = World {
+            registry_has_tag: has,
+            ..World::default()
+        };
+        all.push_str(&format!("## the tag is in the registry: {has}\n"));
+        all.push_str(&transcript("ea-hub", flags, w));
+        all.push('\n');
+    }
+    insta::assert_snapshot!("deploy_only_an_image_that_exists", all);
 }
 
 #[test]

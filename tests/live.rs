@@ -458,6 +458,7 @@ fn a_render_is_shared_by_releases_with_the_same_inputs() {
         set_string: vec![],
         timeout: "5m".into(),
         force: false,
+        force_recover: false,
     };
     let shared = live::Shared {
         root,

@@ -135,6 +135,7 @@ fn deploy_step_dependency_update_and_template_render_the_release() {
         deploy: true,
         rebuild: false,
         force: false,
+        force_recover: false,
         timeout: None,
         lock_timeout: std::time::Duration::from_secs(1),
     };

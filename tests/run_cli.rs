@@ -71,8 +71,13 @@ fn run_deploys_the_plan_and_writes_a_report() {
     let stderr = text(&out.stderr);
     assert!(stderr.contains("done    alpha/physics in"), "{stderr}");
     assert!(stderr.contains("release summary:"), "{stderr}");
-    // credentials went to a private kubeconfig: gcloud got KUBECONFIG in the environment (the
-    // fake logs argv only, so check the credentials call happened once for alpha)
+    // credentials went to a private kubeconfig, in a folder only the owner can enter, removed
+    // at exit; the credentials call happened once for alpha
+    let envs = f.call_envs();
+    let gcloud = envs.iter().find(|e| e[0] == "gcloud").unwrap();
+    assert!(gcloud[2].contains("/deploy-alpha-"), "{gcloud:?}");
+    assert_eq!(gcloud[4], "700", "{gcloud:?}");
+    assert!(!std::path::Path::new(&gcloud[2]).parent().unwrap().exists());
     let calls = f.calls();
     assert_eq!(
         calls

@@ -346,6 +346,21 @@ struct LeaseWorld {
     /// When set, the first takeover attempt loses to this holder.
     race_winner: Option<String>,
     namespace_exists: bool,
+    /// The holder's leaseDurationSeconds (60 when 0).
+    secs: u64,
+    /// A live holder: renews before each read, writing its own clock plus this offset (seconds,
+    /// may be negative: a clock far behind ours).
+    renewing_with_offset: Option<i64>,
+}
+
+fn clock(offset_secs: i64) -> String {
+    let now = std::time::SystemTime::now();
+    let t = if offset_secs >= 0 {
+        now + Duration::from_secs(offset_secs as u64)
+    } else {
+        now - Duration::from_secs(offset_secs.unsigned_abs())
+    };
+    humantime::format_rfc3339_micros(t).to_string()
 }
 
 fn lease_runner(world: Arc<Mutex<LeaseWorld>>) -> RecordingRunner {
@@ -358,9 +373,10 @@ fn lease_runner(world: Arc<Mutex<LeaseWorld>>) -> RecordingRunner {
             .map(|s| s.value().to_string())
             .unwrap_or_default();
         let obj: serde_json::Value = serde_json::from_str(&stdin).unwrap_or_default();
+        let secs = if w.secs == 0 { 60 } else { w.secs };
         let lease_json = |h: &str, t: &str, rv: u32| {
             format!(
-                r#"{{"metadata":{{"resourceVersion":"{rv}"}},"spec":{{"holderIdentity":"{h}","leaseDurationSeconds":60,"renewTime":"{t}"}}}}"#
+                r#"{{"metadata":{{"resourceVersion":"{rv}"}},"spec":{{"holderIdentity":"{h}","leaseDurationSeconds":{secs},"renewTime":"{t}"}}}}"#
             )
         };
         let out = if line.starts_with("kubectl create namespace") {
@@ -410,6 +426,10 @@ fn lease_runner(world: Arc<Mutex<LeaseWorld>>) -> RecordingRunner {
                 )
             }
         } else if line.contains(" get lease ") {
+            if let (Some(offset), Some(l)) = (w.renewing_with_offset, w.lease.as_mut()) {
+                l.1 = clock(offset);
+                l.2 += 1;
+            }
             match &w.lease {
                 Some((h, t, rv)) => Output::ok(&lease_json(h, t, *rv)),
                 None => Output::failed(1, "Error from server (NotFound)"),
@@ -431,11 +451,6 @@ fn settings(wait_ms: u64) -> LeaseSettings {
         wait: Duration::from_millis(wait_ms),
         poll: Duration::from_millis(10),
     }
-}
-
-fn ago(secs: u64) -> String {
-    humantime::format_rfc3339_micros(std::time::SystemTime::now() - Duration::from_secs(secs))
-        .to_string()
 }
 
 #[test]
@@ -471,7 +486,7 @@ fn lease_is_created_held_and_deleted() {
 #[test]
 fn a_live_lease_of_another_run_makes_the_release_fail_naming_the_holder() {
     let world = Arc::new(Mutex::new(LeaseWorld {
-        lease: Some(("deploy@ci-7:42".into(), ago(1), 5)),
+        lease: Some(("deploy@ci-7:42".into(), clock(-1), 5)),
         ..Default::default()
     }));
     let r = lease_runner(Arc::clone(&world));
@@ -487,7 +502,7 @@ fn a_live_lease_of_another_run_makes_the_release_fail_naming_the_holder() {
     );
     let msg = err.to_string();
     assert!(
-        msg.contains("release hub is being deployed by deploy@ci-7:42 (lease ns/deploy-hub)"),
+        msg.contains("release hub is being deployed by deploy@ci-7:42 (lease ns/deploy-hub,"),
         "{msg}"
     );
     assert_eq!(
@@ -497,41 +512,103 @@ fn a_live_lease_of_another_run_makes_the_release_fail_naming_the_holder() {
     );
 }
 
+/// A dead holder's lease: its renewTime far in the past (our clock ahead of its) or far in the
+/// future (its clock ahead of ours). Either way it is taken over only once it has stayed
+/// unchanged for its leaseDurationSeconds on our clock, never at the first look, never never.
 #[test]
-fn an_expired_lease_is_taken_over_with_its_resource_version() {
+fn a_dead_holders_lease_is_taken_over_only_after_staying_unchanged_for_its_duration() {
+    for renew in [clock(-3600), clock(3600)] {
+        let world = Arc::new(Mutex::new(LeaseWorld {
+            lease: Some(("dead-run".into(), renew.clone(), 7)),
+            secs: 1,
+            ..Default::default()
+        }));
+        let r = lease_runner(Arc::clone(&world));
+        let t = Instant::now();
+        std::thread::scope(|s| {
+            let l = lease::acquire(s, &r, &settings(5000), "ns", "hub").unwrap();
+            assert_eq!(l.took_over_from.as_deref(), Some("dead-run"), "{renew}");
+            l.release();
+        });
+        let waited = t.elapsed();
+        assert!(
+            waited >= Duration::from_secs(1) && waited < Duration::from_secs(3),
+            "renewTime {renew}: taken over after {waited:?}"
+        );
+        let replace = r
+            .calls()
+            .into_iter()
+            .find(|c| c.cmd.line().starts_with("kubectl replace"))
+            .unwrap();
+        let obj: serde_json::Value =
+            serde_json::from_str(replace.cmd.stdin.as_ref().unwrap().value()).unwrap();
+        assert_eq!(
+            obj["metadata"]["resourceVersion"], "7",
+            "the takeover is conditional on what we saw"
+        );
+    }
+}
+
+/// A live holder whose clock is an hour behind ours writes renewTimes that look long expired:
+/// it keeps renewing, so it is never taken over.
+#[test]
+fn a_renewing_holder_with_a_clock_far_behind_is_never_taken_over() {
     let world = Arc::new(Mutex::new(LeaseWorld {
-        lease: Some(("dead-run".into(), ago(600), 7)),
+        lease: Some(("slow-clock-run".into(), clock(-3600), 3)),
+        secs: 1,
+        renewing_with_offset: Some(-3600),
+        namespace_exists: true,
         ..Default::default()
     }));
     let r = lease_runner(Arc::clone(&world));
-    std::thread::scope(|s| {
-        let l = lease::acquire(s, &r, &settings(100), "ns", "hub").unwrap();
-        assert_eq!(l.took_over_from.as_deref(), Some("dead-run"));
-        l.release();
+    let err = std::thread::scope(|s| {
+        lease::acquire(s, &r, &settings(1500), "ns", "hub")
+            .map(|_| ())
+            .unwrap_err()
     });
-    let replace = r
-        .calls()
-        .into_iter()
-        .find(|c| c.cmd.line().starts_with("kubectl replace"))
-        .unwrap();
-    let obj: serde_json::Value =
-        serde_json::from_str(replace.cmd.stdin.as_ref().unwrap().value()).unwrap();
-    assert_eq!(
-        obj["metadata"]["resourceVersion"], "7",
-        "the takeover is conditional on what we saw"
+    assert!(
+        err.to_string().contains("being deployed by slow-clock-run"),
+        "{err}"
+    );
+    assert!(!r.lines().iter().any(|l| l.starts_with("kubectl replace")));
+}
+
+/// --lock-timeout bounds the whole wait, even when the lease would expire later.
+#[test]
+fn the_lock_timeout_bounds_the_wait_for_a_dead_holders_lease() {
+    let world = Arc::new(Mutex::new(LeaseWorld {
+        lease: Some(("dead-run".into(), clock(-600), 7)),
+        namespace_exists: true,
+        ..Default::default()
+    }));
+    let r = lease_runner(Arc::clone(&world));
+    let t = Instant::now();
+    let err = std::thread::scope(|s| {
+        lease::acquire(s, &r, &settings(200), "ns", "hub")
+            .map(|_| ())
+            .unwrap_err()
+    });
+    assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+    let msg = err.to_string();
+    assert!(
+        msg.contains("being deployed by dead-run (lease ns/deploy-hub, unchanged for the last 0s; a lease not renewed for 60s is taken over)"),
+        "{msg}"
     );
 }
 
 #[test]
 fn losing_the_takeover_race_means_waiting_for_the_winner() {
     let world = Arc::new(Mutex::new(LeaseWorld {
-        lease: Some(("dead-run".into(), ago(600), 7)),
+        lease: Some(("dead-run".into(), clock(-600), 7)),
         race_winner: Some("other-run".into()),
         namespace_exists: true,
+        secs: 1,
+        ..Default::default()
     }));
     let r = lease_runner(Arc::clone(&world));
+    // long enough to try the takeover (1 s), too short to take the winner's lease over too
     let err = std::thread::scope(|s| {
-        lease::acquire(s, &r, &settings(80), "ns", "hub")
+        lease::acquire(s, &r, &settings(1600), "ns", "hub")
             .map(|_| ())
             .unwrap_err()
     });
@@ -565,57 +642,230 @@ fn the_lease_is_renewed_while_the_upgrade_runs() {
 
 // ---- stuck releases ----
 
-fn recovery_lines(status: &str) -> Vec<String> {
+/// A release `prod` (gamma) whose newest revision, 4, has `status`.
+struct Stuck {
+    status: &'static str,
+    /// How long ago helm made revision 4 (helm history's `updated`).
+    age_secs: i64,
+    /// The labels of revision 4's release Secret.
+    labels: &'static str,
+    /// Another holder's lease is there and stays unchanged (its run died): it is taken over.
+    dead_lease: bool,
+    force_recover: bool,
+}
+
+const OURS: &str = r#"{"deploy-revision":"4","deploy-timeout":"5m","name":"prod","owner":"helm","status":"pending-upgrade","version":"4"}"#;
+/// What a person's `helm upgrade` after one of ours leaves: our labels, copied by helm.
+const INHERITED: &str = r#"{"deploy-revision":"3","deploy-timeout":"5m","name":"prod","owner":"helm","status":"pending-upgrade","version":"4"}"#;
+
+impl Default for Stuck {
+    fn default() -> Self {
+        Stuck {
+            status: "pending-upgrade",
+            age_secs: 60,
+            labels: OURS,
+            dead_lease: false,
+            force_recover: false,
+        }
+    }
+}
+
+/// Run gamma/prod in that world: the outcome, the log, and the helm and lease commands.
+fn run_stuck(w: Stuck) -> (Outcome, String, Vec<String>) {
     let repo = repo();
     let jobs: Vec<Job> = all_hub_jobs(&repo)
         .into_iter()
         .filter(|j| j.label() == "gamma/prod")
         .collect();
-    let status = status.to_string();
+    let status = w.status;
+    let (labels, dead_lease) = (w.labels, w.dead_lease);
+    let updated = clock(-w.age_secs);
+    let dead_renew = clock(-600);
     let r = RecordingRunner::new(move |c: &Cmd| {
-        if c.line().starts_with("helm history") {
-            let h = r#"[{"revision":1,"status":"superseded"},{"revision":2,"status":"deployed"},{"revision":3,"status":"failed"},{"revision":4,"status":"pending-upgrade"}]"#;
-            return Ok(Reply::Ran(Output::ok(h)));
-        }
-        if c.line().starts_with("helm status") {
-            return Ok(Reply::Ran(Output::ok(&format!(
-                r#"{{"name":"prod","info":{{"status":"{status}"}}}}"#
-            ))));
-        }
-        Ok(Reply::Ran(Output::ok("")))
+        let line = c.line();
+        let out = if line.starts_with("helm history") {
+            Output::ok(&format!(
+                r#"[{{"revision":1,"status":"superseded"}},{{"revision":2,"status":"deployed"}},{{"revision":3,"status":"failed"}},{{"revision":4,"status":"{status}","updated":"{updated}","description":"Preparing upgrade"}}]"#
+            ))
+        } else if line.starts_with("helm status") {
+            Output::ok(&format!(
+                r#"{{"name":"prod","version":4,"info":{{"status":"{status}"}}}}"#
+            ))
+        } else if line.starts_with("kubectl -n prod get secret -l owner=helm,name=prod,version=4") {
+            Output::ok(labels)
+        } else if line.starts_with("kubectl create -o json") && dead_lease {
+            Output::failed(1, "Error from server (AlreadyExists)")
+        } else if line.contains(" get lease ") {
+            Output::ok(&format!(
+                r#"{{"metadata":{{"resourceVersion":"9"}},"spec":{{"holderIdentity":"deploy@dead:1","leaseDurationSeconds":1,"renewTime":"{dead_renew}"}}}}"#
+            ))
+        } else if line.starts_with("kubectl create -o json") || line.starts_with("kubectl replace")
+        {
+            Output::ok(r#"{"metadata":{"resourceVersion":"10"}}"#)
+        } else {
+            Output::ok("")
+        };
+        Ok(Reply::Ran(out))
     });
-    let (out, log) = run_with(&r, &jobs, &opts(1));
-    assert_eq!(out[0].status, Status::Succeeded, "{log}");
-    r.lines()
+    let mut o = opts(1);
+    o.force_recover = w.force_recover;
+    o.lease.wait = Duration::from_secs(5);
+    let (out, log) = run_with(&r, &jobs, &o);
+    let lines = r
+        .lines()
         .into_iter()
-        .filter(|l| l.starts_with("helm"))
-        .collect()
+        .filter(|l| l.starts_with("helm") || l.contains(" lease ") || l.contains(" secret "))
+        .filter(|l| !l.starts_with("helm dependency"))
+        .collect();
+    (out.into_iter().next().unwrap(), log, lines)
 }
 
+const UP: &str = "helm upgrade --install --namespace prod --create-namespace prod helm-charts/basehub --wait --timeout 5m --cleanup-on-fail -f config/clusters/gamma/prod.values.yaml";
+const LABELS: &str = "kubectl -n prod get secret -l owner=helm,name=prod,version=4 -o 'jsonpath={.items[*].metadata.labels}'";
+
 #[test]
-fn a_release_stuck_pending_is_recovered_before_the_upgrade() {
-    let up = "helm upgrade --install --namespace prod --create-namespace prod helm-charts/basehub --wait --timeout 5m --cleanup-on-fail -f config/clusters/gamma/prod.values.yaml";
-    // back to the newest revision that was deployed, not to the failed one before the pending
+fn our_own_stuck_revision_is_recovered_at_once_when_its_run_released_the_lease() {
+    let (o, log, lines) = run_stuck(Stuck::default());
+    assert_eq!(o.status, Status::Succeeded, "{log}");
+    // back to the newest revision that was deployed, not to the failed one before the pending;
+    // the rollback makes revision 5, so the upgrade makes 6 and says so
     assert_eq!(
-        recovery_lines("pending-upgrade")[2..],
+        lines[..lines.len() - 1],
         [
+            "helm status prod --namespace prod -o json".to_string(),
             "helm history prod --namespace prod -o json".to_string(),
+            LABELS.to_string(),
             "helm rollback prod 2 --namespace prod --wait --timeout 5m".to_string(),
-            up.to_string()
+            format!("{UP} --labels deploy-revision=6,deploy-timeout=5m"),
         ]
     );
+    assert!(
+        log.contains("release is stuck in pending-upgrade revision 4 (1m old, made by a deploy run with --timeout 5m, description \"Preparing upgrade\"): the run that made it has ended"),
+        "{log}"
+    );
+    let (_, _, lines) = run_stuck(Stuck {
+        status: "pending-rollback",
+        ..Stuck::default()
+    });
     assert_eq!(
-        recovery_lines("pending-rollback")[3],
+        lines[3],
         "helm rollback prod 2 --namespace prod --wait --timeout 5m"
     );
+    let (_, _, lines) = run_stuck(Stuck {
+        status: "pending-install",
+        ..Stuck::default()
+    });
     assert_eq!(
-        recovery_lines("pending-install")[2],
+        lines[3],
         "helm uninstall prod --namespace prod --wait --timeout 5m"
     );
     assert_eq!(
-        recovery_lines("deployed")[2],
-        up,
-        "a healthy release is just upgraded"
+        lines[4],
+        format!("{UP} --labels deploy-revision=1,deploy-timeout=5m")
     );
-    assert_eq!(recovery_lines("failed")[2], up);
+    for healthy in ["deployed", "failed"] {
+        let (o, _, lines) = run_stuck(Stuck {
+            status: healthy,
+            ..Stuck::default()
+        });
+        assert_eq!(o.status, Status::Succeeded);
+        assert_eq!(
+            lines[1],
+            format!("{UP} --labels deploy-revision=5,deploy-timeout=5m"),
+            "a {healthy} release is just upgraded, marked with the revision it makes"
+        );
+    }
+}
+
+/// A person's own `helm upgrade` (it takes no lease) is pending: never rolled back under it.
+#[test]
+fn a_recent_pending_revision_that_is_not_ours_is_left_alone_and_fails_the_release() {
+    for labels in ["", INHERITED] {
+        let (o, log, lines) = run_stuck(Stuck {
+            labels,
+            age_secs: 90,
+            ..Stuck::default()
+        });
+        assert_eq!(o.status, Status::Failed, "{log}");
+        assert!(
+            o.message.contains(
+                "release prod: pending-upgrade revision 4 (1m 30s old, not made by deploy (a \
+                 person's helm, or another tool), description \"Preparing upgrade\"): someone \
+                 may still be upgrading it, so it is left alone"
+            ) && o.message.contains("--force-recover"),
+            "{}",
+            o.message
+        );
+        assert!(
+            !lines
+                .iter()
+                .any(|l| l.starts_with("helm rollback") || l.starts_with("helm upgrade")),
+            "{lines:#?}"
+        );
+        assert_eq!(
+            lines.last().unwrap(),
+            "kubectl -n prod delete lease deploy-prod --ignore-not-found"
+        );
+    }
+    // --force-recover: the operator knows nobody is at work on it
+    let (o, _, lines) = run_stuck(Stuck {
+        labels: "",
+        force_recover: true,
+        ..Stuck::default()
+    });
+    assert_eq!(o.status, Status::Succeeded);
+    assert!(lines.contains(&"helm rollback prod 2 --namespace prod --wait --timeout 5m".into()));
+}
+
+/// Older than this run's --timeout (5m) plus 5 minutes: nobody's helm can still wait on it.
+#[test]
+fn a_pending_revision_older_than_its_timeout_plus_the_margin_is_recovered() {
+    let (o, log, lines) = run_stuck(Stuck {
+        labels: INHERITED,
+        age_secs: 10 * 60 + 5,
+        ..Stuck::default()
+    });
+    assert_eq!(o.status, Status::Succeeded, "{log}");
+    assert!(lines.contains(&"helm rollback prod 2 --namespace prod --wait --timeout 5m".into()));
+    // from a clock an hour ahead: it looks new, so it is left alone
+    let (o, _, _) = run_stuck(Stuck {
+        labels: "",
+        age_secs: -3600,
+        ..Stuck::default()
+    });
+    assert_eq!(o.status, Status::Failed);
+}
+
+/// A revision of ours whose run died (its lease had to be taken over) may still have its helm
+/// running (a deploy killed by SIGKILL leaves helm behind): wait for its own timeout. The lease
+/// is then left to expire, so the next run knows it too.
+#[test]
+fn our_revision_after_a_lease_takeover_waits_for_its_own_timeout_and_keeps_the_lease_expiring() {
+    let (o, log, lines) = run_stuck(Stuck {
+        dead_lease: true,
+        ..Stuck::default()
+    });
+    assert_eq!(o.status, Status::Failed, "{log}");
+    assert!(
+        o.message.contains(
+            "its run died without releasing the release's lease, and its helm may still be running"
+        ),
+        "{}",
+        o.message
+    );
+    assert!(
+        !lines
+            .iter()
+            .any(|l| l.contains("delete lease") || l.starts_with("helm rollback")),
+        "{lines:#?}"
+    );
+    // past its own timeout (5m) plus 5 minutes, it is recovered
+    let (o, _, lines) = run_stuck(Stuck {
+        dead_lease: true,
+        age_secs: 10 * 60 + 5,
+        ..Stuck::default()
+    });
+    assert_eq!(o.status, Status::Succeeded);
+    assert!(lines.contains(&"helm rollback prod 2 --namespace prod --wait --timeout 5m".into()));
+    assert!(lines.last().unwrap().contains("delete lease"));
 }

@@ -157,6 +157,7 @@ fn legacy(cli: Cli, root: PathBuf, log: &Log) -> anyhow::Result<()> {
         deploy: a.deploy,
         rebuild: a.rebuild,
         force: a.force,
+        force_recover: a.force_recover,
         timeout: a.timeout,
         lock_timeout: a.lock_timeout.duration(),
     };

@@ -171,11 +171,12 @@ impl LegacyRepo {
         }
     }
 
-    /// Read a secret file (password), stripping the trailing newline editors add.
+    /// Read a secret file (password), without surrounding whitespace (deploy.py's `.strip()`):
+    /// a trailing newline or space an editor left would make `docker login` fail.
     pub fn read_secret(&self, file: &str) -> Result<String, ConfigError> {
         let text = std::fs::read_to_string(self.root.join(file))
             .map_err(|e| ConfigError::new(file, format!("cannot read: {e}")))?;
-        Ok(text.trim_end_matches(['\n', '\r']).to_string())
+        Ok(text.trim().to_string())
     }
 }
 

@@ -31,23 +31,34 @@ impl ClusterAccess {
         cmd
     }
 
-    /// For `deploy <chart>` (legacy): the current kube context, as deploy.py used.
-    pub fn ambient() -> ClusterAccess {
-        let kubeconfig = std::env::var_os("KUBECONFIG")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| {
-                std::env::var_os("HOME")
-                    .map(PathBuf::from)
-                    .unwrap_or_default()
-                    .join(".kube/config")
-            });
-        ClusterAccess {
-            _dir: None,
+    /// For `deploy <chart>` with setup (legacy): a private folder whose kubeconfig and gcloud
+    /// config `gcloud auth activate-service-account` and `get-credentials` fill, so the
+    /// operator's own `~/.kube/config` and gcloud account are never changed. Removed when
+    /// dropped. (`--no-setup` uses no ClusterAccess: the operator's current context.)
+    pub fn private(name: &str) -> Result<ClusterAccess, CmdError> {
+        let dir = private_dir(name)?;
+        let env = vec![(
+            "CLOUDSDK_CONFIG".to_string(),
+            Arg::Plain(dir.path().join("gcloud").display().to_string()),
+        )];
+        Ok(ClusterAccess {
+            kubeconfig: dir.path().join("kubeconfig"),
+            _dir: Some(dir),
             _decrypted: Decrypted::default(),
-            kubeconfig,
-            env: Vec::new(),
-        }
+            env,
+        })
     }
+}
+
+/// A temp folder `deploy-<name>-…` only its owner can enter (0700: tempfile's default follows
+/// the umask, which leaves it world-readable).
+fn private_dir(name: &str) -> Result<tempfile::TempDir, CmdError> {
+    use std::os::unix::fs::PermissionsExt;
+    tempfile::Builder::new()
+        .prefix(&format!("deploy-{name}-"))
+        .permissions(std::fs::Permissions::from_mode(0o700))
+        .tempdir()
+        .map_err(|e| spawn_err("creating a private credentials folder", e))
 }
 
 fn spawn_err(what: &str, e: std::io::Error) -> CmdError {
@@ -64,10 +75,7 @@ pub fn connect(
     root: &Path,
     cluster: &Cluster,
 ) -> Result<ClusterAccess, CmdError> {
-    let dir = tempfile::Builder::new()
-        .prefix(&format!("deploy-{}-", cluster.name))
-        .tempdir()
-        .map_err(|e| spawn_err("creating a private credentials folder", e))?;
+    let dir = private_dir(&cluster.name)?;
     let kubeconfig = dir.path().join("kubeconfig");
     let kube = kubeconfig.display().to_string();
     let mut decrypted = Decrypted::default();

@@ -1,7 +1,8 @@
 //! One writer per release: a Kubernetes `Lease` (coordination.k8s.io/v1) named after the release
-//! in its namespace. Created atomically (create fails when it exists); an expired lease is taken
-//! over with a replace that carries the observed resourceVersion, so of two runs racing for it
-//! exactly one wins; renewed while the upgrade runs; deleted afterwards.
+//! in its namespace. Created atomically (create fails when it exists); a lease that stayed
+//! unchanged for its `leaseDurationSeconds` on our own clock (its holder stopped renewing it) is
+//! taken over with a replace that carries the observed resourceVersion, so of two runs racing for
+//! it exactly one wins; renewed while the upgrade runs; deleted afterwards.
 
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
@@ -92,7 +93,8 @@ fn resource_version(out: &Output) -> Option<String> {
 #[derive(Debug, Clone)]
 struct Observed {
     holder: String,
-    renew: Option<SystemTime>,
+    /// As written by the holder, compared as text: the holder's clock is not ours.
+    renew: String,
     secs: u64,
     resource_version: String,
 }
@@ -100,16 +102,15 @@ struct Observed {
 impl Observed {
     fn parse(out: &Output) -> Option<Observed> {
         let v: Value = serde_json::from_str(&out.stdout).ok()?;
-        Some(Observed {
-            holder: v
-                .pointer("/spec/holderIdentity")
+        let text = |p: &str| {
+            v.pointer(p)
                 .and_then(Value::as_str)
                 .unwrap_or("")
-                .to_string(),
-            renew: v
-                .pointer("/spec/renewTime")
-                .and_then(Value::as_str)
-                .and_then(|t| humantime::parse_rfc3339_weak(t).ok()),
+                .to_string()
+        };
+        Some(Observed {
+            holder: text("/spec/holderIdentity"),
+            renew: text("/spec/renewTime"),
             secs: v
                 .pointer("/spec/leaseDurationSeconds")
                 .and_then(Value::as_u64)
@@ -121,11 +122,47 @@ impl Observed {
         })
     }
 
-    fn expired(&self) -> bool {
-        match self.renew {
-            None => true,
-            Some(t) => t + Duration::from_secs(self.secs) < SystemTime::now(),
+    /// The same lease record: nobody renewed or replaced it in between.
+    fn same(&self, other: &Observed) -> bool {
+        self.resource_version == other.resource_version
+            && self.renew == other.renew
+            && self.holder == other.holder
+    }
+}
+
+/// Decides when another holder's lease is expired the way client-go's leader election does:
+/// not by comparing its `renewTime` with our clock (the holder's clock may be minutes off
+/// either way), but by watching the lease stay unchanged for its `leaseDurationSeconds` on our
+/// own monotonic clock.
+struct Watch {
+    seen: Option<(Observed, Instant)>,
+    /// Used when the lease gives no duration.
+    default: Duration,
+}
+
+impl Watch {
+    /// Record an observation; true when this exact record has now stayed unchanged for the
+    /// lease's duration since we first saw it.
+    fn expired(&mut self, now: &Observed) -> bool {
+        let duration = match now.secs {
+            0 => self.default,
+            s => Duration::from_secs(s),
+        };
+        match &self.seen {
+            Some((prev, since)) if prev.same(now) => since.elapsed() >= duration,
+            _ => {
+                self.seen = Some((now.clone(), Instant::now()));
+                duration.is_zero()
+            }
         }
+    }
+
+    /// How long the current record has stayed unchanged, as far as we know.
+    fn unchanged_for(&self) -> Duration {
+        self.seen
+            .as_ref()
+            .map(|(_, since)| since.elapsed())
+            .unwrap_or_default()
     }
 }
 
@@ -169,6 +206,10 @@ pub fn acquire<'r>(
     let secs = settings.duration.as_secs().max(1);
     let started = Instant::now();
     let mut took_over_from = None;
+    let mut watch = Watch {
+        seen: None,
+        default: settings.duration,
+    };
     let resource_version = loop {
         if signals::interrupted() {
             return Err(CmdError::Interrupted {
@@ -209,7 +250,7 @@ pub fn acquire<'r>(
             Reply::NotRun => None,
         };
         let Some(observed) = observed else { continue };
-        if observed.expired() {
+        if watch.expired(&observed) {
             let replace = kubectl::replace_json(
                 &manifest(
                     namespace,
@@ -236,16 +277,23 @@ pub fn acquire<'r>(
             }
         }
         if started.elapsed() >= settings.wait {
+            let holder = if observed.holder.is_empty() {
+                "another run"
+            } else {
+                &observed.holder
+            };
             return Err(CmdError::Failed {
                 cmd: format!("taking lease {namespace}/{name}"),
                 status: format!("a live lease after waiting {}s", settings.wait.as_secs()),
                 tail: format!(
-                    "release {release} is being deployed by {} (lease {namespace}/{name}); wait for it or \
-                     raise --lock-timeout",
-                    if observed.holder.is_empty() {
-                        "another run"
+                    "release {release} is being deployed by {holder} (lease {namespace}/{name}, \
+                     unchanged for the last {}s; a lease not renewed for {}s is taken over); wait \
+                     for it or raise --lock-timeout",
+                    watch.unchanged_for().as_secs(),
+                    if observed.secs > 0 {
+                        observed.secs
                     } else {
-                        &observed.holder
+                        settings.duration.as_secs()
                     }
                 ),
             });
@@ -316,12 +364,23 @@ fn renew_loop(
 }
 
 impl Lease<'_> {
-    /// Stop renewing and delete the lease. Returns a warning when it was lost on the way.
-    pub fn release(mut self) -> Option<String> {
+    fn stop_renewing(&mut self) {
         drop(self.stop.take());
         if let Some(h) = self.renewer.take() {
             let _ = h.join();
         }
+    }
+
+    /// Stop renewing and leave the lease to expire, as a run that died would: the next run
+    /// then knows (it has to take the lease over) that the release's last holder did not end
+    /// cleanly. Used when a pending revision of a dead run may still be worked on by its helm.
+    pub fn abandon(mut self) {
+        self.stop_renewing();
+    }
+
+    /// Stop renewing and delete the lease. Returns a warning when it was lost on the way.
+    pub fn release(mut self) -> Option<String> {
+        self.stop_renewing();
         let lost = self
             .lost
             .lock()

@@ -5,8 +5,9 @@
 use std::path::Path;
 
 use super::StepFailed;
+use super::credentials::ClusterAccess;
 use super::lease::LeaseSettings;
-use super::release::{self, DependencyCache};
+use super::release::{self, DependencyCache, InCluster};
 use crate::cmd::Cmd;
 use crate::config::ConfigError;
 use crate::config::legacy::LegacyRepo;
@@ -111,6 +112,21 @@ pub fn run(
         }
     }
 
+    // gcloud, helm and kubectl get the private KUBECONFIG/CLOUDSDK_CONFIG (removed when this
+    // returns); docker and git keep the operator's own configuration.
+    let access = match plan.private_credentials {
+        true => Some(ClusterAccess::private(&plan.chart).map_err(|e| StepFailed::new("setup", e))?),
+        false => None,
+    };
+    let in_cluster = access.as_ref().map(|access| InCluster {
+        inner: runner,
+        access,
+    });
+    let kube: &dyn Runner = match &in_cluster {
+        Some(r) => r,
+        None => runner,
+    };
+
     if !plan.setup.is_empty() {
         section(
             log,
@@ -118,7 +134,12 @@ pub fn run(
             "Setup: cluster credentials and registry login",
             || {
                 for cmd in &plan.setup {
-                    exec(runner, cmd, &[]).map_err(|e| StepFailed::new("setup", e))?;
+                    let r = if cmd.program == "gcloud" {
+                        kube
+                    } else {
+                        runner
+                    };
+                    exec(r, cmd, &[]).map_err(|e| StepFailed::new("setup", e))?;
                 }
                 Ok(())
             },
@@ -126,6 +147,8 @@ pub fn run(
     }
 
     let mut built: Option<Vec<String>> = None; // conditions under which the image was built
+    // What this run knows of the tag in the registry: the build step's probe answer, or a push.
+    let mut in_registry: Option<bool> = None;
     if let Some(b) = &plan.build {
         section(log, "build", &format!("Build {}", b.image), || {
             let mut conditions = Vec::new();
@@ -136,9 +159,10 @@ pub fn run(
                             "{} is already in the registry: not building it (--rebuild forces a build)",
                             b.image
                         ));
+                        in_registry = Some(true);
                         return Ok(());
                     }
-                    Reply::Ran(_) => {}
+                    Reply::Ran(_) => in_registry = Some(false),
                     Reply::NotRun => {
                         conditions.push("if the tag is not in the registry".to_string())
                     }
@@ -168,7 +192,7 @@ pub fn run(
         match &built {
             Some(conditions) => section(log, "push", "Push the image", || {
                 exec(runner, push, conditions)
-                    .map(|_| ())
+                    .map(|_| in_registry = Some(true))
                     .map_err(|e| StepFailed::new("push", e))
             })?,
             None => log.info("the image was not built in this run: nothing to push"),
@@ -181,13 +205,55 @@ pub fn run(
             "deploy",
             &format!("Deploy {} with helm", plan.chart),
             || {
+                if let Some((image, probe)) = &d.image_probe {
+                    check_image(runner, &plan.chart, image, probe, in_registry)?;
+                }
                 let deps = DependencyCache::default();
-                release::deploy(runner, log, root, &deps, lease, &d.release)
+                release::deploy(kube, log, root, &deps, lease, &d.release)
                     .map_err(|e| StepFailed::new(&format!("deploy ({})", e.step), e.source))
             },
         )?;
     }
     Ok(())
+}
+
+/// Stop before helm when the image tag the release is given is in no registry: its pods could
+/// never pull it, and helm would wait for them until its timeout. `known` is what this run
+/// already learnt (the build step's probe, or its push); otherwise the registry is asked.
+fn check_image(
+    runner: &dyn Runner,
+    chart: &str,
+    image: &str,
+    probe: &Cmd,
+    known: Option<bool>,
+) -> Result<(), StepFailed> {
+    let step = "deploy (image check)";
+    let detail = match known {
+        Some(true) => return Ok(()),
+        Some(false) => String::new(),
+        None => match runner.run(probe).map_err(|e| StepFailed::new(step, e))? {
+            Reply::Ran(out) if out.success() => return Ok(()),
+            Reply::Ran(out) => out.stderr.trim().to_string(),
+            Reply::NotRun => return Ok(()),
+        },
+    };
+    let detail = if detail.is_empty() {
+        String::new()
+    } else {
+        format!(" (docker said: {detail})")
+    };
+    Err(StepFailed::new(
+        step,
+        CmdError::Failed {
+            cmd: probe.line(),
+            status: "the image is not in the registry".into(),
+            tail: format!(
+                "{image} is in no registry{detail}: its pods could never pull it, so helm was not \
+                 run. Build and push it first: `deploy {chart} --build --push`, or all at once: \
+                 `deploy {chart} --build --push --deploy`"
+            ),
+        },
+    ))
 }
 
 fn exec(runner: &dyn Runner, cmd: &Cmd, conditions: &[String]) -> Result<Reply, CmdError> {

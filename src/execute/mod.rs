@@ -7,6 +7,7 @@ pub mod lease;
 pub mod legacy;
 pub mod live;
 pub mod once_map;
+pub mod recovery;
 pub mod release;
 pub mod run;
 pub mod secrets;

@@ -1,13 +1,13 @@
 //! Deploying one Helm release, the same way for `deploy <chart> --deploy`, `deploy run`,
-//! `upgrade-support` and `upgrade-hub`: lease → recover a stuck release → upgrade → rollout.
+//! `upgrade-support` and `upgrade-hub`: lease → recover a stuck release (see [`recovery`]) →
+//! upgrade, marked as ours → rollout.
 
 use std::path::Path;
-
-use serde_json::Value;
 
 use super::credentials::ClusterAccess;
 use super::lease::{self, LeaseSettings};
 use super::once_map::OnceMap;
+use super::recovery::{self, LeaseOrigin, Refusal};
 use super::secrets::{self, Decrypted};
 use crate::cmd::Cmd;
 use crate::plan::release::ReleaseSpec;
@@ -50,7 +50,7 @@ pub struct ReleaseError {
     pub source: CmdError,
 }
 
-fn at(step: &'static str) -> impl Fn(CmdError) -> ReleaseError {
+pub(super) fn at(step: &'static str) -> impl Fn(CmdError) -> ReleaseError {
     move |source| ReleaseError { step, source }
 }
 
@@ -74,17 +74,31 @@ pub fn deploy(
             &spec.release,
         )
         .map_err(at("taking the release lease"))?;
-        if let Some(from) = &held.took_over_from {
-            log.warn(&format!(
-                "{}: took over the expired lease of {from}",
-                spec.release
-            ));
+        let origin = match &held.took_over_from {
+            Some(from) => {
+                log.warn(&format!(
+                    "{}: took over the expired lease of {from}",
+                    spec.release
+                ));
+                LeaseOrigin::TakenOver
+            }
+            None => LeaseOrigin::Free,
+        };
+        match upgrade_holding_lease(runner, log, root, spec, origin) {
+            Err(Refusal {
+                error,
+                leave_lease: true,
+            }) => {
+                held.abandon();
+                Err(error)
+            }
+            result => {
+                if let Some(lost) = held.release() {
+                    log.warn(&lost);
+                }
+                result.map_err(|r| r.error)
+            }
         }
-        let result = upgrade_holding_lease(runner, log, root, spec);
-        if let Some(lost) = held.release() {
-            log.warn(&lost);
-        }
-        result
     })
 }
 
@@ -93,8 +107,9 @@ fn upgrade_holding_lease(
     log: &Log,
     root: &Path,
     spec: &ReleaseSpec,
-) -> Result<(), ReleaseError> {
-    recover_pending(runner, log, spec)?;
+    origin: LeaseOrigin,
+) -> Result<(), Refusal> {
+    let next = recovery::prepare(runner, log, spec, origin)?;
     let mut decrypted = Decrypted::default();
     let mut values = Vec::with_capacity(spec.values.len());
     for v in &spec.values {
@@ -103,12 +118,14 @@ fn upgrade_holding_lease(
                 .map_err(at("decrypting values"))?,
         );
     }
+    let mut args = spec.upgrade_args(values);
+    args.labels = recovery::marker(next, &spec.timeout);
     runner
-        .run(&helm::upgrade(&spec.upgrade_args(values)))
+        .run(&helm::upgrade(&args))
         .map_err(|e| explain_timeout(e, spec))
         .map_err(at("helm upgrade"))?;
     drop(decrypted); // the decrypted values are not needed past the upgrade
-    rollout(runner, log, &spec.namespace, &spec.timeout)
+    Ok(rollout(runner, log, &spec.namespace, &spec.timeout)?)
 }
 
 /// helm's own words for a `--wait` that ran out of time are terse; say what happened.
@@ -127,67 +144,6 @@ fn explain_timeout(e: CmdError, spec: &ReleaseSpec) -> CmdError {
         }
         other => other,
     }
-}
-
-/// A release left `pending-*` by a run that died (its lease expired, so nobody else is on it):
-/// roll it back, or uninstall it if it never installed, so the upgrade can proceed.
-fn recover_pending(runner: &dyn Runner, log: &Log, spec: &ReleaseSpec) -> Result<(), ReleaseError> {
-    let out = match runner
-        .run(&helm::status(&spec.release, &spec.namespace))
-        .map_err(at("helm status"))?
-    {
-        Reply::Ran(o) if o.success() => o,
-        _ => return Ok(()), // not installed yet, or a dry run
-    };
-    let status = serde_json::from_str::<Value>(&out.stdout)
-        .ok()
-        .and_then(|v| {
-            v.pointer("/info/status")
-                .and_then(Value::as_str)
-                .map(String::from)
-        })
-        .unwrap_or_default();
-    let cmd = match status.as_str() {
-        "pending-install" => helm::uninstall(&spec.release, &spec.namespace, &spec.timeout),
-        "pending-upgrade" | "pending-rollback" => {
-            let target = last_good_revision(runner, spec)?;
-            helm::rollback(&spec.release, &spec.namespace, target, &spec.timeout)
-        }
-        _ => return Ok(()),
-    };
-    log.warn(&format!(
-        "{}: release is stuck in {status} (a run died during it); recovering with `{}`",
-        spec.release,
-        cmd.line()
-    ));
-    runner
-        .run(&cmd)
-        .map_err(at("recovering a pending release"))?;
-    Ok(())
-}
-
-/// The newest revision that was deployed (`deployed`, else `superseded`): rolling back to the
-/// previous revision could mean a failed one. `None` (helm's previous) when history is unknown.
-fn last_good_revision(
-    runner: &dyn Runner,
-    spec: &ReleaseSpec,
-) -> Result<Option<u64>, ReleaseError> {
-    let out = match runner
-        .run(&helm::history(&spec.release, &spec.namespace))
-        .map_err(at("helm history"))?
-    {
-        Reply::Ran(o) => o,
-        Reply::NotRun => return Ok(None),
-    };
-    let revisions: Vec<Value> = serde_json::from_str(&out.stdout).unwrap_or_default();
-    let newest = |wanted: &str| {
-        revisions
-            .iter()
-            .filter(|r| r["status"].as_str() == Some(wanted))
-            .filter_map(|r| r["revision"].as_u64())
-            .max()
-    };
-    Ok(newest("deployed").or_else(|| newest("superseded")))
 }
 
 /// Wait for every deployment of the namespace.

@@ -56,6 +56,8 @@ pub struct RunOptions {
     pub jobs: usize,
     pub timeout: String,
     pub force: bool,
+    /// `--force-recover`: recover a pending release even when someone may be working on it.
+    pub force_recover: bool,
     pub lease: LeaseSettings,
     /// One release at a time, clusters in order (dry runs print a stable sequence).
     pub sequential: bool,
@@ -657,6 +659,7 @@ pub fn release_spec(
         set_string: Vec::new(),
         timeout: timeout.to_string(),
         force,
+        force_recover: false,
     })
 }
 
@@ -684,15 +687,18 @@ fn run_release_now(ctx: &Ctx<'_>, cluster: &Cluster, access: &ClusterAccess, job
             job.release,
             Cluster::yaml_path(&cluster.name)
         )),
-        Some(spec) => release::deploy(
-            &in_cluster,
-            &rlog,
-            ctx.root,
-            &ctx.deps,
-            &ctx.opts.lease,
-            &spec,
-        )
-        .map_err(|e| e.to_string()),
+        Some(mut spec) => {
+            spec.force_recover = ctx.opts.force_recover;
+            release::deploy(
+                &in_cluster,
+                &rlog,
+                ctx.root,
+                &ctx.deps,
+                &ctx.opts.lease,
+                &spec,
+            )
+            .map_err(|e| e.to_string())
+        }
     };
     let duration = t0.elapsed().as_secs_f64();
     let (dry, commands) = guarded.finish();

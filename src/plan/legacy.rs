@@ -21,6 +21,8 @@ pub struct Request {
     pub deploy: bool,
     pub rebuild: bool,
     pub force: bool,
+    /// `--force-recover`: recover a pending release even when someone may be working on it.
+    pub force_recover: bool,
     /// `--timeout`; `None` means deploy.yaml's `helm.timeout`, else 10m.
     pub timeout: Option<GoDuration>,
     /// How long to wait for another run's lease on the release.
@@ -57,6 +59,10 @@ pub struct ImageTag {
 pub struct LegacyPlan {
     pub chart: String,
     pub setup: Vec<Cmd>,
+    /// With setup: gcloud, helm and kubectl use a private `KUBECONFIG` and `CLOUDSDK_CONFIG` in a
+    /// temp folder of this run (the operator's own config is never changed). Without
+    /// (`--no-setup`): the operator's current context, as deploy.py did.
+    pub private_credentials: bool,
     /// `repository:tag` of the chart's user image, when it has one and the run needs it.
     pub image: Option<String>,
     pub build: Option<BuildPlan>,
@@ -86,6 +92,10 @@ impl BuildPlan {
 #[derive(Clone, Debug)]
 pub struct DeployPlan {
     pub release: ReleaseSpec,
+    /// `(image, docker manifest inspect image)` when the release is given the chart's image
+    /// tag: helm must not run for a tag no registry has (its pods could never pull it). Not
+    /// needed when this run pushed the tag or the build step found it in the registry.
+    pub image_probe: Option<(String, Cmd)>,
 }
 
 /// The programs a request may start, checked on PATH before anything runs.
@@ -100,7 +110,8 @@ pub fn programs(repo: &LegacyRepo, req: &Request, chart: &Chart) -> Vec<&'static
             p.push("docker");
         }
     }
-    if req.build && chart.image_dir.is_some() {
+    // building, or checking that the deployed tag is in the registry
+    if (req.build || req.deploy) && chart.image_dir.is_some() {
         p.push("docker");
     }
     if req.deploy {
@@ -183,10 +194,17 @@ pub fn plan(
             .unwrap_or_default()
             .to_string();
         let mut set_string = Vec::new();
-        if let (Some((img, _, t)), Some(_)) = (&image, &chart.image_dir) {
+        let mut image_probe = None;
+        if let (Some((img, image_ref, t)), Some(_)) = (&image, &chart.image_dir) {
             set_string.push((img.tag_value.clone(), t.tag.clone()));
+            image_probe = Some((
+                image_ref.clone(),
+                docker::manifest_inspect(image_ref)
+                    .note("the deploy stops here if the tag is in no registry"),
+            ));
         }
         DeployPlan {
+            image_probe,
             release: ReleaseSpec {
                 release: chart.name.clone(),
                 namespace: chart.name.clone(),
@@ -195,6 +213,7 @@ pub fn plan(
                 set_string,
                 timeout,
                 force: req.force,
+                force_recover: req.force_recover,
             },
         }
     });
@@ -202,6 +221,7 @@ pub fn plan(
     Ok(LegacyPlan {
         chart: chart.name.clone(),
         setup,
+        private_credentials: req.setup,
         image: image.map(|(_, r, _)| r),
         build,
         push,

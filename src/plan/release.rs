@@ -13,6 +13,9 @@ pub struct ReleaseSpec {
     pub set_string: Vec<(String, String)>,
     pub timeout: String,
     pub force: bool,
+    /// Recover a pending revision even when someone may still be working on it
+    /// (`--force-recover`).
+    pub force_recover: bool,
 }
 
 impl ReleaseSpec {
@@ -25,6 +28,7 @@ impl ReleaseSpec {
             values,
             set_string: self.set_string.clone(),
             force: self.force,
+            labels: Vec::new(),
         }
     }
 

@@ -17,6 +17,9 @@ pub struct Upgrade<'a> {
     pub set_string: Vec<(String, String)>,
     /// Helm 3's `--force` deletes and recreates changed resources: only on request.
     pub force: bool,
+    /// `--labels k=v,…` (helm >= 3.13): stored on the revision's release Secret, already while
+    /// it is pending. Only [`upgrade`] passes them.
+    pub labels: Vec<(String, String)>,
 }
 
 /// `-f` for each values file in order, then the `--set-string`s, as helm layers them.
@@ -50,6 +53,10 @@ pub fn upgrade(u: &Upgrade<'_>) -> Cmd {
     c = with_values(c, u);
     if u.force {
         c = c.arg("--force");
+    }
+    if !u.labels.is_empty() {
+        let kv: Vec<String> = u.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        c = c.args(["--labels".to_string(), kv.join(",")]);
     }
     c.effect(Effect::Change)
 }

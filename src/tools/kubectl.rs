@@ -99,3 +99,17 @@ pub fn create_namespace(namespace: &str) -> Cmd {
     c.probe = true;
     c
 }
+
+/// The labels of helm's release Secret for one revision (helm's default storage), as a JSON map;
+/// nothing when there is no such Secret. Only the labels are asked for: the Secret's data holds
+/// the release, values and their secrets included.
+pub fn helm_release_labels(namespace: &str, release: &str, revision: u64) -> Cmd {
+    let mut c = Cmd::new("kubectl")
+        .args(["-n", namespace, "get", "secret", "-l"])
+        .arg(format!("owner=helm,name={release},version={revision}"))
+        .args(["-o", "jsonpath={.items[*].metadata.labels}"])
+        .effect(Effect::RemoteQuery)
+        .timeout(super::network_timeout());
+    c.probe = true;
+    c
+}

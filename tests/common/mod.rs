@@ -137,6 +137,19 @@ impl Fixture {
         std::fs::write(self.fake.join("deployments"), text).unwrap();
     }
 
+    /// Put the chart's current image tag in the fake registry under `repo` (as an earlier
+    /// `--build --push` would have), so a `--deploy` finds it.
+    pub fn pushed_as(&self, repo: &str, chart: &str) {
+        let mut text = std::fs::read_to_string(self.fake.join("registry")).unwrap_or_default();
+        text.push_str(&format!("{repo}:{}\n", self.tag(chart)));
+        std::fs::write(self.fake.join("registry"), text).unwrap();
+    }
+
+    /// [`Fixture::pushed_as`] with the example's image name.
+    pub fn pushed(&self, chart: &str) {
+        self.pushed_as(&format!("earthlabhubops/ea-k8s-user-{chart}"), chart);
+    }
+
     pub fn registry(&self) -> Vec<String> {
         std::fs::read_to_string(self.fake.join("registry"))
             .unwrap_or_default()
@@ -151,6 +164,19 @@ impl Fixture {
             .unwrap()
             .lines()
             .map(String::from)
+            .collect()
+    }
+
+    /// `(tool, first argument, KUBECONFIG, CLOUDSDK_CONFIG, mode of KUBECONFIG's folder)` of each
+    /// call so far ("-" when unset).
+    pub fn call_envs(&self) -> Vec<[String; 5]> {
+        std::fs::read_to_string(self.fake.join("env"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| {
+                let mut f = l.split('\t').map(String::from);
+                std::array::from_fn(|_| f.next().unwrap_or_default())
+            })
             .collect()
     }
 
@@ -243,6 +269,7 @@ pub fn run_options(jobs: usize) -> deploy::execute::run::RunOptions {
         jobs,
         timeout: "5m".into(),
         force: false,
+        force_recover: false,
         lease: deploy::execute::lease::LeaseSettings {
             holder: "test-holder".into(),
             duration: std::time::Duration::from_secs(60),

@@ -210,7 +210,17 @@ fn legacy_repo(env: &TestEnv, tweak: impl Fn(&Path)) -> LegacyRepo {
     let bin = tmp.path().join("bin");
     std::fs::create_dir_all(&bin).unwrap();
     let gcloud = bin.join("gcloud");
-    std::fs::write(&gcloud, "#!/bin/sh\necho \"fake gcloud $*\" >&2\nexit 0\n").unwrap();
+    // get-credentials writes the test cluster's kubeconfig where deploy points KUBECONFIG (its
+    // private folder), as the real one writes GKE's; it records where that was
+    std::fs::write(
+        &gcloud,
+        format!(
+            "#!/bin/sh\necho \"fake gcloud $* (CLOUDSDK_CONFIG=$CLOUDSDK_CONFIG)\" >&2\n\
+             case \"$*\" in *get-credentials*) cp '{}' \"$KUBECONFIG\";; esac\nexit 0\n",
+            env.kubeconfig()
+        ),
+    )
+    .unwrap();
     std::fs::set_permissions(&gcloud, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let docker_config = tmp.path().join("docker-config");
     std::fs::create_dir_all(&docker_config).unwrap();
@@ -280,14 +290,19 @@ fn legacy_build_push_deploy_then_a_second_run_only_upgrades() {
     );
     let image = format!("{}-ea-hub", repo.image_prefix);
 
+    // setup gives helm and kubectl a private kubeconfig (the fake gcloud fills it): the
+    // operator's own, which does not exist here, is neither used nor created
+    let operator = repo.root.parent().unwrap().join("operator-kubeconfig");
     let mut c = deploy();
-    c.args(["ea-hub", "--build", "--push", "--deploy"]);
+    c.args(["ea-hub", "--build", "--push", "--deploy"])
+        .env("KUBECONFIG", &operator);
     let out = run_ok(c);
     let stderr = text(&out.stderr);
     assert!(
         stderr.contains("Login Succeeded"),
         "a real docker login: {stderr}"
     );
+    assert!(!operator.exists(), "the operator's kubeconfig is untouched");
     assert_eq!(
         env.registry_tags(&image),
         vec![tag.clone()],
@@ -379,8 +394,29 @@ fn a_broken_rollout_times_out_is_cleaned_up_and_explained() {
             "never-ready",
         );
     });
+    // the image was never pushed: the registry says so, and helm does not run
     let mut c = deploy_cmd(&env, &repo.root, &repo.bin, &repo.docker_config);
-    c.args(["nbgrader-hub", "--no-setup", "--deploy", "--timeout", "15s"]);
+    c.args(["nbgrader-hub", "--deploy", "--timeout", "15s"]);
+    let out = c.output().unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("is in no registry")
+            && stderr.contains("`deploy nbgrader-hub --build --push`"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("helm upgrade"), "{stderr}");
+    assert!(env.release("nbgrader-hub").is_none());
+
+    let mut c = deploy_cmd(&env, &repo.root, &repo.bin, &repo.docker_config);
+    c.args([
+        "nbgrader-hub",
+        "--build",
+        "--push",
+        "--deploy",
+        "--timeout",
+        "15s",
+    ]);
     let t = Instant::now();
     let out = c.output().unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
@@ -599,6 +635,119 @@ fn interrupted_and_killed_upgrades_are_recovered_by_the_next_run() {
     assert_eq!(rel["info"]["status"], "deployed", "{stderr}");
     let history = text(&env.tool("helm", &["history", &hub, "-n", &hub]).stdout);
     assert!(history.contains("Rollback to"), "{history}");
+    env.forget_release(&hub);
+}
+
+/// A person's own `helm upgrade` (no lease) is in progress: deploy leaves it alone and fails
+/// that release; once it is known dead, --force-recover rolls it back.
+#[test]
+fn a_persons_own_helm_upgrade_in_progress_is_never_rolled_back() {
+    let Some(env) = test_env("a_persons_own_helm_upgrade_in_progress_is_never_rolled_back") else {
+        return;
+    };
+    let s = unique();
+    let (_tmp, root) = multi_repo(&env, &s, &[("one", &[("hub", "3.3.7")])]);
+    let hub = format!("hub-{s}");
+    let bin = tempfile::tempdir().unwrap();
+    let upgrade_hub = |extra: &[&str]| {
+        let mut c = deploy_cmd(&env, &root, bin.path(), bin.path());
+        c.args(["upgrade-hub", "one", &hub, "--timeout", "60s"])
+            .args(extra);
+        c
+    };
+    run_ok(upgrade_hub(&[]));
+    // our marker is on the release Secret of the revision we made
+    let labels = |rev: u32| {
+        text(
+            &env.tool(
+                "kubectl",
+                &[
+                    "-n",
+                    &hub,
+                    "get",
+                    "secret",
+                    "-l",
+                    &format!("owner=helm,name={hub},version={rev}"),
+                    "--show-labels",
+                ],
+            )
+            .stdout,
+        )
+    };
+    assert!(
+        labels(1).contains("deploy-revision=1,deploy-timeout=60s"),
+        "{}",
+        labels(1)
+    );
+
+    // a person's upgrade that will wait (its pods never become ready)
+    let values = root.join(format!("config/clusters/one/{hub}.values.yaml"));
+    let mut person = Command::new("helm")
+        .args([
+            "upgrade",
+            "--install",
+            &hub,
+            "helm-charts/basehub",
+            "-n",
+            &hub,
+            "-f",
+        ])
+        .arg(&values)
+        .args([
+            "--set",
+            "jupyterhub.hub.image.tag=never-ready",
+            "--wait",
+            "--timeout",
+            "90s",
+        ])
+        .current_dir(&root)
+        .env("PATH", &env.path)
+        .env("KUBECONFIG", env.kubeconfig())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_status(&env, &hub, "pending-upgrade");
+    // helm copied our labels onto the person's revision: they name revision 1, not 2
+    assert!(labels(2).contains("deploy-revision=1"), "{}", labels(2));
+
+    let out = upgrade_hub(&[]).output().unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("pending-upgrade revision 2 (")
+            && stderr.contains("not made by deploy")
+            && stderr.contains("description \"Preparing upgrade\"")
+            && stderr.contains("someone may still be upgrading it, so it is left alone")
+            && stderr.contains("--force-recover"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("helm rollback"), "{stderr}");
+    assert!(
+        person.try_wait().unwrap().is_none(),
+        "the person's helm is still at work"
+    );
+    assert_eq!(
+        env.release(&hub).unwrap()["info"]["status"],
+        "pending-upgrade"
+    );
+
+    // the person's helm dies (a closed laptop): still recent, still left alone; the operator
+    // who knows it is dead forces the recovery
+    person.kill().unwrap();
+    person.wait().unwrap();
+    assert_eq!(upgrade_hub(&[]).output().unwrap().status.code(), Some(1));
+    let out = run_ok(upgrade_hub(&["--force-recover"]));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("recovering it (--force-recover)")
+            && stderr.contains(&format!("helm rollback {hub} 1")),
+        "{stderr}"
+    );
+    let rel = env.release(&hub).unwrap();
+    assert_eq!(rel["info"]["status"], "deployed");
+    assert_eq!(rel["version"], 4, "2 pending, 3 the rollback, 4 ours");
+    assert!(labels(4).contains("deploy-revision=4"), "{}", labels(4));
     env.forget_release(&hub);
 }
 
