@@ -137,12 +137,14 @@ pub fn push_files(
     loop {
         let pushed = run(
             runner,
-            &git::in_dir(&dir).args([
-                "push",
-                "--quiet",
-                "origin",
-                &format!("HEAD:{}", target.branch),
-            ]),
+            &git::in_dir(&dir)
+                .args([
+                    "push",
+                    "--quiet",
+                    "origin",
+                    &format!("HEAD:{}", target.branch),
+                ])
+                .timeout(crate::tools::network_timeout()),
         );
         match pushed {
             Ok(_) => {
@@ -160,13 +162,9 @@ pub fn push_files(
                     "another push reached {} first; rebasing and retrying ({attempt}/{})",
                     target.branch, target.retries
                 ));
-                let rebase = with_identity(git::in_dir(&dir)).args([
-                    "pull",
-                    "--quiet",
-                    "--rebase",
-                    "origin",
-                    target.branch,
-                ]);
+                let rebase = with_identity(git::in_dir(&dir))
+                    .args(["pull", "--quiet", "--rebase", "origin", target.branch])
+                    .timeout(crate::tools::network_timeout());
                 run(runner, &rebase).map_err(step)?;
             }
             Err(e) if lost_race(&e) => {
