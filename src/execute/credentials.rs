@@ -14,7 +14,7 @@ use crate::tools::{cloud, gcloud};
 /// Access to one cluster: the environment every helm/kubectl command for it gets.
 pub struct ClusterAccess {
     /// Private folder (0700) holding the kubeconfig, tool configs and decrypted keys.
-    _dir: Option<tempfile::TempDir>,
+    _dir: Option<crate::signals::TempDir>,
     _decrypted: Decrypted,
     pub kubeconfig: PathBuf,
     pub env: Vec<(String, Arg)>,
@@ -64,9 +64,7 @@ pub fn connect(
     root: &Path,
     cluster: &Cluster,
 ) -> Result<ClusterAccess, CmdError> {
-    let dir = tempfile::Builder::new()
-        .prefix(&format!("deploy-{}-", cluster.name))
-        .tempdir()
+    let dir = crate::signals::TempDir::new(&format!("deploy-{}-", cluster.name))
         .map_err(|e| spawn_err("creating a private credentials folder", e))?;
     let kubeconfig = dir.path().join("kubeconfig");
     let kube = kubeconfig.display().to_string();

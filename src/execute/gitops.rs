@@ -63,10 +63,7 @@ pub fn push_files(
     message: &str,
 ) -> anyhow::Result<()> {
     let step = |e| StepFailed::new("gitops push", e);
-    let tmp = tempfile::Builder::new()
-        .prefix("deploy-gitops-")
-        .tempdir()
-        .context("creating a temp folder")?;
+    let tmp = crate::signals::TempDir::new("deploy-gitops-").context("creating a temp folder")?;
     let dir = tmp.path().join("releases").display().to_string();
     // A dry run shows the clone, add, commit and push; it cannot look inside a clone it did not make.
     let dry = matches!(
