@@ -203,10 +203,9 @@ fn programs(
     }
     files.sort();
     files.dedup();
-    if files
-        .iter()
-        .any(|f| is_sops_encrypted(&std::fs::read_to_string(repo.root.join(f)).unwrap_or_default()))
-    {
+    if files.iter().any(|f| {
+        is_sops_encrypted(&crate::config::input::read_text(repo.root.join(f)).unwrap_or_default())
+    }) {
         p.push("sops");
     }
     p.sort_unstable();

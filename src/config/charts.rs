@@ -40,7 +40,7 @@ impl ChartGraph {
                 continue;
             }
             let file = format!("{dir}/Chart.yaml");
-            let Ok(text) = std::fs::read_to_string(root.join(&file)) else {
+            let Ok(text) = crate::config::input::read_text(root.join(&file)) else {
                 g.deps.insert(dir, BTreeSet::new());
                 continue;
             };

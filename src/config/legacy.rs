@@ -42,7 +42,7 @@ impl LegacyRepo {
     /// Read `deploy.yaml` and find the charts.
     pub fn load(root: &Path) -> Result<LegacyRepo, ConfigError> {
         let path = root.join(DEPLOY_YAML);
-        let text = match std::fs::read_to_string(&path) {
+        let text = match crate::config::input::read_text(&path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(ConfigError::new(
@@ -142,7 +142,7 @@ impl LegacyRepo {
         }
         if stages.deploy {
             let f = &chart.secrets_file;
-            match std::fs::read(self.root.join(f)) {
+            match crate::config::input::read_bytes(self.root.join(f)) {
                 Err(_) => errs.push(ConfigError::new(
                     f.clone(),
                     format!("missing: the deploy step passes it to helm as `-f {f}`"),
@@ -159,7 +159,7 @@ impl LegacyRepo {
             errs.push(ConfigError::new(DEPLOY_YAML, m).field(field));
             return;
         }
-        match std::fs::read(self.root.join(file)) {
+        match crate::config::input::read_bytes(self.root.join(file)) {
             Err(e) => errs.push(
                 ConfigError::new(DEPLOY_YAML, format!("cannot read {file}: {e}")).field(field),
             ),
@@ -170,7 +170,7 @@ impl LegacyRepo {
 
     /// Read a secret file (password), stripping the trailing newline editors add.
     pub fn read_secret(&self, file: &str) -> Result<String, ConfigError> {
-        let text = std::fs::read_to_string(self.root.join(file))
+        let text = crate::config::input::read_text(self.root.join(file))
             .map_err(|e| ConfigError::new(file, format!("cannot read: {e}")))?;
         Ok(text.trim_end_matches(['\n', '\r']).to_string())
     }

@@ -43,7 +43,7 @@ impl MultiRepo {
     }
 
     pub fn load(root: &Path) -> Result<MultiRepo, ConfigError> {
-        let settings = match std::fs::read_to_string(root.join(DEPLOY_YAML)) {
+        let settings = match crate::config::input::read_text(root.join(DEPLOY_YAML)) {
             Ok(text) => super::yaml::from_str(DEPLOY_YAML, &text)?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => DeployYaml::default(),
             Err(e) => return Err(ConfigError::new(DEPLOY_YAML, format!("cannot read: {e}"))),
@@ -119,7 +119,7 @@ impl MultiRepo {
 
     pub fn load_cluster(&self, name: &str) -> Result<Cluster, ConfigError> {
         let path = Cluster::yaml_path(name);
-        let text = std::fs::read_to_string(self.root.join(&path))
+        let text = crate::config::input::read_text(self.root.join(&path))
             .map_err(|e| ConfigError::new(path.clone(), format!("cannot read: {e}")))?;
         Cluster::parse(name, &text)
     }

@@ -889,13 +889,15 @@ fn helm_release_file(
 ) -> Result<(String, String), String> {
     let mut docs = Vec::new();
     for f in &spec.values {
-        let text = std::fs::read_to_string(root.join(f)).map_err(|e| format!("{f}: {e}"))?;
+        let text =
+            crate::config::input::read_text(root.join(f)).map_err(|e| format!("{f}: {e}"))?;
         if crate::execute::secrets::is_sops_encrypted(&text) {
             return Err(format!(
                 "{f} is sops-encrypted: its values cannot be written in clear to the releases repo \
                  (give Flux the secret through valuesFrom and a sops-encrypted Secret instead)"
             ));
         }
+        crate::config::yaml::check_depth(f, &text).map_err(|e| e.to_string())?;
         docs.push(
             serde_yaml::from_str::<serde_json::Value>(&text).map_err(|e| format!("{f}: {e}"))?,
         );

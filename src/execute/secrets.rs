@@ -63,6 +63,10 @@ pub fn mask_values(log: &Log, text: &str) {
             _ => {}
         }
     }
+    // (a document too deep to walk fails validation before any run)
+    if crate::config::yaml::check_depth("", text).is_err() {
+        return;
+    }
     if let Ok(v) = serde_yaml::from_str::<Value>(text) {
         // A kubeconfig's secrets are its users' credentials; masking all of it would also hide
         // words like `Config` wherever they appear in logs (`ConfigMap/hub` became `***Map/hub`).
@@ -82,7 +86,7 @@ pub fn plain_path(
     file: &str,
     out: &mut Decrypted,
 ) -> Result<String, CmdError> {
-    let text = std::fs::read_to_string(root.join(file)).unwrap_or_default();
+    let text = crate::config::input::read_text(root.join(file)).unwrap_or_default();
     if !is_sops_encrypted(&text) {
         // A plain file that holds secrets (`secrets/<chart>.yaml`, `*.secret.values.yaml`):
         // its values are masked too, since a tool may print what it was given.

@@ -46,7 +46,7 @@ pub struct ValuesCheck {
 }
 
 fn read(root: &Path, rel: &str) -> Option<String> {
-    std::fs::read_to_string(root.join(rel)).ok()
+    crate::config::input::read_text(root.join(rel)).ok()
 }
 
 /// deploy.yaml against its schema (when the file exists); `loader` is the typed loader's error,
@@ -326,11 +326,9 @@ fn values(root: &Path, r: &ValuesCheck, decrypt: Decrypt<'_>, f: &mut Findings) 
                 }
             }
         }
-        match serde_yaml::from_str::<Json>(&text) {
+        match crate::config::yaml::from_str::<Json>(file, &text) {
             Ok(v) => docs.push((file.clone(), text, v)),
-            Err(e) => f
-                .problems
-                .push(crate::config::yaml::to_config_error(file, &e)),
+            Err(e) => f.problems.push(e),
         }
     }
     // Without every file the merged values are not what helm gets: the notice says so.
@@ -345,7 +343,7 @@ fn values(root: &Path, r: &ValuesCheck, decrypt: Decrypt<'_>, f: &mut Findings) 
         }
     };
     let mut merged = read(root, &format!("{}/values.yaml", r.chart))
-        .and_then(|t| serde_yaml::from_str::<Json>(&t).ok())
+        .and_then(|t| crate::config::yaml::from_str::<Json>("values.yaml", &t).ok())
         .filter(Json::is_object)
         .unwrap_or_else(|| Json::Object(Default::default()));
     let over = crate::gitops::merge_values(docs.iter().map(|(_, _, v)| v.clone()));

@@ -35,18 +35,17 @@ pub static DEPLOY: LazyLock<Schema> = LazyLock::new(|| {
 
 /// A chart's `values.schema.yaml`.
 pub fn compile_yaml(file: &str, text: &str) -> Result<jsonschema::Validator, ConfigError> {
-    let v: Json =
-        serde_yaml::from_str(text).map_err(|e| crate::config::yaml::to_config_error(file, &e))?;
+    let v: Json = crate::config::yaml::from_str(file, text)?;
     jsonschema::validator_for(&v)
         .map_err(|e| ConfigError::new(file, format!("not a valid JSON Schema: {e}")))
 }
 
 /// Check `text` (the content of `file`) against `schema`, adding located problems.
 pub fn check(schema: &Schema, file: &str, text: &str, out: &mut Vec<ConfigError>) {
-    let doc: Json = match serde_yaml::from_str(text) {
+    let doc: Json = match crate::config::yaml::from_str(file, text) {
         Ok(d) => d,
         Err(e) => {
-            out.push(crate::config::yaml::to_config_error(file, &e));
+            out.push(e);
             return;
         }
     };
