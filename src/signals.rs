@@ -9,7 +9,7 @@
 //!   nothing to stop or clean up but those temp paths.
 
 use std::collections::BTreeMap;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -91,8 +91,9 @@ fn fast_exit(why: &str) -> ! {
     } else {
         format!(" ({removed} temp file(s) and folder(s) removed)")
     };
-    // a plain write: the log may be held by a thread that is stopping
-    eprintln!("error: {why}{what}");
+    // a plain write (the log may be held by a thread that is stopping) whose failure is ignored
+    // (after SIGHUP the terminal is gone: eprintln! would panic, and we would not exit)
+    let _ = writeln!(std::io::stderr(), "error: {why}{what}");
     std::process::exit(130)
 }
 
