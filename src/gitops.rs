@@ -118,8 +118,7 @@ pub fn render(
     for n in &names {
         text = text.replace(&format!("${{{n}}}"), &values[n]);
     }
-    let doc: Json = serde_yaml::from_str(&text).map_err(|e| {
-        let mut c = crate::config::yaml::to_config_error(TEMPLATE, &e);
+    let doc: Json = crate::config::yaml::from_str(TEMPLATE, &text).map_err(|mut c| {
         c.message = format!("the rendered HelmRelease is not valid YAML: {}", c.message);
         vec![c]
     })?;

@@ -79,6 +79,8 @@ fn legacy_rows() -> Vec<(&'static str, Vec<&'static str>, Mutate)> {
         ("--timeout of zero", vec!["ea-hub", "--no-setup", "--deploy", "--timeout", "0s"], none),
         ("plan --base outside a git repository", vec!["plan", "--base", "HEAD"], |r| std::fs::remove_dir_all(r.join(".git")).unwrap()),
         ("plan --base that looks like an option", vec!["plan", "--base=--output=notes.txt"], none),
+        ("deploy.yaml nested too deeply", vec!["ea-hub"], |r| std::fs::write(r.join("deploy.yaml"), format!("charts: {}", "[".repeat(200_000))).unwrap()),
+        ("plan: --changed-from an endless file", vec!["plan", "--changed-from", "/dev/zero"], none),
     ]
 }
 
@@ -107,6 +109,10 @@ fn multi_rows() -> Vec<(&'static str, Vec<&'static str>, Mutate)> {
         ("filter-prod: results that are not a report", vec!["filter-prod", "--plan", "plan.json", "--results", "deploy.yaml"], |r| std::fs::write(r.join("plan.json"), "[]").unwrap()),
         ("validate: --all with paths", vec!["validate", "--all", "a.yaml"], none),
         ("gitops push: missing placeholder values", vec!["gitops", "push", "--env", "prod", "--releases-repo", "/nonexistent"], |r| std::fs::write(r.join(".flux.ci"), "metadata:\n  name: ${NAME}\n").unwrap()),
+        ("cluster.yaml nested too deeply", vec!["plan", "config/clusters/alpha/prod.values.yaml"], |r| edit(r, ALPHA, "name: alpha", &format!("name: alpha\nx: {}", "{a: ".repeat(100_000)))),
+        ("run: a values file nested too deeply", vec!["run", "config/clusters/gamma/prod.values.yaml"], |r| std::fs::write(r.join("config/clusters/gamma/prod.values.yaml"), "- ".repeat(100_000)).unwrap()),
+        ("run: --plan from an endless file", vec!["run", "--plan", "/dev/zero"], none),
+        ("filter-prod: --results from an endless file", vec!["filter-prod", "--plan", "plan.json", "--results", "/dev/zero"], |r| std::fs::write(r.join("plan.json"), "[]").unwrap()),
         ("gitops render: --set without =", vec!["gitops", "render", "--env", "prod", "--set", "NAME"], |r| std::fs::write(r.join(".flux.ci"), "metadata:\n  name: ${NAME}\n").unwrap()),
         ("gitops render: a HelmRelease name that is a path", vec!["gitops", "render", "--env", "prod", "--set", "NAME=../../x"], |r| std::fs::write(r.join(".flux.ci"), FLUX_TEMPLATE).unwrap()),
         ("plan: duplicate key in cluster.yaml", vec!["plan", "config/clusters/alpha/prod.values.yaml"], |r| edit(r, ALPHA, "provider: gcp\n", "provider: gcp\nprovider: aws\n")),

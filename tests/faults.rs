@@ -1,5 +1,6 @@
 //! Faults: an external command hanging past its watchdog, one killed by a signal, git missing,
-//! a report that cannot be written. Each fails clearly with the right exit status.
+//! a report that cannot be written, a signal before anything started, output that is not text or
+//! too long. Each fails clearly with the right exit status.
 
 mod common;
 
@@ -49,7 +50,11 @@ fn a_command_killed_by_a_signal_fails_the_step() {
         stderr.contains("deploy (helm upgrade) failed: `helm upgrade --install"),
         "{stderr}"
     );
-    assert!(stderr.contains("failed with a signal"), "{stderr}");
+    // the signal is named
+    assert!(
+        stderr.contains("failed with signal 9 (SIGKILL)"),
+        "{stderr}"
+    );
     assert_eq!(
         f.calls().last().map(String::as_str),
         Some("kubectl -n ea-hub delete lease deploy-ea-hub --ignore-not-found"),
@@ -186,4 +191,131 @@ fn a_read_only_repo_can_be_planned_validated_and_dry_run() {
         .args(["-R", "u+w"])
         .arg(&f.root)
         .status();
+}
+
+#[test]
+fn a_signal_before_any_command_started_exits_at_once() {
+    // deploy waits for stdin that never comes: nothing has started, so SIGTERM ends it at once
+    let f = Fixture::multi();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("deploy"))
+        .current_dir(&f.root)
+        .env("PATH", &f.bin)
+        .env("FAKE_LOG", f.fake.join("log"))
+        .env("FAKE_DIR", &f.fake)
+        .args(["plan", "--changed-from", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // time to install the handlers and block on stdin
+    std::thread::sleep(std::time::Duration::from_millis(1000));
+    common::signal(&child, libc::SIGTERM);
+    let t = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break Some(s);
+        }
+        if t.elapsed().as_secs() >= 5 {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let status = status.expect("still waiting 5 s after SIGTERM");
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("interrupted before anything started"),
+        "{stderr}"
+    );
+    assert!(f.calls().is_empty());
+}
+
+#[test]
+fn a_hung_helm_dependency_update_is_stopped_by_its_watchdog() {
+    let f = Fixture::multi();
+    let t = std::time::Instant::now();
+    let out = f
+        .deploy()
+        .env("DEPLOY_NETWORK_TIMEOUT", "1")
+        .env("FAKE_SLEEP_ON", "helm dependency update")
+        .args(["upgrade-hub", "gamma", "prod"])
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(t.elapsed().as_secs() < 15, "stopped, not waited out");
+    assert!(
+        stderr.contains("helm dependency update: `helm dependency update helm-charts/basehub` did not finish within 1s and was stopped"),
+        "{stderr}"
+    );
+    assert!(f.calls().contains(&"fake helm: got SIGTERM".to_string()));
+}
+
+#[test]
+fn output_that_is_not_utf8_does_not_end_the_build() {
+    // one byte of Latin-1 from `docker build`: decoded, shown, and the build goes on
+    let f = Fixture::example();
+    std::fs::write(
+        f.fake.join("print"),
+        b"Step 1/2 : caf\xe9\nStep 2/2 : done\n",
+    )
+    .unwrap();
+    let out = f
+        .deploy()
+        .env("FAKE_PRINT_ON", "docker build")
+        .args(["ea-hub", "--no-setup", "--build"])
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("  Step 1/2 : caf\u{fffd}\n"), "{stderr}");
+    assert!(
+        stderr.contains("  Successfully built 0123456789ab"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_huge_output_line_is_cut_in_the_log_and_in_the_error() {
+    let f = Fixture::example();
+    let mut big = vec![b'x'; 50 * 1024 * 1024];
+    big.push(b'\n');
+    std::fs::write(f.fake.join("print"), big).unwrap();
+    let out = f
+        .deploy()
+        .env("FAKE_PRINT_ON", "docker build")
+        .env("FAKE_FAIL", "docker build")
+        .args(["ea-hub", "--no-setup", "--build"])
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        &stderr[stderr.len().saturating_sub(2000)..]
+    );
+    // the line once in the log, cut; the error's last lines cut further
+    assert!(
+        stderr.len() < 200 * 1024,
+        "{} bytes of stderr",
+        stderr.len()
+    );
+    assert!(
+        stderr.contains(&format!(
+            " … [{} more bytes of this line not shown]\n",
+            50 * 1024 * 1024 - 64 * 1024
+        )),
+        "{}",
+        &stderr[stderr.len().saturating_sub(2000)..]
+    );
+    assert!(
+        stderr.contains("  | Error: fake docker failed on purpose"),
+        "{}",
+        &stderr[stderr.len().saturating_sub(2000)..]
+    );
 }

@@ -254,7 +254,10 @@ fn only_releases_that_would_change_are_upgraded() {
         "{log}"
     );
     // the run's overall result counts unchanged releases as done
-    assert_eq!(deploy::report::run::overall(&out), "succeeded");
+    assert_eq!(
+        deploy::report::run::overall(&out),
+        deploy::report::run::Overall::Succeeded
+    );
     // a chart that renders the same each time is never asked to render against the cluster
     assert!(!r.lines().iter().any(|l| l.contains("--dry-run")));
     // renders get the cluster's capabilities and render as an upgrade

@@ -608,3 +608,123 @@ fn decrypted_values_are_removed_when_interrupted() {
         "{path} left behind after SIGTERM"
     );
 }
+
+#[test]
+fn a_failure_whose_message_says_interrupted_is_a_failure() {
+    let f = Fixture::multi();
+    let out = f
+        .deploy()
+        .env("FAKE_FAIL", "helm upgrade")
+        .env("FAKE_FAIL_TEXT", "UPGRADE FAILED: watch interrupted")
+        .args(["upgrade-hub", "gamma", "prod", "--report", "report.json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let r = report(&f);
+    assert_eq!(r["status"], "failed");
+    assert_eq!(statuses(&r), vec!["gamma/prod failed"]);
+}
+
+#[test]
+fn ctrl_c_in_a_terminal_is_an_interruption_though_helm_died_of_it() {
+    let f = with_encrypted_values();
+    let (child, _) = f.start_sleeping(
+        "helm upgrade",
+        &["upgrade-hub", "gamma", "prod", "--report", "report.json"],
+        &[],
+    );
+    // the terminal signals the whole process group: helm dies of SIGINT before deploy forwards it
+    common::signal_group(&child, libc::SIGINT);
+    let out = child.wait_with_output().unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        f.calls().contains(&"fake helm: got SIGINT".to_string()),
+        "{:?}",
+        f.calls()
+    );
+    assert!(!stderr.contains("failed with"), "{stderr}");
+    let r = report(&f);
+    assert_eq!(r["status"], "interrupted");
+    assert_eq!(statuses(&r), vec!["gamma/prod interrupted"]);
+    assert!(!std::path::Path::new(&decrypted_path(&f)).exists());
+}
+
+#[test]
+fn sighup_stops_like_sigterm() {
+    let f = with_encrypted_values();
+    let (out, _) = f.signal_at(
+        "helm upgrade",
+        &["upgrade-hub", "gamma", "prod", "--report", "report.json"],
+        &[],
+        libc::SIGHUP,
+    );
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    let calls = f.calls();
+    assert!(
+        calls.contains(&"fake helm: got SIGTERM".to_string()),
+        "helm was stopped: {calls:?}"
+    );
+    assert_eq!(report(&f)["status"], "interrupted");
+    assert!(!std::path::Path::new(&decrypted_path(&f)).exists());
+    for k in f.kubeconfigs() {
+        assert!(!std::path::Path::new(&k).exists(), "{k} left behind");
+    }
+    assert!(
+        std::fs::read_dir(f.fake.join("leases"))
+            .unwrap()
+            .next()
+            .is_none(),
+        "lease released"
+    );
+}
+
+#[test]
+fn a_second_sigterm_exits_at_once_and_still_removes_the_secrets() {
+    let f = with_encrypted_values();
+    let (child, _) = f.start_sleeping(
+        "helm upgrade",
+        &["upgrade-hub", "gamma", "prod"],
+        &[("FAKE_IGNORE_TERM", "1")],
+    );
+    common::signal(&child, libc::SIGTERM);
+    // deploy forwards the first one to helm, which ignores it
+    let t = std::time::Instant::now();
+    while !f
+        .calls()
+        .contains(&"fake helm: ignored SIGTERM".to_string())
+    {
+        assert!(t.elapsed().as_secs() < 10, "not forwarded: {:?}", f.calls());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let decrypted = decrypted_path(&f);
+    let kubeconfigs = f.kubeconfigs();
+    assert!(!kubeconfigs.is_empty());
+    for k in &kubeconfigs {
+        assert!(
+            std::path::Path::new(k).exists(),
+            "{k} is there until the exit"
+        );
+    }
+    let t = std::time::Instant::now();
+    common::signal(&child, libc::SIGTERM);
+    let out = child.wait_with_output().unwrap();
+    let took = t.elapsed();
+    f.kill_sleeper();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    // without waiting for helm's grace period (10 s) to end
+    assert!(took.as_secs() < 5, "took {took:?}");
+    assert!(
+        stderr.contains("interrupted again: stopping at once"),
+        "{stderr}"
+    );
+    assert!(
+        !std::path::Path::new(&decrypted).exists(),
+        "{decrypted} left"
+    );
+    for k in &kubeconfigs {
+        let dir = std::path::Path::new(k).parent().unwrap();
+        assert!(!dir.exists(), "{} left behind", dir.display());
+    }
+}

@@ -30,7 +30,7 @@ pub(crate) fn gitops_cmd(cmd: GitopsCommand, root: &Path, log: &Log) -> anyhow::
 }
 
 fn render(v: &GitopsValues, root: &Path) -> anyhow::Result<Rendered> {
-    let template = std::fs::read_to_string(root.join(TEMPLATE)).map_err(|e| {
+    let template = crate::config::input::read_text(root.join(TEMPLATE)).map_err(|e| {
         UsageError(format!(
             "{TEMPLATE}: cannot read the HelmRelease template in {}: {e}",
             root.display()

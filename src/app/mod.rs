@@ -101,23 +101,22 @@ pub(crate) fn real_runner(root: &Path, log: &Log) -> RealRunner {
     real
 }
 
-/// The content of `path`, or of stdin for `-`. Errors name the path after `what` (the flag, if
-/// the message should say which one) and are usage errors.
+/// The content of `path`, or of stdin for `-`, at most [`crate::config::input::INPUT_MAX`]
+/// bytes. Errors name the path after `what` (the flag, if the message should say which one) and
+/// are usage errors.
 pub(crate) fn read_input(path: &Path, what: &str) -> anyhow::Result<String> {
+    use crate::config::input;
     if path.as_os_str() == "-" {
-        let mut s = String::new();
-        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s).map_err(|e| {
+        return input::text(std::io::stdin().lock()).map_err(|e| {
             let flag = if what.is_empty() {
                 String::new()
             } else {
                 format!("{what}-: ")
             };
-            UsageError(format!("{flag}cannot read stdin: {e}"))
-        })?;
-        return Ok(s);
+            UsageError(format!("{flag}cannot read stdin: {e}")).into()
+        });
     }
-    std::fs::read_to_string(path)
-        .map_err(|e| UsageError(format!("{what}{}: {e}", path.display())).into())
+    input::read_text(path).map_err(|e| UsageError(format!("{what}{}: {e}", path.display())).into())
 }
 
 /// Results go to stdout; a closed pipe (`| head`) is not an error worth a stack of messages.

@@ -16,6 +16,7 @@ use crate::execute::run::{self, Job, Kind, RunOptions, RunnerFactory};
 use crate::execute::secrets::is_sops_encrypted;
 use crate::plan::jobs::{filter_prod as filter, parse_plan_json, report_clusters};
 use crate::report::log::Log;
+use crate::report::run::Overall;
 use crate::runner::{DryRunner, RealRunner, Runner};
 
 /// Some release failed or was skipped (exit 1), or the run was interrupted (exit 130).
@@ -220,10 +221,9 @@ fn programs(
     }
     files.sort();
     files.dedup();
-    if files
-        .iter()
-        .any(|f| is_sops_encrypted(&std::fs::read_to_string(repo.root.join(f)).unwrap_or_default()))
-    {
+    if files.iter().any(|f| {
+        is_sops_encrypted(&crate::config::input::read_text(repo.root.join(f)).unwrap_or_default())
+    }) {
         p.push("sops");
     }
     p.sort_unstable();
@@ -420,12 +420,12 @@ fn execute(repo: &MultiRepo, jobs: &[Job], exec: &ExecArgs, log: &Log) -> anyhow
         log.write_raw(&log.scrub(&crate::report::run::summary(&outcomes)));
     }
     match crate::report::run::overall(&outcomes) {
-        "interrupted" => Err(RunFailed {
+        Overall::Interrupted => Err(RunFailed {
             summary: "the run was interrupted".into(),
             interrupted: true,
         }
         .into()),
-        "failed" => {
+        Overall::Failed => {
             let bad: Vec<String> = outcomes
                 .iter()
                 .filter(|o| matches!(o.status, run::Status::Failed | run::Status::Skipped))
@@ -441,7 +441,7 @@ fn execute(repo: &MultiRepo, jobs: &[Job], exec: &ExecArgs, log: &Log) -> anyhow
             }
             .into())
         }
-        _ => {
+        Overall::Succeeded => {
             log.info(if exec.dry_run {
                 "dry run: nothing was changed"
             } else {

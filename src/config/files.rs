@@ -8,8 +8,9 @@ use std::path::Path;
 
 use super::error::ConfigError;
 
-/// The largest config or values file we read (the largest real cluster.yaml is ~60 KB).
-pub const MAX_TEXT_BYTES: u64 = 32 << 20;
+/// The largest config or values file we read (the largest real cluster.yaml is ~60 KB): the
+/// bound every input has ([`super::input::INPUT_MAX`]).
+pub const MAX_TEXT_BYTES: u64 = super::input::INPUT_MAX;
 
 /// Why a file could not be read as text.
 #[derive(Debug)]

@@ -162,7 +162,7 @@ impl LegacyRepo {
             errs.push(ConfigError::new(DEPLOY_YAML, format!("{file} {m}")).field(field));
             return;
         }
-        match std::fs::read(self.root.join(file)) {
+        match super::files::read_bytes(&self.root.join(file)) {
             Err(e) => errs.push(
                 ConfigError::new(DEPLOY_YAML, format!("cannot read {file}: {e}")).field(field),
             ),
@@ -174,7 +174,7 @@ impl LegacyRepo {
     /// Read a secret file (password), without surrounding whitespace (deploy.py's `.strip()`):
     /// a trailing newline or space an editor left would make `docker login` fail.
     pub fn read_secret(&self, file: &str) -> Result<String, ConfigError> {
-        let text = std::fs::read_to_string(self.root.join(file))
+        let text = crate::config::input::read_text(self.root.join(file))
             .map_err(|e| ConfigError::new(file, format!("cannot read: {e}")))?;
         Ok(text.trim().to_string())
     }

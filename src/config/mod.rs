@@ -3,9 +3,11 @@
 pub mod charts;
 pub mod cluster;
 pub mod deploy_yaml;
+pub mod depth;
 pub mod duration;
 pub mod error;
 pub mod files;
+pub mod input;
 pub mod legacy;
 pub mod multi;
 pub mod names;

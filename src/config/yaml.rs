@@ -1,13 +1,33 @@
-//! Typed YAML loading with errors that name the file, line, column and field.
+//! Typed YAML loading with errors that name the file, line, column and field, and a bound on
+//! how deeply a document may nest.
 
 use serde::de::DeserializeOwned;
 
 use super::error::ConfigError;
 
+/// How deeply collections may nest in a YAML file deploy reads. Real values files nest about 10
+/// levels and chart schemas about 30; a file nesting thousands is an accident or an attack, and
+/// YAML parsers take time quadratic in depth (a 200 KB file of `[` took almost a minute).
+pub const MAX_DEPTH: usize = 100;
+
 /// Parse `text` (the content of `file`, repo-relative) into `T`.
 pub fn from_str<T: DeserializeOwned>(file: &str, text: &str) -> Result<T, ConfigError> {
+    check_depth(file, text)?;
     check_keys(file, text)?;
     serde_yaml::from_str(text).map_err(|e| to_config_error(file, &e))
+}
+
+/// Refuse a document whose collections nest deeper than [`MAX_DEPTH`], before any parser builds
+/// it: one pass over the text, in milliseconds whatever its size (see [`super::depth`]).
+pub fn check_depth(file: &str, text: &str) -> Result<(), ConfigError> {
+    match super::depth::too_deep(text, MAX_DEPTH) {
+        None => Ok(()),
+        Some((line, column)) => Err(ConfigError::new(
+            file,
+            format!("nesting deeper than {MAX_DEPTH} levels"),
+        )
+        .at(line, column)),
+    }
 }
 
 /// Parse `text` into a JSON value (any YAML document), after the same checks as [`from_str`]:
@@ -268,6 +288,25 @@ mod tests {
             redact_quoted(r#"invalid type: string "x y", expected `z`"#),
             r#"invalid type: string "***", expected `z`"#
         );
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_at_once() {
+        let text = format!("a: {}", "[".repeat(200_000));
+        let t = std::time::Instant::now();
+        let e = from_str::<serde_yaml::Value>("x.yaml", &text).unwrap_err();
+        assert!(t.elapsed().as_millis() < 500, "{:?}", t.elapsed());
+        assert_eq!(
+            e.to_string(),
+            "x.yaml:1:103: nesting deeper than 100 levels"
+        );
+        // block style too
+        let text: String = (0..150).map(|i| format!("{}k:\n", " ".repeat(i))).collect();
+        let e = check_depth("y.yaml", &text).unwrap_err();
+        assert_eq!((e.line, e.column), (Some(101), Some(101)), "{e}");
+        // as deep as allowed is fine
+        let ok = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        assert!(from_str::<serde_yaml::Value>("z.yaml", &ok).is_ok());
     }
 
     #[test]

@@ -14,7 +14,7 @@ use crate::tools::{cloud, gcloud};
 /// Access to one cluster: the environment every helm/kubectl command for it gets.
 pub struct ClusterAccess {
     /// Private folder (0700) holding the kubeconfig, tool configs and decrypted keys.
-    _dir: Option<tempfile::TempDir>,
+    _dir: Option<crate::signals::TempDir>,
     _decrypted: Decrypted,
     pub kubeconfig: PathBuf,
     pub env: Vec<(String, Arg)>,
@@ -52,12 +52,8 @@ impl ClusterAccess {
 
 /// A temp folder `deploy-<name>-…` only its owner can enter (0700: tempfile's default follows
 /// the umask, which leaves it world-readable).
-fn private_dir(name: &str) -> Result<tempfile::TempDir, CmdError> {
-    use std::os::unix::fs::PermissionsExt;
-    tempfile::Builder::new()
-        .prefix(&format!("deploy-{name}-"))
-        .permissions(std::fs::Permissions::from_mode(0o700))
-        .tempdir()
+fn private_dir(name: &str) -> Result<crate::signals::TempDir, CmdError> {
+    crate::signals::TempDir::new(&format!("deploy-{name}-"))
         .map_err(|e| spawn_err("creating a private credentials folder", e))
 }
 

@@ -63,10 +63,7 @@ pub fn push_files(
     message: &str,
 ) -> anyhow::Result<()> {
     let step = |e| StepFailed::new("gitops push", e);
-    let tmp = tempfile::Builder::new()
-        .prefix("deploy-gitops-")
-        .tempdir()
-        .context("creating a temp folder")?;
+    let tmp = crate::signals::TempDir::new("deploy-gitops-").context("creating a temp folder")?;
     let dir = tmp.path().join("releases").display().to_string();
     // A dry run shows the clone, add, commit and push; it cannot look inside a clone it did not make.
     let dry = matches!(
@@ -137,12 +134,14 @@ pub fn push_files(
     loop {
         let pushed = run(
             runner,
-            &git::in_dir(&dir).args([
-                "push",
-                "--quiet",
-                "origin",
-                &format!("HEAD:{}", target.branch),
-            ]),
+            &git::in_dir(&dir)
+                .args([
+                    "push",
+                    "--quiet",
+                    "origin",
+                    &format!("HEAD:{}", target.branch),
+                ])
+                .timeout(crate::tools::network_timeout()),
         );
         match pushed {
             Ok(_) => {
@@ -160,13 +159,9 @@ pub fn push_files(
                     "another push reached {} first; rebasing and retrying ({attempt}/{})",
                     target.branch, target.retries
                 ));
-                let rebase = with_identity(git::in_dir(&dir)).args([
-                    "pull",
-                    "--quiet",
-                    "--rebase",
-                    "origin",
-                    target.branch,
-                ]);
+                let rebase = with_identity(git::in_dir(&dir))
+                    .args(["pull", "--quiet", "--rebase", "origin", target.branch])
+                    .timeout(crate::tools::network_timeout());
                 run(runner, &rebase).map_err(step)?;
             }
             Err(e) if lost_race(&e) => {

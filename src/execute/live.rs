@@ -64,9 +64,10 @@ fn chart_info(dir: &Path) -> std::io::Result<ChartInfo> {
         h.update((data.len() as u64).to_le_bytes());
         h.update(&data);
     }
-    let meta: serde_yaml::Value =
-        serde_yaml::from_str(&std::fs::read_to_string(dir.join("Chart.yaml"))?)
-            .map_err(|e| std::io::Error::other(format!("Chart.yaml: {e}")))?;
+    let text = crate::config::input::read_text(dir.join("Chart.yaml"))?;
+    crate::config::yaml::check_depth("Chart.yaml", &text).map_err(std::io::Error::other)?;
+    let meta: serde_yaml::Value = serde_yaml::from_str(&text)
+        .map_err(|e| std::io::Error::other(format!("Chart.yaml: {e}")))?;
     let s = |k: &str| match &meta[k] {
         serde_yaml::Value::String(s) => s.clone(),
         serde_yaml::Value::Number(n) => n.to_string(),
@@ -205,8 +206,10 @@ fn compare_release(
     for v in &spec.values {
         let path = secrets::plain_path(runner, log, root, v, &mut decrypted)
             .map_err(step("decrypting values"))?;
-        let content = std::fs::read_to_string(root.join(&path)).map_err(|e| format!("{v}: {e}"))?;
+        let content =
+            crate::config::input::read_text(root.join(&path)).map_err(|e| format!("{v}: {e}"))?;
         key.update(Sha256::digest(content.as_bytes()));
+        crate::config::yaml::check_depth(v, &content).map_err(|e| e.to_string())?;
         docs.push(serde_yaml::from_str::<Value>(&content).map_err(|e| format!("{v}: {e}"))?);
         files.push(path);
     }

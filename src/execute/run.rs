@@ -298,6 +298,25 @@ fn parallel<T: Sync, R: Send>(workers: usize, items: &[T], f: impl Fn(&T) -> R +
     r.into_iter().map(|(_, r)| r).collect()
 }
 
+/// The status of a release that ended with `e`: interrupted or failed, by the error's type.
+fn status_of(e: &CmdError) -> Status {
+    if matches!(e, CmdError::Interrupted { .. }) {
+        Status::Interrupted
+    } else {
+        Status::Failed
+    }
+}
+
+/// [`status_of`] the command error found in an error's chain (failed when there is none).
+fn status_of_chain(e: &anyhow::Error) -> Status {
+    e.chain()
+        .find_map(|c| {
+            c.downcast_ref::<CmdError>()
+                .or_else(|| c.downcast_ref::<super::StepFailed>().map(|s| &s.source))
+        })
+        .map_or(Status::Failed, status_of)
+}
+
 fn not_run(job: &Job, status: Status, message: &str) -> Outcome {
     Outcome {
         job: job.clone(),
@@ -407,11 +426,7 @@ fn connect_cluster<'c>(ctx: &Ctx<'_>, cluster: Option<&'c Cluster>) -> Connected
     match credentials::connect(runner.as_ref(), ctx.log, ctx.root, cluster) {
         Ok(a) => Connected::Yes(cluster, a),
         Err(e) => {
-            let status = if matches!(e, CmdError::Interrupted { .. }) {
-                Status::Interrupted
-            } else {
-                Status::Failed
-            };
+            let status = status_of(&e);
             ctx.log
                 .error(&format!("{name}: cluster credentials failed: {e}"));
             Connected::No(status, format!("cluster credentials failed: {e}"))
@@ -681,11 +696,15 @@ fn run_release_now(ctx: &Ctx<'_>, cluster: &Cluster, access: &ClusterAccess, job
         inner: &guarded,
         access,
     };
+    // the status comes from the error's type, the message is only shown
     let result = match release_spec(cluster, job, &ctx.opts.timeout, ctx.opts.force) {
-        None => Err(format!(
-            "hub {} is not in {}",
-            job.release,
-            Cluster::yaml_path(&cluster.name)
+        None => Err((
+            Status::Failed,
+            format!(
+                "hub {} is not in {}",
+                job.release,
+                Cluster::yaml_path(&cluster.name)
+            ),
         )),
         Some(mut spec) => {
             spec.force_recover = ctx.opts.force_recover;
@@ -697,7 +716,7 @@ fn run_release_now(ctx: &Ctx<'_>, cluster: &Cluster, access: &ClusterAccess, job
                 &ctx.opts.lease,
                 &spec,
             )
-            .map_err(|e| e.to_string())
+            .map_err(|e| (status_of(&e.source), e.to_string()))
         }
     };
     let duration = t0.elapsed().as_secs_f64();
@@ -705,8 +724,7 @@ fn run_release_now(ctx: &Ctx<'_>, cluster: &Cluster, access: &ClusterAccess, job
     let (status, message) = match result {
         Ok(()) if dry => (Status::DryRun, String::new()),
         Ok(()) => (Status::Succeeded, String::new()),
-        Err(m) if m.contains("interrupted") => (Status::Interrupted, m),
-        Err(m) => (Status::Failed, m),
+        Err(failed) => failed,
     };
     finish_release(ctx.log, &label, status, duration, &message, &buf.text());
     Outcome {
@@ -826,18 +844,20 @@ fn gitops_cluster(
             retries: 5,
         };
         crate::execute::gitops::push_files(&guarded, &rlog, &target, &files, &message)
-            .map_err(|e| format!("{e:#}"))
+            .map_err(|e| (status_of_chain(&e), format!("{e:#}")))
     } else {
-        Err("not pushed: some of the cluster's HelmReleases could not be made".to_string())
+        Err((
+            Status::Failed,
+            "not pushed: some of the cluster's HelmReleases could not be made".to_string(),
+        ))
     };
     let duration = t0.elapsed().as_secs_f64();
     let (dry, commands) = guarded.finish();
-    let status = match (&result, dry) {
-        (Ok(()), true) => Status::DryRun,
-        (Ok(()), false) => Status::Succeeded,
-        (Err(_), _) => Status::Failed,
+    let (status, message) = match result {
+        Ok(()) if dry => (Status::DryRun, String::new()),
+        Ok(()) => (Status::Succeeded, String::new()),
+        Err(failed) => failed,
     };
-    let message = result.as_ref().err().cloned().unwrap_or_default();
     finish_release(ctx.log, &label, status, duration, &message, &buf.text());
     jobs.iter()
         .map(|(i, job)| {
@@ -845,11 +865,9 @@ fn gitops_cluster(
                 .iter()
                 .find(|(k, _)| k == i)
                 .map(|(_, m)| m.clone());
-            let message = own.unwrap_or_else(|| message.clone());
-            let status = if message.is_empty() {
-                status
-            } else {
-                Status::Failed
+            let (status, message) = match own {
+                Some(m) => (Status::Failed, m),
+                None => (status, message.clone()),
             };
             let o = Outcome {
                 job: (*job).clone(),
@@ -877,13 +895,15 @@ fn helm_release_file(
 ) -> Result<(String, String), String> {
     let mut docs = Vec::new();
     for f in &spec.values {
-        let text = std::fs::read_to_string(root.join(f)).map_err(|e| format!("{f}: {e}"))?;
+        let text =
+            crate::config::input::read_text(root.join(f)).map_err(|e| format!("{f}: {e}"))?;
         if crate::execute::secrets::is_sops_encrypted(&text) {
             return Err(format!(
                 "{f} is sops-encrypted: its values cannot be written in clear to the releases repo \
                  (give Flux the secret through valuesFrom and a sops-encrypted Secret instead)"
             ));
         }
+        crate::config::yaml::check_depth(f, &text).map_err(|e| e.to_string())?;
         docs.push(
             serde_yaml::from_str::<serde_json::Value>(&text).map_err(|e| format!("{f}: {e}"))?,
         );

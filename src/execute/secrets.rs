@@ -24,22 +24,20 @@ pub fn is_secret_name(path: &str) -> bool {
     path.split('/').any(|part| part.contains("secret"))
 }
 
-/// Decrypted files, alive as long as this value.
+/// Decrypted files, alive as long as this value (and removed on a fast exit: see
+/// [`crate::signals`]).
 #[derive(Default)]
 pub struct Decrypted {
-    files: Vec<tempfile::NamedTempFile>,
+    files: Vec<crate::signals::TempFile>,
 }
 
 impl Decrypted {
     /// Write `content` to a new private temp file and return its path.
     pub fn keep(&mut self, content: &str, suffix: &str) -> std::io::Result<String> {
         // tempfile creates the file with mode 0600.
-        let mut f = tempfile::Builder::new()
-            .prefix("deploy-secret-")
-            .suffix(suffix)
-            .tempfile()?;
-        f.write_all(content.as_bytes())?;
-        f.flush()?;
+        let mut f = crate::signals::TempFile::new("deploy-secret-", suffix)?;
+        f.as_file_mut().write_all(content.as_bytes())?;
+        f.as_file_mut().flush()?;
         let path = f.path().display().to_string();
         self.files.push(f);
         Ok(path)
@@ -141,6 +139,7 @@ pub fn check_and_mask(
         e.message = crate::config::yaml::redact_quoted(&e.message);
         e
     };
+    crate::config::yaml::check_depth(file, text)?;
     crate::config::yaml::check_keys(file, text).map_err(redact)?;
     let v: Value = serde_yaml::from_str(text)
         .map_err(|e| redact(crate::config::yaml::to_config_error(file, &e)))?;

@@ -354,10 +354,10 @@ fn cluster_yaml_rule(
         None => None,
         Some(None) => Some(Err("new cluster")),
         Some(Some(old)) => {
-            let new = std::fs::read_to_string(repo.root.join(&path)).unwrap_or_default();
+            let new = crate::config::input::read_text(repo.root.join(&path)).unwrap_or_default();
             match (
-                serde_yaml::from_str::<Value>(&old),
-                serde_yaml::from_str::<Value>(&new),
+                crate::config::yaml::from_str::<Value>(&path, &old),
+                crate::config::yaml::from_str::<Value>(&path, &new),
             ) {
                 (Ok(o), Ok(n)) => Some(Ok((o, n))),
                 _ => Some(Err("the base version does not parse")),

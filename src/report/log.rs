@@ -160,6 +160,13 @@ impl Log {
         out
     }
 
+    /// How many bytes at the end of `text` are the start (not the whole) of a registered secret:
+    /// what a cut line must lose too.
+    pub fn partial_secret_suffix(&self, text: &str) -> usize {
+        let secrets = lock(&self.inner.secrets);
+        partial_secret_suffix(text, secrets.iter().map(String::as_str))
+    }
+
     fn raw(&self, line: &str) {
         let mut sink = lock(&self.inner.sink);
         // Logging must never fail a deploy (a closed stderr is not a deploy failure).
@@ -245,6 +252,21 @@ pub fn escape_data(msg: &str) -> String {
     msg.replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
+}
+
+/// How many bytes at the end of `text` are a proper prefix of one of `secrets`.
+pub fn partial_secret_suffix<'a>(text: &str, secrets: impl IntoIterator<Item = &'a str>) -> usize {
+    let mut longest = 0;
+    for s in secrets {
+        let s = s.trim();
+        for k in (longest + 1..s.len()).rev() {
+            if s.is_char_boundary(k) && text.ends_with(&s[..k]) {
+                longest = k;
+                break;
+            }
+        }
+    }
+    longest
 }
 
 /// A poisoned lock only means another thread panicked while logging; the data is still usable.

@@ -9,7 +9,7 @@ use crate::execute::run::{Kind, Outcome, Status};
 
 #[derive(Serialize)]
 struct Report<'a> {
-    status: &'a str,
+    status: Overall,
     duration_s: f64,
     releases: Vec<ReleaseOut<'a>>,
 }
@@ -31,17 +31,27 @@ struct ReleaseOut<'a> {
     live: Option<&'a str>,
 }
 
-/// `succeeded`, `failed` (a failure or skip), or `interrupted`.
-pub fn overall(outcomes: &[Outcome]) -> &'static str {
+/// How a whole run went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Overall {
+    Succeeded,
+    /// A release failed or was skipped.
+    Failed,
+    Interrupted,
+}
+
+/// Interrupted if any release was, else failed if any failed or was skipped, else succeeded.
+pub fn overall(outcomes: &[Outcome]) -> Overall {
     if outcomes.iter().any(|o| o.status == Status::Interrupted) {
-        "interrupted"
+        Overall::Interrupted
     } else if outcomes
         .iter()
         .any(|o| matches!(o.status, Status::Failed | Status::Skipped))
     {
-        "failed"
+        Overall::Failed
     } else {
-        "succeeded"
+        Overall::Succeeded
     }
 }
 

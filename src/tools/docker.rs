@@ -1,6 +1,6 @@
 //! docker: login, registry queries, build, push.
 
-use super::network_timeout;
+use super::{network_timeout, transfer_timeout};
 use crate::cmd::Cmd;
 
 /// The password goes on stdin, never in argv (where `ps` and CI logs would show it).
@@ -21,7 +21,9 @@ pub fn manifest_inspect(image: &str) -> Cmd {
 }
 
 pub fn pull(image: &str) -> Cmd {
-    Cmd::new("docker").args(["pull", image])
+    Cmd::new("docker")
+        .args(["pull", image])
+        .timeout(transfer_timeout())
 }
 
 pub fn build(image: &str, context: &str, cache_from: &[String]) -> Cmd {
@@ -29,9 +31,11 @@ pub fn build(image: &str, context: &str, cache_from: &[String]) -> Cmd {
     for from in cache_from {
         c = c.args(["--cache-from", from.as_str()]);
     }
-    c.arg(context)
+    c.arg(context).timeout(transfer_timeout())
 }
 
 pub fn push(image: &str) -> Cmd {
-    Cmd::new("docker").args(["push", image])
+    Cmd::new("docker")
+        .args(["push", image])
+        .timeout(transfer_timeout())
 }

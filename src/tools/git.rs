@@ -75,13 +75,15 @@ pub fn in_dir(dir: &str) -> Cmd {
 }
 
 pub fn clone_branch(url: &str, branch: &str, dest: &str) -> Cmd {
-    Cmd::new("git").args([
-        "clone",
-        "--quiet",
-        "--branch",
-        branch,
-        "--single-branch",
-        url,
-        dest,
-    ])
+    Cmd::new("git")
+        .args([
+            "clone",
+            "--quiet",
+            "--branch",
+            branch,
+            "--single-branch",
+            url,
+            dest,
+        ])
+        .timeout(super::transfer_timeout())
 }

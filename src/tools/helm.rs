@@ -1,9 +1,16 @@
 //! helm 3: dependency update, upgrade --install, template, and the release queries.
 
+use super::{network_timeout, waiting_watchdog};
 use crate::cmd::{Cmd, Effect};
 
+/// helm waits up to `--timeout` for pre-upgrade hooks, the resources, then post-upgrade hooks.
+const HELM_WAITS: u32 = 3;
+
+/// Downloads the chart's dependencies.
 pub fn dependency_update(chart_dir: &str) -> Cmd {
-    Cmd::new("helm").args(["dependency", "update", chart_dir])
+    Cmd::new("helm")
+        .args(["dependency", "update", chart_dir])
+        .timeout(network_timeout())
 }
 
 /// Everything `helm upgrade --install` needs; callers decide the values.
@@ -59,6 +66,7 @@ pub fn upgrade(u: &Upgrade<'_>) -> Cmd {
         c = c.args(["--labels".to_string(), kv.join(",")]);
     }
     c.effect(Effect::Change)
+        .timeout(waiting_watchdog(u.timeout, HELM_WAITS))
 }
 
 /// What the cluster offers a chart's templates (`.Capabilities`), read from the cluster so a
@@ -102,7 +110,7 @@ pub fn upgrade_dry_run(u: &Upgrade<'_>) -> Cmd {
     with_values(c.args([u.release, u.chart]), u)
         .args(["--dry-run=server", "-o", "json"])
         .effect(Effect::RemoteQuery)
-        .timeout(super::network_timeout())
+        .timeout(network_timeout())
         .private_output()
 }
 
@@ -120,7 +128,7 @@ pub fn get_metadata(release: &str, namespace: &str) -> Cmd {
             "json",
         ])
         .effect(Effect::RemoteQuery)
-        .timeout(super::network_timeout());
+        .timeout(network_timeout());
     c.probe = true;
     c
 }
@@ -135,7 +143,7 @@ pub fn get(what: GetWhat, release: &str, namespace: &str) -> Cmd {
         c
     };
     c.effect(Effect::RemoteQuery)
-        .timeout(super::network_timeout())
+        .timeout(network_timeout())
         .private_output()
 }
 
@@ -160,7 +168,8 @@ impl GetWhat {
 pub fn status(release: &str, namespace: &str) -> Cmd {
     let mut c = Cmd::new("helm")
         .args(["status", release, "--namespace", namespace, "-o", "json"])
-        .effect(Effect::RemoteQuery);
+        .effect(Effect::RemoteQuery)
+        .timeout(network_timeout());
     c.probe = true;
     c
 }
@@ -170,6 +179,7 @@ pub fn history(release: &str, namespace: &str) -> Cmd {
     Cmd::new("helm")
         .args(["history", release, "--namespace", namespace, "-o", "json"])
         .effect(Effect::RemoteQuery)
+        .timeout(network_timeout())
 }
 
 /// Roll back to `revision` (the previous one when `None`).
@@ -178,17 +188,20 @@ pub fn rollback(release: &str, namespace: &str, revision: Option<u64>, timeout: 
         .args(["rollback", release])
         .args(revision.map(|r| r.to_string()))
         .args(["--namespace", namespace, "--wait", "--timeout", timeout])
+        .timeout(waiting_watchdog(timeout, HELM_WAITS))
 }
 
 /// Remove a release that never installed (stuck in pending-install).
 pub fn uninstall(release: &str, namespace: &str, timeout: &str) -> Cmd {
-    Cmd::new("helm").args([
-        "uninstall",
-        release,
-        "--namespace",
-        namespace,
-        "--wait",
-        "--timeout",
-        timeout,
-    ])
+    Cmd::new("helm")
+        .args([
+            "uninstall",
+            release,
+            "--namespace",
+            namespace,
+            "--wait",
+            "--timeout",
+            timeout,
+        ])
+        .timeout(waiting_watchdog(timeout, HELM_WAITS))
 }

@@ -39,6 +39,7 @@ pub fn rollout_status(namespace: &str, deployment: &str, timeout: &str) -> Cmd {
         .args(["--timeout", timeout])
         // kubectl waits and reports; streaming its progress is what the user wants to see.
         .effect(Effect::Change)
+        .timeout(super::waiting_watchdog(timeout, 1))
 }
 
 /// Create an object from JSON on stdin; fails with `AlreadyExists` if it is there. `desc` names

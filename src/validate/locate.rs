@@ -83,8 +83,12 @@ impl MarkedEventReceiver for Builder {
 }
 
 impl Locations {
-    /// Index a document; a document that does not parse gives no locations.
+    /// Index a document; a document that does not parse, or nests too deeply, gives no
+    /// locations.
     pub fn of(text: &str) -> Locations {
+        if crate::config::yaml::check_depth("", text).is_err() {
+            return Locations::default();
+        }
         let mut b = Builder {
             stack: Vec::new(),
             at: HashMap::new(),

@@ -370,7 +370,7 @@ fn values(root: &Path, r: &ValuesCheck, decrypt: Decrypt<'_>, f: &mut Findings) 
         }
     };
     let mut merged = read(root, &format!("{}/values.yaml", r.chart))
-        .and_then(|t| serde_yaml::from_str::<Json>(&t).ok())
+        .and_then(|t| crate::config::yaml::from_str::<Json>("values.yaml", &t).ok())
         .filter(Json::is_object)
         .unwrap_or_else(|| Json::Object(Default::default()));
     let over = crate::gitops::merge_values(docs.iter().map(|(_, _, v, _)| v.clone()));

@@ -35,8 +35,7 @@ pub static DEPLOY: LazyLock<Schema> = LazyLock::new(|| {
 
 /// A chart's `values.schema.yaml`.
 pub fn compile_yaml(file: &str, text: &str) -> Result<jsonschema::Validator, ConfigError> {
-    let v: Json =
-        serde_yaml::from_str(text).map_err(|e| crate::config::yaml::to_config_error(file, &e))?;
+    let v: Json = crate::config::yaml::from_str(file, text)?;
     jsonschema::validator_for(&v)
         .map_err(|e| ConfigError::new(file, format!("not a valid JSON Schema: {e}")))
 }

@@ -208,6 +208,8 @@ impl Fixture {
             .env("FAKE_DIR", &self.fake)
             .env_remove("GITHUB_ACTIONS")
             .env_remove("TRAVIS")
+            // the end-to-end environment's, when the suite runs in it
+            .env_remove("KUBECONFIG")
             .env_remove("CI")
             .env_remove("GITHUB_OUTPUT")
             .env_remove("GITHUB_STEP_SUMMARY");
@@ -221,6 +223,32 @@ impl Fixture {
         sleep_on: &str,
         args: &[&str],
     ) -> (std::process::Output, std::time::Duration) {
+        self.signal_at(sleep_on, args, &[], libc::SIGTERM)
+    }
+
+    /// [`Fixture::interrupt_at`] with `sig` and more environment for the fake tools.
+    pub fn signal_at(
+        &self,
+        sleep_on: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+        sig: i32,
+    ) -> (std::process::Output, std::time::Duration) {
+        let (child, t0) = self.start_sleeping(sleep_on, args, env);
+        signal(&child, sig);
+        let out = child.wait_with_output().unwrap();
+        (out, t0.elapsed())
+    }
+
+    /// Start `deploy args…` in its own process group (as a shell starts a command) with the fake
+    /// tool call matching `sleep_on` hanging; return once that call is running.
+    pub fn start_sleeping(
+        &self,
+        sleep_on: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> (std::process::Child, std::time::Instant) {
+        use std::os::unix::process::CommandExt;
         let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("deploy"));
         cmd.current_dir(&self.root)
             .env("PATH", &self.bin)
@@ -229,7 +257,11 @@ impl Fixture {
             .env("FAKE_SLEEP_ON", sleep_on)
             .env_remove("GITHUB_ACTIONS")
             .env_remove("TRAVIS")
+            // the end-to-end environment's, when the suite runs in it
+            .env_remove("KUBECONFIG")
+            .envs(env.iter().copied())
             .args(args)
+            .process_group(0)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped());
         let child = cmd.spawn().unwrap();
@@ -238,12 +270,27 @@ impl Fixture {
             assert!(t0.elapsed().as_secs() < 20, "`{sleep_on}` never started");
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
-        // SAFETY: kill(2) on the child we started.
-        unsafe {
-            libc::kill(child.id() as i32, libc::SIGTERM);
+        (child, t0)
+    }
+
+    /// Kill the fake tool's sleep if it is still there (its tool was killed without it).
+    pub fn kill_sleeper(&self) {
+        let pid = std::fs::read_to_string(self.fake.join("sleeping")).unwrap_or_default();
+        if let Ok(pid) = pid.trim().parse::<i32>() {
+            // SAFETY: kill(2); the pid is a sleep the fake tool started.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+            }
         }
-        let out = child.wait_with_output().unwrap();
-        (out, t0.elapsed())
+    }
+
+    /// The private kubeconfigs the fake tools were given.
+    pub fn kubeconfigs(&self) -> Vec<String> {
+        let text = std::fs::read_to_string(self.fake.join("kubeconfigs")).unwrap_or_default();
+        let mut k: Vec<String> = text.lines().map(String::from).collect();
+        k.sort();
+        k.dedup();
+        k
     }
 
     pub fn password(&self) -> String {
@@ -251,6 +298,22 @@ impl Fixture {
             .unwrap()
             .trim_end()
             .to_string()
+    }
+}
+
+/// Send `sig` to a child process.
+pub fn signal(child: &std::process::Child, sig: i32) {
+    // SAFETY: kill(2) on the child we started.
+    unsafe {
+        libc::kill(child.id() as i32, sig);
+    }
+}
+
+/// Send `sig` to a child's whole process group, as Ctrl-C in a terminal does.
+pub fn signal_group(child: &std::process::Child, sig: i32) {
+    // SAFETY: kill(2) on the process group of the child we started (its own group).
+    unsafe {
+        libc::kill(-(child.id() as i32), sig);
     }
 }
 

@@ -1,0 +1,265 @@
+//! Reading what a command prints, in bounded memory: a line is cut at [`LINE_MAX`] bytes, a
+//! captured output at [`CAPTURE_MAX`], bytes that are not UTF-8 are decoded lossily, and every
+//! pipe is read to its end (a reader that stops early makes the child die of SIGPIPE).
+
+use std::collections::VecDeque;
+use std::io::{BufRead, Read};
+
+pub use crate::report::log::partial_secret_suffix;
+
+/// The longest line of a command's output that is logged; the rest of it is dropped (and said).
+pub const LINE_MAX: usize = 64 * 1024;
+/// The most stdout a query may print (`helm get manifest` of a big release is a few MiB); more
+/// is an error rather than an out-of-memory kill.
+pub const CAPTURE_MAX: usize = 256 * 1024 * 1024;
+/// The end of a query's stderr that is kept (for error messages and the "not found" answers).
+pub const STDERR_MAX: usize = 4 * 1024 * 1024;
+/// Lines of a streamed command's output kept for its error message.
+pub const KEPT_LINES: usize = 200;
+/// Lines of output quoted in an error message, and the longest of them.
+pub const TAIL_LINES: usize = 20;
+pub const TAIL_LINE_MAX: usize = 2048;
+
+/// Read one line into `buf` (without its `\n`), keeping at most `cap` bytes of it. `None` at the
+/// end of input; otherwise how many bytes of the line were dropped.
+pub fn read_line_capped(
+    r: &mut impl BufRead,
+    buf: &mut Vec<u8>,
+    cap: usize,
+) -> std::io::Result<Option<usize>> {
+    buf.clear();
+    let mut dropped = 0;
+    let mut any = false;
+    loop {
+        let chunk = match r.fill_buf() {
+            Ok(c) => c,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if chunk.is_empty() {
+            return Ok(any.then_some(dropped));
+        }
+        any = true;
+        let newline = chunk.iter().position(|&b| b == b'\n');
+        let part = &chunk[..newline.unwrap_or(chunk.len())];
+        let take = part.len().min(cap.saturating_sub(buf.len()));
+        buf.extend_from_slice(&part[..take]);
+        dropped += part.len() - take;
+        let used = newline.map_or(chunk.len(), |i| i + 1);
+        r.consume(used);
+        if newline.is_some() {
+            return Ok(Some(dropped));
+        }
+    }
+}
+
+/// A line read by [`read_line_capped`] as text: decoded lossily, `\r\n` ends removed, and a cut
+/// line ends with a note saying how much was dropped. `partial_secret` says how many bytes at the
+/// end of a text are the start of a secret: a cut line loses them too, so a secret cut in two
+/// never shows its first half.
+pub fn line_text(bytes: &[u8], dropped: usize, partial_secret: impl Fn(&str) -> usize) -> String {
+    let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+    let mut text = String::from_utf8_lossy(bytes).into_owned();
+    if dropped == 0 {
+        return text;
+    }
+    let mut dropped = dropped;
+    loop {
+        let n = partial_secret(&text);
+        if n == 0 {
+            break;
+        }
+        let keep = floor_char_boundary(&text, text.len() - n);
+        dropped += text.len() - keep;
+        text.truncate(keep);
+    }
+    text.push_str(&format!(" … [{dropped} more bytes of this line not shown]"));
+    text
+}
+
+fn floor_char_boundary(s: &str, mut i: usize) -> usize {
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// What a pipe gave, bounded.
+#[derive(Debug, Default)]
+pub struct Captured {
+    pub bytes: Vec<u8>,
+    /// Bytes read but not kept.
+    pub dropped: u64,
+}
+
+impl Captured {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.bytes).into_owned()
+    }
+}
+
+/// Which part of an output too long to keep whole is kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Keep {
+    /// The first `cap` bytes (a result to parse: too much of it is an error).
+    Head(usize),
+    /// The last `cap` bytes (messages: the end says what went wrong).
+    Tail(usize),
+}
+
+/// Read `r` to its end, keeping part of it.
+pub fn capture(mut r: impl Read, keep: Keep) -> Captured {
+    let mut out = Captured::default();
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        let n = match r.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => break,
+        };
+        match keep {
+            Keep::Head(cap) => {
+                let take = n.min(cap.saturating_sub(out.bytes.len()));
+                out.bytes.extend_from_slice(&chunk[..take]);
+                out.dropped += (n - take) as u64;
+            }
+            Keep::Tail(cap) => {
+                out.bytes.extend_from_slice(&chunk[..n]);
+                if out.bytes.len() > cap.saturating_mul(2) {
+                    let cut = out.bytes.len() - cap;
+                    out.bytes.drain(..cut);
+                    out.dropped += cut as u64;
+                }
+            }
+        }
+    }
+    if let Keep::Tail(cap) = keep {
+        let mut cut = out.bytes.len().saturating_sub(cap);
+        if out.dropped > 0 || cut > 0 {
+            // from the first whole line: a cut line could start with the end of a secret
+            cut += out.bytes[cut..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(out.bytes.len() - cut, |i| i + 1);
+        }
+        out.bytes.drain(..cut);
+        out.dropped += cut as u64;
+    }
+    out
+}
+
+/// The last [`TAIL_LINES`] lines of `text`, each cut at [`TAIL_LINE_MAX`] bytes.
+pub fn tail(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines.len().saturating_sub(TAIL_LINES);
+    lines[start..]
+        .iter()
+        .map(|l| {
+            if l.len() <= TAIL_LINE_MAX {
+                (*l).to_string()
+            } else {
+                let keep = floor_char_boundary(l, TAIL_LINE_MAX);
+                format!("{} … [{} more bytes]", &l[..keep], l.len() - keep)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The last `n` lines pushed.
+#[derive(Debug, Default)]
+pub struct LastLines {
+    lines: VecDeque<String>,
+}
+
+impl LastLines {
+    pub fn push(&mut self, line: String) {
+        self.lines.push_back(line);
+        if self.lines.len() > KEPT_LINES {
+            self.lines.pop_front();
+        }
+    }
+
+    pub fn text(self) -> String {
+        self.lines.into_iter().map(|l| l + "\n").collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(input: &[u8], cap: usize) -> Vec<(Vec<u8>, usize)> {
+        let mut r = std::io::BufReader::with_capacity(7, input);
+        let mut buf = Vec::new();
+        let mut out = Vec::new();
+        while let Some(dropped) = read_line_capped(&mut r, &mut buf, cap).unwrap() {
+            out.push((buf.clone(), dropped));
+        }
+        out
+    }
+
+    #[test]
+    fn long_lines_are_cut_and_reading_goes_on() {
+        let got = lines(b"short\nabcdefghijklmnop\n\nlast", 10);
+        assert_eq!(
+            got,
+            vec![
+                (b"short".to_vec(), 0),
+                (b"abcdefghij".to_vec(), 6),
+                (b"".to_vec(), 0),
+                (b"last".to_vec(), 0)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_huge_line_costs_only_the_cap() {
+        // 50 MB without a newline, read through a small buffer
+        let big = std::io::repeat(b'x').take(50_000_000);
+        let mut r = std::io::BufReader::new(big);
+        let mut buf = Vec::new();
+        let dropped = read_line_capped(&mut r, &mut buf, LINE_MAX).unwrap();
+        assert_eq!(dropped, Some(50_000_000 - LINE_MAX));
+        assert!(buf.capacity() < 2 * LINE_MAX, "{}", buf.capacity());
+    }
+
+    #[test]
+    fn invalid_utf8_is_decoded_lossily() {
+        assert_eq!(line_text(b"caf\xe9 ok\r", 0, |_| 0), "caf\u{fffd} ok");
+    }
+
+    #[test]
+    fn a_cut_line_never_ends_with_the_start_of_a_secret() {
+        let secrets = ["hunter2-very-secret"];
+        let cut = line_text(b"token=hunter2-ve", 100, |t| {
+            partial_secret_suffix(t, secrets)
+        });
+        assert_eq!(cut, "token= … [110 more bytes of this line not shown]");
+        assert_eq!(partial_secret_suffix("a hunter2-very-secret", secrets), 0);
+    }
+
+    #[test]
+    fn captures_keep_the_head_or_the_tail() {
+        let c = capture(&b"0123456789"[..], Keep::Head(4));
+        assert_eq!((c.bytes.as_slice(), c.dropped), (&b"0123"[..], 6));
+        let big = std::io::repeat(b'y').take(1_000_000);
+        let c = capture(big.chain(&b"\nlast line\n"[..]), Keep::Tail(100));
+        // whole lines only: the cut one is dropped
+        assert_eq!(c.bytes, b"last line\n");
+        assert_eq!(c.dropped, 1_000_001);
+        let c = capture(&b"short\n"[..], Keep::Tail(100));
+        assert_eq!((c.bytes.as_slice(), c.dropped), (&b"short\n"[..], 0));
+    }
+
+    #[test]
+    fn the_tail_is_bounded() {
+        let long = "z".repeat(10_000);
+        let text: String = (0..50).map(|i| format!("{i} {long}\n")).collect();
+        let t = tail(&text);
+        assert_eq!(t.lines().count(), TAIL_LINES);
+        assert!(t.len() < TAIL_LINES * (TAIL_LINE_MAX + 40), "{}", t.len());
+        assert!(t.starts_with("30 zzz"));
+    }
+}

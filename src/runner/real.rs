@@ -1,0 +1,317 @@
+//! [`RealRunner`]: starts processes, streams or captures their output in bounded memory,
+//! enforces timeouts and forwards Ctrl-C/SIGTERM/SIGHUP to children.
+
+use std::io::BufReader;
+use std::os::unix::process::ExitStatusExt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc::Receiver;
+use std::time::{Duration, Instant};
+
+use super::output::{self, Captured};
+use super::{CmdError, Output, Reply, Runner};
+use crate::cmd::{Cmd, Effect};
+use crate::report::log::Log;
+use crate::signals;
+
+/// How long children get to exit after SIGTERM before SIGKILL.
+const KILL_GRACE: Duration = Duration::from_secs(10);
+/// How long to wait for a pipe's end after its command exited (a daemon it left behind may hold
+/// the pipe open).
+const PIPE_GRACE: Duration = Duration::from_secs(5);
+
+/// Starts real processes.
+pub struct RealRunner {
+    log: Log,
+    /// Where relative `cwd`s and programs are resolved (the repo root).
+    pub base_dir: Option<PathBuf>,
+    /// The most stdout a query may print ([`output::CAPTURE_MAX`]; smaller in tests).
+    pub(super) capture_max: usize,
+}
+
+impl RealRunner {
+    pub fn new(log: Log) -> Self {
+        RealRunner {
+            log,
+            base_dir: None,
+            capture_max: output::CAPTURE_MAX,
+        }
+    }
+
+    /// The end of `text` for an error message: bounded, scrubbed (before it is cut, so a cut
+    /// never shows part of a secret).
+    fn tail(&self, cmd: &Cmd, text: &str) -> String {
+        output::tail(&scrub(cmd, &self.log.scrub(text)))
+    }
+}
+
+/// Remove the command's own secrets from text it printed.
+fn scrub(cmd: &Cmd, text: &str) -> String {
+    let mut out = text.to_string();
+    for s in cmd.secrets() {
+        let s = s.trim();
+        if !s.is_empty() {
+            out = out.replace(s, "***");
+        }
+    }
+    out
+}
+
+/// What a finished command left in its pipes.
+struct Pipes {
+    /// stdout, or for a streamed command its combined output (the last lines).
+    stdout: String,
+    stderr: String,
+    /// A query printed more than [`output::CAPTURE_MAX`].
+    overflow: bool,
+}
+
+/// Where a started command's output goes, read by threads until the pipes' ends.
+enum Readers {
+    Streamed(Receiver<String>),
+    Captured(Receiver<Captured>, Receiver<Captured>),
+}
+
+impl Readers {
+    fn collect(self) -> Pipes {
+        let wait = |rx: Receiver<Captured>| rx.recv_timeout(PIPE_GRACE).unwrap_or_default();
+        match self {
+            Readers::Streamed(rx) => Pipes {
+                stdout: rx.recv_timeout(PIPE_GRACE).unwrap_or_default(),
+                stderr: String::new(),
+                overflow: false,
+            },
+            Readers::Captured(out, err) => {
+                let (out, err) = (wait(out), wait(err));
+                let mut stderr = err.text();
+                if err.dropped > 0 {
+                    stderr = format!("[… {} bytes not kept]\n{stderr}", err.dropped);
+                }
+                Pipes {
+                    stdout: out.text(),
+                    stderr,
+                    overflow: out.dropped > 0,
+                }
+            }
+        }
+    }
+}
+
+/// Read a pipe on a thread, sending what `read` made of it.
+fn reader<T: Send + 'static>(
+    pipe: os_pipe::PipeReader,
+    read: impl FnOnce(os_pipe::PipeReader) -> T + Send + 'static,
+) -> Receiver<T> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(read(pipe));
+    });
+    rx
+}
+
+/// Stream combined output to the log line by line as it comes (a 10-minute build must show
+/// progress, and Travis kills silent jobs), keeping the last lines for the error message.
+fn stream(pipe: os_pipe::PipeReader, log: Log, secrets: Vec<String>) -> String {
+    let mut r = BufReader::new(pipe);
+    let mut buf = Vec::new();
+    let mut kept = output::LastLines::default();
+    // to the end of the pipe, whatever it holds: a reader that stops kills the child by SIGPIPE
+    while let Ok(Some(dropped)) = output::read_line_capped(&mut r, &mut buf, output::LINE_MAX) {
+        let mut line = output::line_text(&buf, dropped, |t| {
+            log.partial_secret_suffix(t)
+                .max(output::partial_secret_suffix(
+                    t,
+                    secrets.iter().map(String::as_str),
+                ))
+        });
+        for s in &secrets {
+            if !s.trim().is_empty() {
+                line = line.replace(s.trim(), "***");
+            }
+        }
+        log.output(&line);
+        kept.push(line);
+    }
+    kept.text()
+}
+
+impl Runner for RealRunner {
+    fn run(&self, cmd: &Cmd) -> Result<Reply, CmdError> {
+        let line = cmd.line();
+        // from now on a first signal stops cleanly (before, it ends the process at once)
+        signals::mark_started();
+        if signals::interrupted() && !cmd.cleanup {
+            return Err(CmdError::Interrupted { cmd: line });
+        }
+        let program = which::which(&cmd.program).map_err(|_| CmdError::NotFound {
+            program: cmd.program.clone(),
+        })?;
+        if cmd.effect == Effect::Change {
+            self.log.command(&line);
+        } else {
+            self.log.debug(&format!("+ {line}"));
+        }
+        if !cmd.env.is_empty() {
+            self.log.debug(&format!("  with {}", cmd.env_line()));
+        }
+        let mut expr = duct::cmd(program, cmd.argv_clear()).unchecked();
+        if let Some(dir) = cmd.cwd.as_ref().or(self.base_dir.as_ref()) {
+            expr = expr.dir(dir);
+        }
+        for (k, v) in &cmd.env {
+            expr = expr.env(k, v.value());
+        }
+        expr = match &cmd.stdin {
+            Some(input) => expr.stdin_bytes(input.value().as_bytes().to_vec()),
+            None => expr.stdin_null(),
+        };
+        let spawn_err = |e: std::io::Error| CmdError::Spawn {
+            cmd: line.clone(),
+            reason: e.to_string(),
+        };
+
+        // Queries: capture stdout and stderr separately. Changes: stream combined output. Our
+        // own pipes either way, read by threads with bounded memory. `expr` (holding our copies
+        // of the write ends) is consumed by `start`, so the readers see EOF when the child and
+        // its descendants close theirs.
+        let (handle, readers) = if cmd.effect == Effect::Change {
+            let (read, write) = os_pipe::pipe().map_err(spawn_err)?;
+            let write2 = write.try_clone().map_err(spawn_err)?;
+            let handle = expr
+                .stdout_file(write)
+                .stderr_file(write2)
+                .start()
+                .map_err(spawn_err)?;
+            let log = self.log.clone();
+            let secrets: Vec<String> = cmd.secrets().iter().map(|s| s.to_string()).collect();
+            let rx = reader(read, move |p| stream(p, log, secrets));
+            (handle, Readers::Streamed(rx))
+        } else {
+            let (out_r, out_w) = os_pipe::pipe().map_err(spawn_err)?;
+            let (err_r, err_w) = os_pipe::pipe().map_err(spawn_err)?;
+            let handle = expr
+                .stdout_file(out_w)
+                .stderr_file(err_w)
+                .start()
+                .map_err(spawn_err)?;
+            let max = self.capture_max;
+            let out = reader(out_r, move |p| output::capture(p, output::Keep::Head(max)));
+            let err = reader(err_r, |p| {
+                output::capture(p, output::Keep::Tail(output::STDERR_MAX))
+            });
+            (handle, Readers::Captured(out, err))
+        };
+        // killed at once if a second signal ends the process before this returns
+        let children = signals::kill_on_fast_exit(handle.pids());
+
+        let started = Instant::now();
+        // A thread blocks in wait() so the end of the command is seen at once (a polling loop
+        // adds its interval to every command, which adds up over a run of many releases); this
+        // thread wakes up regularly only to forward signals and enforce the timeout.
+        let handle = Arc::new(handle);
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        {
+            let h = Arc::clone(&handle);
+            std::thread::spawn(move || {
+                let _ = done_tx.send(h.wait().map(|o| o.status));
+            });
+        }
+        let mut stop: Option<(bool, Instant)> = None; // (interrupted?, when SIGTERM was sent)
+        let status = loop {
+            match done_rx.recv_timeout(Duration::from_millis(50)) {
+                Ok(Ok(status)) => break status,
+                Ok(Err(e)) => return Err(spawn_err(e)),
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    return Err(spawn_err(std::io::Error::other(
+                        "lost track of the process",
+                    )));
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            }
+            match stop {
+                None => {
+                    let timed_out = cmd.timeout.is_some_and(|t| started.elapsed() >= t);
+                    if (signals::interrupted() && !cmd.cleanup) || timed_out {
+                        terminate(&handle, libc::SIGTERM);
+                        stop = Some((!timed_out, Instant::now()));
+                    }
+                }
+                Some((_, since)) if since.elapsed() > KILL_GRACE => {
+                    terminate(&handle, libc::SIGKILL);
+                }
+                Some(_) => {}
+            }
+        };
+        drop(children); // reaped: its pid may be reused
+        let Pipes {
+            stdout,
+            stderr,
+            overflow,
+        } = readers.collect();
+        // A private command's stdout (a rendered manifest) must not reach an error message.
+        let tail_src = if cmd.private_output || !stderr.trim().is_empty() {
+            &stderr
+        } else {
+            &stdout
+        };
+
+        if let Some((was_interrupt, _)) = stop {
+            return Err(if was_interrupt {
+                CmdError::Interrupted { cmd: line }
+            } else {
+                CmdError::TimedOut {
+                    cmd: line,
+                    after: cmd.timeout.unwrap_or_default(),
+                    tail: self.tail(cmd, tail_src),
+                }
+            });
+        }
+        // Ctrl-C in a terminal signals the whole process group: the command may have died of it
+        // (or exited on it) before we forwarded anything. That is an interruption, not a failure.
+        if !status.success() && signals::interrupted() && !cmd.cleanup {
+            return Err(CmdError::Interrupted { cmd: line });
+        }
+        if overflow {
+            return Err(CmdError::TooMuchOutput {
+                cmd: line,
+                limit: self.capture_max,
+            });
+        }
+        if matches!(cmd.effect, Effect::LocalQuery | Effect::RemoteQuery)
+            && !cmd.private_output
+            && !stdout.is_empty()
+        {
+            self.log.debug(&scrub(cmd, &stdout));
+        }
+        let code = status.code();
+        if status.success() || cmd.probe {
+            return Ok(Reply::Ran(Output {
+                code: code.unwrap_or(-1),
+                stdout,
+                stderr,
+            }));
+        }
+        let status = match (code, status.signal()) {
+            (Some(c), _) => format!("exit status {c}"),
+            (None, Some(sig)) => signals::describe(sig),
+            (None, None) => "an unknown status".to_string(),
+        };
+        Err(CmdError::Failed {
+            cmd: line,
+            status,
+            tail: self.tail(cmd, tail_src),
+        })
+    }
+}
+
+fn terminate(handle: &duct::Handle, sig: libc::c_int) {
+    for pid in handle.pids() {
+        // SAFETY: kill(2) with a pid we started; failure (already exited) is harmless.
+        let pid = libc::pid_t::try_from(pid).unwrap_or(0);
+        if pid > 0 {
+            unsafe {
+                libc::kill(pid, sig);
+            }
+        }
+    }
+}

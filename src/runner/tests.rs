@@ -1,0 +1,157 @@
+use std::time::{Duration, Instant};
+
+use super::*;
+use crate::report::log::{Ci, Log, SharedBuf, Verbosity};
+
+fn real() -> (RealRunner, SharedBuf) {
+    let buf = SharedBuf::default();
+    let log = Log::with_sink(Verbosity::Normal, Ci::Plain, Box::new(buf.clone()));
+    (RealRunner::new(log), buf)
+}
+
+#[test]
+fn real_runner_captures_query_output() {
+    let (r, _) = real();
+    let c = Cmd::new("sh")
+        .args(["-c", "echo out; echo err >&2"])
+        .local_query();
+    let Reply::Ran(out) = r.run(&c).unwrap() else {
+        panic!("not run")
+    };
+    assert_eq!(out.stdout, "out\n");
+    assert_eq!(out.stderr, "err\n");
+}
+
+#[test]
+fn real_runner_streams_changes_and_reports_failures_with_tail() {
+    let (r, buf) = real();
+    let c = Cmd::new("sh").args(["-c", "echo one; echo two >&2; exit 3"]);
+    let err = r.run(&c).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.starts_with("`sh -c 'echo one; echo two >&2; exit 3'` failed with exit status 3"),
+        "{msg}"
+    );
+    assert!(msg.contains("  | one\n  | two"), "{msg}");
+    assert!(buf.text().contains("  one\n"), "{}", buf.text());
+}
+
+#[test]
+fn real_runner_probe_answers_no_without_error() {
+    let (r, _) = real();
+    let c = Cmd::new("sh").args(["-c", "exit 1"]).remote_probe();
+    assert_eq!(
+        r.run(&c).unwrap(),
+        Reply::Ran(Output {
+            code: 1,
+            ..Output::default()
+        })
+    );
+}
+
+#[test]
+fn real_runner_passes_secret_stdin_and_scrubs_it() {
+    let (r, buf) = real();
+    let c = Cmd::new("sh")
+        .args(["-c", "read pw; echo got $pw; exit 1"])
+        .secret_stdin("hunter2");
+    let msg = r.run(&c).unwrap_err().to_string();
+    assert!(msg.contains("got ***"), "{msg}");
+    assert!(!msg.contains("hunter2") && !buf.text().contains("hunter2"));
+}
+
+#[test]
+fn real_runner_times_out() {
+    let (r, _) = real();
+    let c = Cmd::new("sleep")
+        .arg("5")
+        .timeout(Duration::from_millis(100));
+    let t = Instant::now();
+    assert!(matches!(r.run(&c), Err(CmdError::TimedOut { .. })));
+    assert!(t.elapsed() < Duration::from_secs(4));
+}
+
+#[test]
+fn output_that_is_not_utf8_is_decoded_and_the_command_keeps_its_pipe() {
+    let (r, buf) = real();
+    // one \xe9 byte, then more output: a reader that stops there kills the child by SIGPIPE
+    let c = Cmd::new("sh").args(["-c", "printf 'caf\\351\\n'; sleep 0.2; echo after"]);
+    assert!(r.run(&c).is_ok(), "{}", buf.text());
+    assert!(buf.text().contains("caf\u{fffd}\n"), "{}", buf.text());
+    assert!(buf.text().contains("  after\n"), "{}", buf.text());
+}
+
+#[test]
+fn a_huge_line_is_cut_in_the_log_and_in_the_error() {
+    let (r, buf) = real();
+    let c = Cmd::new("sh").args([
+        "-c",
+        "head -c 5000000 /dev/zero | tr '\\0' x; echo; echo done; exit 3",
+    ]);
+    let msg = r.run(&c).unwrap_err().to_string();
+    assert!(msg.len() < 8 * 1024, "{} bytes", msg.len());
+    assert!(
+        msg.contains(" more bytes]\n  | done"),
+        "{}",
+        &msg[msg.len() - 200..]
+    );
+    let log = buf.text();
+    assert!(log.len() < output::LINE_MAX + 1024, "{} bytes", log.len());
+    assert!(
+        log.contains(&format!(
+            " … [{} more bytes of this line not shown]\n  done\n",
+            5_000_000 - output::LINE_MAX
+        )),
+        "{}",
+        &log[log.len() - 200..]
+    );
+}
+
+#[test]
+fn a_query_printing_too_much_fails_without_keeping_it() {
+    let (mut r, _) = real();
+    r.capture_max = 1000;
+    let c = Cmd::new("sh")
+        .args(["-c", "head -c 100000 /dev/zero; echo end >&2"])
+        .local_query();
+    assert_eq!(
+        r.run(&c).unwrap_err().to_string(),
+        "`sh -c 'head -c 100000 /dev/zero; echo end >&2'` printed more than 1000 bytes on \
+         stdout; its output was not used"
+    );
+}
+
+#[test]
+fn a_command_killed_by_a_signal_names_it() {
+    let (r, _) = real();
+    let c = Cmd::new("sh").args(["-c", "kill -KILL $$"]);
+    let msg = r.run(&c).unwrap_err().to_string();
+    assert_eq!(
+        msg,
+        "`sh -c 'kill -KILL $$'` failed with signal 9 (SIGKILL)"
+    );
+}
+
+#[test]
+fn missing_program_is_named() {
+    let (r, _) = real();
+    let err = r.run(&Cmd::new("no-such-program-xyz")).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "`no-such-program-xyz` was not found on PATH; install it or fix PATH"
+    );
+}
+
+#[test]
+fn dry_runner_prints_changes_and_runs_local_queries() {
+    let (real, _) = real();
+    let out = SharedBuf::default();
+    let dry = DryRunner::new(real, Box::new(out.clone()));
+    let q = Cmd::new("echo").arg("tag").local_query();
+    assert!(matches!(dry.run(&q).unwrap(), Reply::Ran(o) if o.stdout == "tag\n"));
+    let c = Cmd::new("rm")
+        .args(["-rf", "/nonexistent-dir"])
+        .note("if asked");
+    assert_eq!(dry.run(&c).unwrap(), Reply::NotRun);
+    assert_eq!(out.text(), "rm -rf /nonexistent-dir (if asked)\n");
+}
