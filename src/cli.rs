@@ -193,6 +193,8 @@ pub enum PlanFormat {
     Markdown,
     /// JSON, plus step outputs in $GITHUB_OUTPUT and a summary in $GITHUB_STEP_SUMMARY
     Github,
+    /// The exact commands a run would execute for each planned release (secrets redacted)
+    Commands,
 }
 
 #[derive(Debug, Args)]

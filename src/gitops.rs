@@ -144,7 +144,7 @@ pub fn check(doc: &Json) -> Result<(), Vec<String>> {
                 let field = if at.is_empty() {
                     "(top level)".into()
                 } else {
-                    crate::validate::locate::dotted(&at)
+                    crate::config::yaml::dotted(&at)
                 };
                 problems.push(format!("{field}: {e} (HelmRelease CRD v2)"));
             }
@@ -212,32 +212,6 @@ fn is_object_name(n: &str) -> bool {
                 && !part.starts_with('-')
                 && !part.ends_with('-')
         })
-}
-
-/// Deep-merge YAML values files in order (the chart's defaults are Flux's business).
-pub fn merge_values(docs: impl IntoIterator<Item = Json>) -> Json {
-    fn merge(base: &mut Json, over: Json) {
-        match (base, over) {
-            (Json::Object(b), Json::Object(o)) => {
-                for (k, v) in o {
-                    match b.get_mut(&k) {
-                        Some(slot) if slot.is_object() && v.is_object() => merge(slot, v),
-                        _ => {
-                            b.insert(k, v);
-                        }
-                    }
-                }
-            }
-            (b, o) => *b = o,
-        }
-    }
-    let mut out = Json::Object(Default::default());
-    for d in docs {
-        if !d.is_null() {
-            merge(&mut out, d);
-        }
-    }
-    out
 }
 
 /// A HelmRelease for a release of a Flux-run cluster: the chart from this repo's GitRepository

@@ -7,8 +7,8 @@ use std::path::Path;
 use deploy::cmd::Cmd;
 use deploy::config::legacy::LegacyRepo;
 use deploy::execute::legacy::deploy_chart;
+use deploy::log::{Ci, Log, SharedBuf, Verbosity};
 use deploy::plan::legacy::Request;
-use deploy::report::log::{Ci, Log, SharedBuf, Verbosity};
 use deploy::runner::{CmdError, Output, RecordingRunner, Reply};
 
 /// How the pretend world answers.

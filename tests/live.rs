@@ -12,12 +12,14 @@ use std::time::{Duration, Instant};
 use deploy::cmd::Cmd;
 use deploy::config::multi::MultiRepo;
 use deploy::execute::live::{self, RenderCache};
+use deploy::execute::outcome::{Outcome, Status};
 use deploy::execute::release::DependencyCache;
-use deploy::execute::run::{self, Job, Kind, Outcome, RunOptions, Status};
+use deploy::execute::run::RunOptions;
+use deploy::log::{Ci, Log, SharedBuf, Verbosity};
+use deploy::plan::jobs::{Job, Kind};
 use deploy::plan::live::{CANARY_NOT_NEEDED, Live, NO_CHANGE};
 use deploy::plan::multi::{Changes, plan};
-use deploy::plan::release::ReleaseSpec;
-use deploy::report::log::{Ci, Log, SharedBuf, Verbosity};
+use deploy::plan::release::{ReleaseSpec, ValuesFile, ValuesKind};
 use deploy::runner::{Output, RecordingRunner, Reply};
 use deploy::tools::helm::Capabilities;
 use serde_json::{Value, json};
@@ -31,7 +33,7 @@ fn jobs_for(repo: &MultiRepo, paths: &[&str], labels: &[&str]) -> Vec<Job> {
         paths.iter().map(|p| p.to_string()),
         labels.iter().map(|l| l.to_string()).collect(),
     );
-    deploy::plan::jobs::jobs(&plan(repo, &changes).unwrap())
+    plan(repo, &changes).unwrap().jobs()
 }
 
 fn opts(jobs: usize) -> RunOptions {
@@ -80,7 +82,7 @@ fn render_from(args: &[String], root: &Path) -> (Value, String) {
             );
         }
     }
-    let values = deploy::gitops::merge_values(docs);
+    let values = deploy::config::values::merge_values(docs);
     let manifest = format!(
         "---\n# Source: chart/templates/cm.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {}\ndata:\n  values: {}\n",
         args[1],
@@ -144,11 +146,13 @@ fn world(
                     release: release.to_string(),
                     reason: String::new(),
                 };
-                let spec = run::release_spec(&cluster, &job, "5m", false).unwrap();
+                let spec = common::example_plan(&[job]).clusters[0].steps[0]
+                    .spec
+                    .clone();
                 let mut fake_args = vec!["template".to_string(), spec.release.clone()];
                 for v in &spec.values {
                     fake_args.push("-f".into());
-                    fake_args.push(v.clone());
+                    fake_args.push(v.path.clone());
                 }
                 let (values, mut manifest) = render_from(&fake_args, &root);
                 if inst.drifted {
@@ -255,8 +259,8 @@ fn only_releases_that_would_change_are_upgraded() {
     );
     // the run's overall result counts unchanged releases as done
     assert_eq!(
-        deploy::report::run::overall(&out),
-        deploy::report::run::Overall::Succeeded
+        deploy::execute::outcome::Verdict::of(&out),
+        deploy::execute::outcome::Verdict::Succeeded
     );
     // a chart that renders the same each time is never asked to render against the cluster
     assert!(!r.lines().iter().any(|l| l.contains("--dry-run")));
@@ -457,7 +461,10 @@ fn a_render_is_shared_by_releases_with_the_same_inputs() {
         release: "support".into(),
         namespace: "support".into(),
         chart: "helm-charts/support".into(),
-        values: vec![values.into()],
+        values: vec![ValuesFile {
+            path: values.into(),
+            kind: ValuesKind::Plain,
+        }],
         set_string: vec![],
         timeout: "5m".into(),
         force: false,

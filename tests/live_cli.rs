@@ -5,7 +5,7 @@ mod common;
 
 use common::{Fixture, text};
 use deploy::config::multi::MultiRepo;
-use deploy::execute::run::{self, Job, Kind};
+use deploy::plan::jobs::{Job, Kind};
 use serde_json::{Value, json};
 
 /// Make `release` of `cluster` installed as the repo would deploy it now; `drifted`: its objects
@@ -20,11 +20,13 @@ fn install(f: &Fixture, cluster: &str, release: &str, drifted: bool) {
         release: release.into(),
         reason: String::new(),
     };
-    let spec = run::release_spec(&c, &job, "5m", false).unwrap();
+    let plan = deploy::plan::run_plan::build(&repo, &[job], &common::release_options()).unwrap();
+    let spec = plan.clusters[0].steps[0].spec.clone();
     let docs = spec.values.iter().map(|v| {
-        serde_yaml::from_str::<Value>(&std::fs::read_to_string(f.root.join(v)).unwrap()).unwrap()
+        serde_yaml::from_str::<Value>(&std::fs::read_to_string(f.root.join(&v.path)).unwrap())
+            .unwrap()
     });
-    let values = deploy::gitops::merge_values(docs);
+    let values = deploy::config::values::merge_values(docs);
     let chart: serde_yaml::Value = serde_yaml::from_str(
         &std::fs::read_to_string(f.root.join(&spec.chart).join("Chart.yaml")).unwrap(),
     )

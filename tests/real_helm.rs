@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 
 use deploy::cmd::Cmd;
 use deploy::config::legacy::LegacyRepo;
+use deploy::log::{Ci, Log, SharedBuf, Verbosity};
 use deploy::plan::legacy::{self, ImageTag, Request};
-use deploy::report::log::{Ci, Log, SharedBuf, Verbosity};
 use deploy::runner::{RealRunner, Reply, Runner};
 
 fn find_helm() -> Option<PathBuf> {

@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 use deploy::cmd::Cmd;
 use deploy::config::multi::MultiRepo;
 use deploy::execute::lease::{self, LeaseSettings};
-use deploy::execute::run::{Job, Outcome, RunOptions, Status};
+use deploy::execute::outcome::{Outcome, Status};
+use deploy::execute::run::RunOptions;
+use deploy::plan::jobs::Job;
 use deploy::plan::multi::{Changes, plan};
 use deploy::runner::{CmdError, Output, RecordingRunner, Reply};
 
@@ -27,7 +29,7 @@ fn all_hub_jobs(repo: &MultiRepo) -> Vec<Job> {
             "deployer:deploy-support".into(),
         ],
     );
-    deploy::plan::jobs::jobs(&plan(repo, &changes).unwrap())
+    plan(repo, &changes).unwrap().jobs()
 }
 
 fn opts(jobs: usize) -> RunOptions {
@@ -708,9 +710,12 @@ fn run_stuck(w: Stuck) -> (Outcome, String, Vec<String>) {
         Ok(Reply::Ran(out))
     });
     let mut o = opts(1);
-    o.force_recover = w.force_recover;
     o.lease.wait = Duration::from_secs(5);
-    let (out, log) = run_with(&r, &jobs, &o);
+    let release = deploy::plan::release::Options {
+        force_recover: w.force_recover,
+        ..common::release_options()
+    };
+    let (out, log) = common::run_example_with(&r, &jobs, &o, &release);
     let lines = r
         .lines()
         .into_iter()

@@ -5,11 +5,10 @@ use std::path::Path;
 
 use anyhow::Context;
 
-use super::real_runner;
 use crate::cli::{GitopsCommand, GitopsPushArgs, GitopsValues};
 use crate::config::{ConfigErrors, UsageError};
 use crate::gitops::{self, Rendered, TEMPLATE};
-use crate::report::log::Log;
+use crate::log::Log;
 
 pub(crate) fn gitops_cmd(cmd: GitopsCommand, root: &Path, log: &Log) -> anyhow::Result<()> {
     match cmd {
@@ -23,7 +22,7 @@ pub(crate) fn gitops_cmd(cmd: GitopsCommand, root: &Path, log: &Log) -> anyhow::
             std::fs::write(&path, &r.text)
                 .with_context(|| format!("writing {}", path.display()))?;
             log.info(&format!("wrote {}", path.display()));
-            super::print_result(&path.display().to_string())
+            crate::report::print_result(&path.display().to_string())
         }
         GitopsCommand::Push(a) => push(&a, root, log),
     }
@@ -51,7 +50,7 @@ fn render(v: &GitopsValues, root: &Path) -> anyhow::Result<Rendered> {
 
 fn push(a: &GitopsPushArgs, root: &Path, log: &Log) -> anyhow::Result<()> {
     let rendered = render(&a.values, root)?; // every problem is found before any git command
-    let runner = real_runner(root, log);
+    let runner = crate::runner::RealRunner::in_repo(root, log);
     let source = crate::execute::gitops::source_commit(&runner);
     let message = a.message.clone().unwrap_or_else(|| {
         let from = if source.is_empty() {

@@ -3,47 +3,20 @@
 use std::io::IsTerminal;
 use std::path::Path;
 
-use super::{print_result, real_runner};
-use crate::cli::{ChangeArgs, PlanArgs, PlanFormat};
+use crate::cli::{PlanArgs, PlanFormat};
+use crate::config::UsageError;
 use crate::config::legacy::LegacyRepo;
 use crate::config::multi::MultiRepo;
-use crate::execute;
+use crate::execute::lease::LeaseSettings;
+use crate::execute::outcome::{RunFailed, Verdict};
+use crate::execute::pool::{DryFactory, RealFactory};
+use crate::execute::run::{self, RunOptions};
+use crate::execute::{preflight, select};
+use crate::log::{Log, Verbosity};
 use crate::plan::multi::{Changes, Plan};
-use crate::report;
-use crate::report::log::Log;
-
-/// The changed paths the user gave, or those git reports for `--base` (with the resolved
-/// range).
-pub(crate) fn raw_changes(
-    args: &ChangeArgs,
-    root: &Path,
-    log: &Log,
-) -> anyhow::Result<(Vec<String>, Option<execute::changes::Range>)> {
-    if let Some(base) = &args.base {
-        if which::which("git").is_err() {
-            return Err(super::MissingPrograms(vec!["git".into()]).into());
-        }
-        let runner = real_runner(root, log);
-        let range = execute::changes::range(&runner, base, args.head.as_deref())?;
-        let paths = execute::changes::changed_paths(&runner, &range)?;
-        return Ok((paths, Some(range)));
-    }
-    if let Some(file) = &args.changed_from {
-        let text = super::read_input(file, "--changed-from ")?;
-        return Ok((split_paths(&text), None));
-    }
-    Ok((args.paths.clone(), None))
-}
-
-/// One path per line, or NUL-separated (`git diff --name-only -z`), whichever the text is.
-fn split_paths(text: &str) -> Vec<String> {
-    let sep = if text.contains('\0') { '\0' } else { '\n' };
-    text.split(sep)
-        .map(|p| p.trim_end_matches('\r'))
-        .filter(|p| !p.is_empty())
-        .map(String::from)
-        .collect()
-}
+use crate::plan::release;
+use crate::plan::run_plan;
+use crate::report::{self, print_result};
 
 pub(crate) fn plan_cmd(args: PlanArgs, root: &Path, log: &Log) -> anyhow::Result<()> {
     let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
@@ -53,30 +26,24 @@ pub(crate) fn plan_cmd(args: PlanArgs, root: &Path, log: &Log) -> anyhow::Result
     });
     let out = if MultiRepo::detect(root) {
         let repo = MultiRepo::load(root)?;
-        let mut plan = multi_plan(&repo, &args.changes, root, log)?;
+        let mut plan = select::multi_plan(&repo, &args.changes, log)?;
         if args.live.enabled(repo.settings.live) {
-            let jobs = crate::plan::jobs::jobs(&plan);
-            let decisions = super::run::live_decisions(&repo, &jobs, args.jobs, log)?;
-            crate::plan::live::apply(&mut plan, &jobs, &decisions);
-            let dropped = plan.dropped.len();
-            log.info(&format!(
-                "live check: {dropped} of {} planned release(s) unchanged, not upgraded",
-                jobs.len()
-            ));
+            live_check(&repo, &mut plan, args.jobs, log)?;
         }
         match format {
-            PlanFormat::Json => report::plan::json(&plan),
+            PlanFormat::Json => crate::plan::json::json(&plan),
             PlanFormat::Table => report::plan::table(&plan),
             PlanFormat::Markdown => report::plan::markdown(&plan),
             PlanFormat::Github => {
                 report::github::plan_outputs(&plan)?;
-                report::plan::json(&plan)
+                crate::plan::json::json(&plan)
             }
+            PlanFormat::Commands => commands(&repo, &plan, log)?,
         }
     } else {
         let repo = LegacyRepo::load(root)?;
         if args.live.enabled(repo.settings.live) {
-            return Err(crate::config::UsageError(
+            return Err(UsageError(
                 "--live (or `live: true` in deploy.yaml) needs the multi-cluster layout \
                  (config/clusters/<cluster>/cluster.yaml); `deploy <chart> --deploy` always \
                  upgrades"
@@ -84,46 +51,97 @@ pub(crate) fn plan_cmd(args: PlanArgs, root: &Path, log: &Log) -> anyhow::Result
             )
             .into());
         }
-        let (raw, _) = raw_changes(&args.changes, root, log)?;
+        if format == PlanFormat::Commands {
+            return Err(UsageError(
+                "--format commands needs the multi-cluster layout; in this layout \
+                 `deploy <chart> --build --push --deploy --dry-run` prints every command"
+                    .into(),
+            )
+            .into());
+        }
+        let (raw, _) = select::raw_changes(&args.changes, root, log)?;
         let changes = Changes::new(raw, args.changes.labels.clone());
         let plan = crate::plan::legacy_changes::plan(&repo, &changes)?;
         for n in &plan.notices {
             log.warn(n);
         }
         match format {
-            PlanFormat::Json => report::plan::legacy_json(&plan),
+            PlanFormat::Json | PlanFormat::Commands => crate::plan::json::legacy_json(&plan),
             PlanFormat::Table => report::plan::legacy_table(&plan),
             PlanFormat::Markdown => report::plan::legacy_markdown(&plan),
             PlanFormat::Github => {
                 report::github::legacy_plan_outputs(&plan)?;
-                report::plan::legacy_json(&plan)
+                crate::plan::json::legacy_json(&plan)
             }
         }
     };
     print_result(&out)
 }
 
-/// The multi-cluster plan for the change options (git, paths, labels), notices logged.
-pub(crate) fn multi_plan(
-    repo: &MultiRepo,
-    args: &ChangeArgs,
-    root: &Path,
-    log: &Log,
-) -> anyhow::Result<Plan> {
-    let (raw, range) = raw_changes(args, root, log)?;
-    let mut changes = Changes::new(raw, args.labels.clone());
-    if let Some(range) = &range {
-        let runner = real_runner(root, log);
-        let clusters = changes.changed_cluster_yamls();
-        changes.base = Some(execute::changes::base_cluster_files(
-            &runner,
-            &range.base,
-            &clusters,
-        )?);
+/// How each release of a plan runs: deploy.yaml's `helm.timeout`, else helm's own 10m.
+fn release_options(repo: &MultiRepo) -> release::Options {
+    release::Options {
+        timeout: repo
+            .settings
+            .helm
+            .timeout
+            .clone()
+            .unwrap_or_default()
+            .to_string(),
+        force: false,
+        force_recover: false,
     }
-    let plan = crate::plan::multi::plan(repo, &changes)?;
-    for n in &plan.notices {
-        log.warn(n);
+}
+
+/// `--live`: check each planned release against its cluster and drop those whose upgrade would
+/// change nothing.
+fn live_check(repo: &MultiRepo, plan: &mut Plan, helm_jobs: u16, log: &Log) -> anyhow::Result<()> {
+    let jobs = plan.jobs();
+    let run_plan = run_plan::build(repo, &jobs, &release_options(repo))?;
+    preflight::require_programs(&run_plan.programs, false, log)?;
+    let opts = RunOptions {
+        jobs: usize::from(helm_jobs),
+        lease: LeaseSettings::new(std::time::Duration::ZERO),
+        sequential: false,
+        live: true,
+    };
+    let factory = RealFactory {
+        root: repo.root.clone(),
+    };
+    let decisions = run::check(&repo.root, &run_plan, &factory, log, &opts);
+    if crate::signals::interrupted() {
+        return Err(RunFailed {
+            summary: "the live check was interrupted".into(),
+            verdict: Verdict::Interrupted,
+        }
+        .into());
     }
-    Ok(plan)
+    crate::plan::live::apply(plan, &jobs, &decisions);
+    log.info(&format!(
+        "live check: {} of {} planned release(s) unchanged, not upgraded",
+        plan.dropped.len(),
+        jobs.len()
+    ));
+    Ok(())
+}
+
+/// `--format commands`: the plan's run plan walked by the dry runner, sequentially, and the
+/// commands each cluster's credentials and each release would run, redacted. Only local
+/// read-only queries run; nothing is decrypted.
+fn commands(repo: &MultiRepo, plan: &Plan, log: &Log) -> anyhow::Result<String> {
+    let run_plan = run_plan::build(repo, &plan.jobs(), &release_options(repo))?;
+    let factory = DryFactory {
+        root: repo.root.clone(),
+        out: || Box::new(std::io::sink()),
+    };
+    let opts = RunOptions {
+        jobs: 1,
+        lease: LeaseSettings::new(std::time::Duration::ZERO),
+        sequential: true,
+        live: false,
+    };
+    // the walk's own progress lines are not the result: only warnings and errors show
+    let quiet = log.with_verbosity(Verbosity::Quiet);
+    let (outcomes, credentials) = run::run_recorded(&repo.root, &run_plan, &factory, &quiet, &opts);
+    Ok(report::plan::commands(&run_plan, &outcomes, &credentials))
 }

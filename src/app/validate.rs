@@ -1,132 +1,21 @@
-//! `deploy validate`, and the same checks before `deploy run` and `deploy <chart>`.
+//! `deploy validate`.
 
 use std::path::Path;
 
-use super::{print_result, real_runner};
 use crate::cli::{ValidateArgs, ValidateFormat};
-use crate::config::cluster::Cluster;
+use crate::config::ConfigError;
 use crate::config::legacy::LegacyRepo;
 use crate::config::multi::MultiRepo;
-use crate::config::{ConfigError, ConfigErrors};
-use crate::execute::secrets::{self, DecryptError, SecretKind};
-use crate::plan::jobs::{Job, Kind};
-use crate::report::log::Log;
-use crate::runner::Runner;
+use crate::execute::preflight::decryptor;
+use crate::log::Log;
+use crate::plan::release::{self, Options, Target};
+use crate::report::print_result;
+use crate::runner::{RealRunner, Runner};
 use crate::tools::helm;
-use crate::validate::{self, Findings, Undecrypted, ValuesCheck};
-
-/// Decrypt with sops when it is installed; otherwise the file is skipped with a notice. What
-/// sops prints is checked and its secrets masked (see [`secrets::decrypt_checked`]).
-fn decryptor<'a>(
-    runner: &'a dyn Runner,
-    log: &'a Log,
-    root: &'a Path,
-) -> impl Fn(&str) -> Result<String, Undecrypted> + 'a {
-    move |file: &str| {
-        if which::which("sops").is_err() {
-            return Err(Undecrypted::Skipped("sops is not installed".into()));
-        }
-        match secrets::decrypt_checked(runner, log, root, file, SecretKind::Values) {
-            Ok(Some(text)) => Ok(text),
-            Ok(None) => Err(Undecrypted::Skipped("not decrypted in a dry run".into())),
-            Err(DecryptError::Invalid(e)) => Err(Undecrypted::Invalid(e)),
-            Err(DecryptError::Cmd(e)) => Err(Undecrypted::Skipped(format!(
-                "sops could not decrypt it: {e}"
-            ))),
-        }
-    }
-}
-
-/// The releases of jobs, as values checks.
-pub(crate) fn checks_for(repo: &MultiRepo, jobs: &[Job]) -> Vec<ValuesCheck> {
-    let names: Vec<String> = jobs.iter().map(|j| j.cluster.clone()).collect();
-    let clusters = repo.load_clusters(&{
-        let mut n = names;
-        n.sort();
-        n.dedup();
-        n.retain(|c| repo.has_cluster(c));
-        n
-    });
-    let Ok(clusters) = clusters else {
-        return Vec::new();
-    };
-    let all = validate::every_release(clusters.iter());
-    all.into_iter()
-        .filter(|c| {
-            jobs.iter().any(|j| {
-                j.cluster == c.cluster
-                    && (j.release == c.release)
-                    && (j.kind == Kind::Support) == (c.release == "support")
-            })
-        })
-        .collect()
-}
-
-/// The checks `deploy run` makes before it starts: refuse on any problem. A real run also
-/// decrypts every encrypted file it will use (values files and cluster credentials) and checks
-/// what sops prints, so a secret that cannot be parsed (and so cannot be masked) stops the run
-/// before anything starts; the run then reuses the decrypted text.
-pub(crate) fn before_run(
-    repo: &MultiRepo,
-    clusters: &std::collections::BTreeMap<String, Cluster>,
-    jobs: &[Job],
-    dry_run: bool,
-    log: &Log,
-) -> anyhow::Result<()> {
-    let runner = real_runner(&repo.root, log);
-    let checks = checks_for(repo, jobs);
-    let (mut f, _) = validate::multi(repo, Some(&checks), &decryptor(&runner, log, &repo.root));
-    if !dry_run && f.problems.is_empty() {
-        let mut files: Vec<(String, SecretKind)> = Vec::new();
-        for c in &checks {
-            files.extend(c.values.iter().map(|v| (v.clone(), SecretKind::Values)));
-        }
-        for c in clusters.values() {
-            files.extend(
-                c.credential_files()
-                    .into_iter()
-                    .map(|k| (k, SecretKind::Credentials)),
-            );
-        }
-        files.sort();
-        files.dedup();
-        for (file, kind) in files {
-            let text = crate::config::files::read_text(&repo.root.join(&file)).unwrap_or_default();
-            if !secrets::is_sops_encrypted(&text) {
-                continue;
-            }
-            match secrets::decrypt_checked(&runner, log, &repo.root, &file, kind) {
-                Ok(_) => {}
-                Err(DecryptError::Invalid(e)) => f.problems.push(e),
-                // sops itself failing (no key) is a step of the run: it fails there, exit 1
-                Err(DecryptError::Cmd(_)) => {}
-            }
-        }
-    }
-    finish_checks(f, log)
-}
-
-/// The checks `deploy <chart>` makes before it starts.
-/// (The chart's own files are checked by `LegacyRepo::check`, with the run's stages.)
-pub(crate) fn before_legacy(repo: &LegacyRepo, log: &Log) -> anyhow::Result<()> {
-    let mut f = Findings::default();
-    validate::check_deploy_yaml(&repo.root, None, &mut f);
-    finish_checks(f, log)
-}
-
-fn finish_checks(f: Findings, log: &Log) -> anyhow::Result<()> {
-    for n in &f.notices {
-        log.warn(n);
-    }
-    if f.problems.is_empty() {
-        Ok(())
-    } else {
-        Err(ConfigErrors(f.problems).into())
-    }
-}
+use crate::validate::{self, Findings, ValuesCheck};
 
 pub(crate) fn validate_cmd(args: ValidateArgs, root: &Path, log: &Log) -> anyhow::Result<()> {
-    let runner = real_runner(root, log);
+    let runner = RealRunner::in_repo(root, log);
     let f = if MultiRepo::detect(root) {
         let repo = MultiRepo::load_lenient(root);
         let selected = args.all
@@ -135,15 +24,21 @@ pub(crate) fn validate_cmd(args: ValidateArgs, root: &Path, log: &Log) -> anyhow
             || !args.changes.paths.is_empty()
             || !args.changes.labels.is_empty();
         let checks = if selected && !args.all {
-            let plan = super::plan::multi_plan(&repo, &args.changes, root, log)?;
-            Some(checks_for(&repo, &crate::plan::jobs::jobs(&plan)))
+            let plan = crate::execute::select::multi_plan(&repo, &args.changes, log)?;
+            // a job that does not fit its cluster.yaml is reported by the checks below
+            Some(
+                crate::plan::run_plan::build(&repo, &plan.jobs(), &Options::default())
+                    .map(|p| validate::checks_of(&p))
+                    .unwrap_or_default(),
+            )
         } else {
             None
         };
         let (mut f, clusters) =
             validate::multi(&repo, checks.as_deref(), &decryptor(&runner, log, root));
         if args.helm && f.problems.is_empty() {
-            let releases = checks.unwrap_or_else(|| validate::every_release(clusters.iter()));
+            let releases =
+                checks.unwrap_or_else(|| validate::every_release(&repo, clusters.iter()));
             helm_checks(&runner, &releases, &mut f);
         }
         f
@@ -162,12 +57,19 @@ pub(crate) fn validate_cmd(args: ValidateArgs, root: &Path, log: &Log) -> anyhow
             let releases: Vec<ValuesCheck> = repo
                 .charts
                 .iter()
-                .map(|c| ValuesCheck {
-                    dir: None,
-                    cluster: "-".into(),
-                    release: c.name.clone(),
-                    chart: c.dir.clone(),
-                    values: vec![c.secrets_file.clone()],
+                .filter_map(|c| {
+                    let target = Target::Legacy {
+                        chart: c,
+                        image_tag: None,
+                    };
+                    let spec = release::resolve(target, &Options::default(), &|_| None).ok()?;
+                    Some(ValuesCheck {
+                        dir: None,
+                        cluster: "-".into(),
+                        release: spec.release.clone(),
+                        chart: spec.chart.clone(),
+                        values: spec.value_paths(),
+                    })
                 })
                 .collect();
             helm_checks(&runner, &releases, &mut f);

@@ -4,6 +4,9 @@ use serde::Deserialize;
 
 use super::duration::GoDuration;
 
+/// The repo's settings file, at its root.
+pub const DEPLOY_YAML: &str = "deploy.yaml";
+
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeployYaml {
@@ -182,12 +185,10 @@ fn globset(patterns: &[String], field: &str) -> Result<globset::GlobSet, super::
             .literal_separator(true)
             .build()
             .map_err(|e| {
-                super::ConfigError::new(super::legacy::DEPLOY_YAML, format!("bad glob `{p}`: {e}"))
-                    .field(field)
+                super::ConfigError::new(DEPLOY_YAML, format!("bad glob `{p}`: {e}")).field(field)
             })?;
         b.add(g);
     }
-    b.build().map_err(|e| {
-        super::ConfigError::new(super::legacy::DEPLOY_YAML, e.to_string()).field(field)
-    })
+    b.build()
+        .map_err(|e| super::ConfigError::new(DEPLOY_YAML, e.to_string()).field(field))
 }

@@ -69,6 +69,11 @@ impl fmt::Display for ConfigErrors {
 
 impl std::error::Error for ConfigErrors {}
 
+/// Programs missing from PATH: a setup problem found before anything ran (exit 2).
+#[derive(Debug, thiserror::Error)]
+#[error("required programs not found on PATH: {} (install them or fix PATH; nothing was run)", .0.join(", "))]
+pub struct MissingPrograms(pub Vec<String>);
+
 /// A command-line mistake (unknown chart, bad flag value).
 #[derive(Debug)]
 pub struct UsageError(pub String);

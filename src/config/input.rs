@@ -45,6 +45,22 @@ pub fn read_bytes(path: impl AsRef<Path>) -> std::io::Result<Vec<u8>> {
     read_all(std::fs::File::open(path)?)
 }
 
+/// A file named on the command line, or stdin for `-`, as text. Errors name the path after
+/// `what` (the flag, when the message should say which one) and are usage errors (exit 2).
+pub fn read_arg(path: &Path, what: &str) -> Result<String, super::UsageError> {
+    if path.as_os_str() == "-" {
+        return text(std::io::stdin().lock()).map_err(|e| {
+            let flag = if what.is_empty() {
+                String::new()
+            } else {
+                format!("{what}-: ")
+            };
+            super::UsageError(format!("{flag}cannot read stdin: {e}"))
+        });
+    }
+    read_text(path).map_err(|e| super::UsageError(format!("{what}{}: {e}", path.display())))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

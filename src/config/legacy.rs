@@ -7,7 +7,7 @@ use super::deploy_yaml::DeployYaml;
 use super::error::ConfigError;
 use super::names::check_release_name;
 
-pub const DEPLOY_YAML: &str = "deploy.yaml";
+pub use super::deploy_yaml::DEPLOY_YAML;
 pub const MIGRATION_GUIDE: &str = "docs/migrating-from-deploy-py.md";
 /// The header git-crypt puts at the start of every encrypted file.
 const GIT_CRYPT_HEADER: &[u8] = b"\0GITCRYPT\0";

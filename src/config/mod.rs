@@ -12,6 +12,8 @@ pub mod legacy;
 pub mod multi;
 pub mod names;
 pub mod paths;
+pub mod secret_files;
+pub mod values;
 pub mod yaml;
 
-pub use error::{ConfigError, ConfigErrors, UsageError};
+pub use error::{ConfigError, ConfigErrors, MissingPrograms, UsageError};

@@ -1,13 +1,15 @@
 //! The multi-cluster layout: `config/clusters/<c>/cluster.yaml` + shared charts in
 //! `helm-charts/<chart>/`. `deploy.yaml` is optional here.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use super::charts::ChartGraph;
 use super::cluster::{CLUSTERS_DIR, Cluster};
+use super::deploy_yaml::DEPLOY_YAML;
 use super::deploy_yaml::DeployYaml;
 use super::error::{ConfigError, ConfigErrors};
-use super::legacy::DEPLOY_YAML;
 
 pub const HELM_CHARTS_DIR: &str = "helm-charts";
 
@@ -21,6 +23,21 @@ pub struct MultiRepo {
     pub settings_error: Option<ConfigError>,
     /// Set by [`MultiRepo::load_lenient`]: cluster folders whose names are not valid (left out).
     pub folder_problems: Vec<ConfigError>,
+    /// Each file read once per process, however many steps need it.
+    cache: Arc<Cache>,
+}
+
+/// A cluster.yaml as this process read it: its text, and once asked for, its parse.
+type ClusterEntry = Arc<(
+    Result<String, ConfigError>,
+    Option<Result<Cluster, ConfigError>>,
+)>;
+
+/// What this process read of the repo: each cluster.yaml's text and parse, each other text file.
+#[derive(Debug, Default)]
+struct Cache {
+    clusters: Mutex<HashMap<String, ClusterEntry>>,
+    texts: Mutex<HashMap<String, Option<Arc<str>>>>,
 }
 
 /// Cluster folders: exactly `config/clusters/*/cluster.yaml`, one level down (2i2c keeps a
@@ -81,6 +98,7 @@ impl MultiRepo {
             cluster_names,
             settings_error: None,
             folder_problems: Vec::new(),
+            cache: Arc::default(),
         })
     }
 
@@ -98,6 +116,7 @@ impl MultiRepo {
             cluster_names,
             settings_error,
             folder_problems,
+            cache: Arc::default(),
         }
     }
 
@@ -151,10 +170,61 @@ impl MultiRepo {
         }
     }
 
+    /// A cluster.yaml's text (read once per process).
+    pub fn cluster_text(&self, name: &str) -> Result<String, ConfigError> {
+        self.cluster_entry(name, false).0.clone()
+    }
+
+    /// A cluster, parsed (read and parsed once per process).
     pub fn load_cluster(&self, name: &str) -> Result<Cluster, ConfigError> {
-        let path = Cluster::yaml_path(name);
-        let text = super::files::read_repo(&self.root, &path)?;
-        Cluster::parse(name, &text)
+        match &self.cluster_entry(name, true).1 {
+            Some(parsed) => parsed.clone(),
+            None => unreachable!("parsed on request"),
+        }
+    }
+
+    fn cluster_entry(&self, name: &str, parse: bool) -> ClusterEntry {
+        let lock = || {
+            self.cache
+                .clusters
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        if let Some(e) = lock().get(name)
+            && (e.1.is_some() || !parse)
+        {
+            return Arc::clone(e);
+        }
+        let text = match lock().get(name) {
+            Some(e) => e.0.clone(),
+            None => super::files::read_repo(&self.root, &Cluster::yaml_path(name)),
+        };
+        let parsed = parse.then(|| {
+            text.as_ref()
+                .map_err(Clone::clone)
+                .and_then(|t| Cluster::parse(name, t))
+        });
+        let entry = Arc::new((text, parsed));
+        lock().insert(name.to_string(), Arc::clone(&entry));
+        entry
+    }
+
+    /// A repo file's text, read once per process; `None` when it cannot be read as text.
+    pub fn text(&self, rel: &str) -> Option<Arc<str>> {
+        let lock = || {
+            self.cache
+                .texts
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        if let Some(t) = lock().get(rel) {
+            return t.clone();
+        }
+        let t: Option<Arc<str>> = super::files::read_text(&self.root.join(rel))
+            .ok()
+            .map(Arc::from);
+        lock().insert(rel.to_string(), t.clone());
+        t
     }
 
     /// The shared charts (`helm-charts/<chart>/` with a Chart.yaml) and their local dependencies.

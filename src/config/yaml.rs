@@ -223,6 +223,23 @@ fn split_field(msg: &str) -> (Option<String>, String) {
     (None, msg.to_string())
 }
 
+/// `/hubs/0/name` → `hubs[0].name`.
+pub fn dotted(pointer: &str) -> String {
+    let mut out = String::new();
+    for seg in pointer.split('/').skip(1) {
+        let seg = seg.replace("~1", "/").replace("~0", "~");
+        if seg.chars().all(|c| c.is_ascii_digit()) && !seg.is_empty() {
+            out.push_str(&format!("[{seg}]"));
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(&seg);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

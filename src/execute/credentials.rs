@@ -5,9 +5,8 @@ use std::path::{Path, PathBuf};
 
 use super::secrets::{self, Decrypted};
 use crate::cmd::{Arg, Cmd};
-use crate::config::cluster::{Cluster, Provider};
-use crate::config::paths;
-use crate::report::log::Log;
+use crate::log::Log;
+use crate::plan::run_plan::{Access, ClusterPlan, KeyFile};
 use crate::runner::{CmdError, Reply, Runner};
 use crate::tools::{cloud, gcloud};
 
@@ -69,52 +68,56 @@ pub fn connect(
     runner: &dyn Runner,
     log: &Log,
     root: &Path,
-    cluster: &Cluster,
+    cluster: &ClusterPlan,
 ) -> Result<ClusterAccess, CmdError> {
     let dir = private_dir(&cluster.name)?;
     let kubeconfig = dir.path().join("kubeconfig");
     let kube = kubeconfig.display().to_string();
     let mut decrypted = Decrypted::default();
     let mut env: Vec<(String, Arg)> = Vec::new();
-    let rel = |f: &str| paths::join(&cluster.dir, f).unwrap_or_else(|_| f.to_string());
     let run = |cmd: Cmd, env: &[(String, Arg)]| -> Result<Reply, CmdError> {
         let mut c = cmd.env("KUBECONFIG", kube.as_str());
         c.env.extend(env.iter().cloned());
         runner.run(&c)
     };
-    let f = &cluster.file;
-    match cluster.provider() {
-        Provider::Gcp => {
-            let g = f.gcp.as_ref().ok_or_else(|| missing(cluster, "gcp"))?;
-            let key = secrets::plain_key_path(runner, log, root, &rel(&g.key), &mut decrypted)?;
+    let mut key_path =
+        |k: &KeyFile| secrets::plain_key_path(runner, log, root, &k.path, &mut decrypted);
+    match &cluster.access {
+        Access::Gcp {
+            key,
+            project,
+            cluster: name,
+            location,
+        } => {
+            let key = key_path(key)?;
             // A private gcloud config: parallel clusters must not switch each other's account.
             env.push((
                 "CLOUDSDK_CONFIG".into(),
                 Arg::Plain(dir.path().join("gcloud").display().to_string()),
             ));
             run(gcloud::activate_service_account(&key), &env)?;
-            run(
-                gcloud::get_credentials_at(&g.cluster, &g.zone, &g.project),
-                &env,
-            )?;
+            run(gcloud::get_credentials_at(name, location, project), &env)?;
         }
-        Provider::Aws => {
-            let a = f.aws.as_ref().ok_or_else(|| missing(cluster, "aws"))?;
-            let key = secrets::plain_key_path(runner, log, root, &rel(&a.key), &mut decrypted)?;
+        Access::Aws {
+            key,
+            cluster: name,
+            region,
+        } => {
+            let key = key_path(key)?;
             env.extend(aws_env(&key, root));
             for (_, v) in &env {
                 if let Arg::Secret(s) = v {
                     log.mask(s);
                 }
             }
-            run(
-                cloud::aws_update_kubeconfig(&a.cluster_name, &a.region, &kube),
-                &env,
-            )?;
+            run(cloud::aws_update_kubeconfig(name, region, &kube), &env)?;
         }
-        Provider::Azure => {
-            let z = f.azure.as_ref().ok_or_else(|| missing(cluster, "azure"))?;
-            let key = secrets::plain_key_path(runner, log, root, &rel(&z.key), &mut decrypted)?;
+        Access::Azure {
+            key,
+            resource_group,
+            cluster: name,
+        } => {
+            let key = key_path(key)?;
             env.push((
                 "AZURE_CONFIG_DIR".into(),
                 Arg::Plain(dir.path().join("azure").display().to_string()),
@@ -137,17 +140,12 @@ pub fn connect(
                 .map_err(|e| spawn_err("az secret file", e))?;
             run(cloud::az_login(&app, &tenant, &secret_file), &env)?;
             run(
-                cloud::az_aks_get_credentials(&z.resource_group, &z.cluster, &kube),
+                cloud::az_aks_get_credentials(resource_group, name, &kube),
                 &env,
             )?;
         }
-        Provider::Kubeconfig => {
-            let k = f
-                .kubeconfig
-                .as_ref()
-                .ok_or_else(|| missing(cluster, "kubeconfig"))?;
-            let file = rel(&k.file);
-            let plain = secrets::plain_key_path(runner, log, root, &file, &mut decrypted)?;
+        Access::Kubeconfig { file } => {
+            let plain = key_path(file)?;
             let src = if Path::new(&plain).is_absolute() {
                 PathBuf::from(&plain)
             } else {
@@ -156,7 +154,7 @@ pub fn connect(
             // A copy in the private folder: kubectl may write to its kubeconfig.
             if src.exists() {
                 std::fs::copy(&src, &kubeconfig)
-                    .map_err(|e| spawn_err(&format!("copying {file}"), e))?;
+                    .map_err(|e| spawn_err(&format!("copying {}", file.path), e))?;
             } else {
                 return Ok(ClusterAccess {
                     _dir: Some(dir),
@@ -166,6 +164,13 @@ pub fn connect(
                 });
             }
         }
+        Access::Flux(_) => {
+            return Err(CmdError::Spawn {
+                cmd: format!("credentials for {}", cluster.name),
+                reason: "Flux applies this cluster's releases: deploy does not connect to it"
+                    .into(),
+            });
+        }
     }
     Ok(ClusterAccess {
         _dir: Some(dir),
@@ -173,16 +178,6 @@ pub fn connect(
         kubeconfig,
         env,
     })
-}
-
-fn missing(cluster: &Cluster, block: &str) -> CmdError {
-    CmdError::Spawn {
-        cmd: format!("credentials for {}", cluster.name),
-        reason: format!(
-            "{} has no `{block}:` block",
-            Cluster::yaml_path(&cluster.name)
-        ),
-    }
 }
 
 fn read_json(path: &str, root: &Path) -> serde_json::Value {

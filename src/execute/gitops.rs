@@ -7,7 +7,7 @@ use anyhow::Context;
 
 use super::StepFailed;
 use crate::cmd::Cmd;
-use crate::report::log::Log;
+use crate::log::Log;
 use crate::runner::{CmdError, Output, Reply, Runner};
 use crate::tools::git;
 

@@ -11,8 +11,8 @@ use super::release::{self, DependencyCache, InCluster};
 use crate::cmd::Cmd;
 use crate::config::ConfigError;
 use crate::config::legacy::LegacyRepo;
+use crate::log::Log;
 use crate::plan::legacy::{self as legacy_plan, CACHE_FROM_DEPTH, ImageTag, LegacyPlan, Request};
-use crate::report::log::Log;
 use crate::runner::{CmdError, Reply, Runner};
 use crate::tools::git;
 
@@ -210,7 +210,7 @@ pub fn run(
                 }
                 let deps = DependencyCache::default();
                 release::deploy(kube, log, root, &deps, lease, &d.release)
-                    .map_err(|e| StepFailed::new(&format!("deploy ({})", e.step), e.source))
+                    .map_err(|e| StepFailed::new(&format!("deploy ({})", e.step), e.cause))
             },
         )?;
     }

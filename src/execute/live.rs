@@ -17,9 +17,9 @@ use sha2::{Digest, Sha256};
 use super::once_map::OnceMap;
 use super::release::DependencyCache;
 use super::secrets::{self, Decrypted};
+use crate::log::Log;
 use crate::plan::live::{self, ChartId, Live, Objects, Sides};
 use crate::plan::release::ReleaseSpec;
-use crate::report::log::Log;
 use crate::runner::{CmdError, Reply, Runner};
 use crate::tools::helm::{self, Capabilities, GetWhat};
 use crate::tools::kubectl;
@@ -204,6 +204,7 @@ fn compare_release(
     let mut key = Sha256::new();
     key.update(chart.digest);
     for v in &spec.values {
+        let v = &v.path;
         let path = secrets::plain_path(runner, log, root, v, &mut decrypted)
             .map_err(step("decrypting values"))?;
         let content =
@@ -213,9 +214,9 @@ fn compare_release(
         docs.push(serde_yaml::from_str::<Value>(&content).map_err(|e| format!("{v}: {e}"))?);
         files.push(path);
     }
-    let mut values = crate::gitops::merge_values(docs);
+    let mut values = crate::config::values::merge_values(docs);
     for (k, v) in &spec.set_string {
-        live::set_string(&mut values, k, v);
+        crate::config::values::set_string(&mut values, k, v);
     }
     let args = spec.upgrade_args(files);
     let cmd = helm::template_for(&args, Some(caps), true);

@@ -16,12 +16,12 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
 
-use super::release::{ReleaseError, at};
+use super::outcome::{Cause, Failure};
 use crate::cmd::Cmd;
 use crate::config::duration::GoDuration;
+use crate::log::Log;
 use crate::plan::release::ReleaseSpec;
-use crate::report::log::Log;
-use crate::runner::{CmdError, Output, Reply, Runner};
+use crate::runner::{Output, Reply, Runner};
 use crate::tools::{helm, kubectl};
 
 pub const REVISION_LABEL: &str = "deploy-revision";
@@ -157,7 +157,7 @@ pub fn prepare(
 ) -> Result<NextRevision, Refusal> {
     let out = match runner
         .run(&helm::status(&spec.release, &spec.namespace))
-        .map_err(at("helm status"))?
+        .map_err(Failure::at("helm status"))?
     {
         Reply::Ran(o) if o.success() => o,
         Reply::Ran(_) => return Ok(NextRevision::Is(1)), // not installed: it installs revision 1
@@ -215,13 +215,12 @@ pub fn prepare(
                 // a dead run's helm may be at work: leave the lease to expire, so the next run
                 // knows it too (it has to take the lease over)
                 leave_lease: ours && lease == LeaseOrigin::TakenOver,
-                error: ReleaseError {
+                error: Failure {
                     step: "recovering a pending release",
-                    source: CmdError::Failed {
-                        cmd: format!("recovering release {}", spec.release),
-                        status: format!("{status} revision {revision} left alone"),
-                        tail: format!("release {}: {message}", spec.release),
-                    },
+                    cause: Cause::Refused(format!(
+                        "{status} revision {revision} left alone: release {}: {message}",
+                        spec.release
+                    )),
                 },
             });
         }
@@ -249,18 +248,18 @@ pub fn prepare(
     ));
     runner
         .run(&cmd)
-        .map_err(at("recovering a pending release"))?;
+        .map_err(Failure::at("recovering a pending release"))?;
     Ok(next)
 }
 
 /// A refused recovery: the release fails; `leave_lease` says to let the lease expire.
 pub struct Refusal {
-    pub error: ReleaseError,
+    pub error: Failure,
     pub leave_lease: bool,
 }
 
-impl From<ReleaseError> for Refusal {
-    fn from(error: ReleaseError) -> Self {
+impl From<Failure> for Refusal {
+    fn from(error: Failure) -> Self {
         Refusal {
             error,
             leave_lease: false,
@@ -268,11 +267,11 @@ impl From<ReleaseError> for Refusal {
     }
 }
 
-fn history(runner: &dyn Runner, spec: &ReleaseSpec) -> Result<Vec<Value>, ReleaseError> {
+fn history(runner: &dyn Runner, spec: &ReleaseSpec) -> Result<Vec<Value>, Failure> {
     Ok(
         match runner
             .run(&helm::history(&spec.release, &spec.namespace))
-            .map_err(at("helm history"))?
+            .map_err(Failure::at("helm history"))?
         {
             Reply::Ran(o) => serde_json::from_str(&o.stdout).unwrap_or_default(),
             Reply::NotRun => Vec::new(),
@@ -286,12 +285,12 @@ fn labels(
     runner: &dyn Runner,
     spec: &ReleaseSpec,
     revision: u64,
-) -> Result<serde_json::Map<String, Value>, ReleaseError> {
+) -> Result<serde_json::Map<String, Value>, Failure> {
     let cmd = kubectl::helm_release_labels(&spec.namespace, &spec.release, revision);
     Ok(
         match runner
             .run(&cmd)
-            .map_err(at("reading the release's labels"))?
+            .map_err(Failure::at("reading the release's labels"))?
         {
             // `{.items[*]...}` prints one map per matching Secret; there is one
             Reply::Ran(Output {

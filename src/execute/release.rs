@@ -7,11 +7,12 @@ use std::path::Path;
 use super::credentials::ClusterAccess;
 use super::lease::{self, LeaseSettings};
 use super::once_map::OnceMap;
+use super::outcome::Failure;
 use super::recovery::{self, LeaseOrigin, Refusal};
 use super::secrets::{self, Decrypted};
 use crate::cmd::Cmd;
+use crate::log::Log;
 use crate::plan::release::ReleaseSpec;
-use crate::report::log::Log;
 use crate::runner::{CmdError, Reply, Runner};
 use crate::tools::{helm, kubectl};
 
@@ -41,19 +42,6 @@ impl DependencyCache {
     }
 }
 
-/// Which step of a release failed, for messages and the report.
-#[derive(Debug, thiserror::Error)]
-#[error("{step}: {source}")]
-pub struct ReleaseError {
-    pub step: &'static str,
-    #[source]
-    pub source: CmdError,
-}
-
-pub(super) fn at(step: &'static str) -> impl Fn(CmdError) -> ReleaseError {
-    move |source| ReleaseError { step, source }
-}
-
 /// Upgrade one release. `runner` already applies the cluster's environment.
 pub fn deploy(
     runner: &dyn Runner,
@@ -62,9 +50,9 @@ pub fn deploy(
     deps: &DependencyCache,
     lease_settings: &LeaseSettings,
     spec: &ReleaseSpec,
-) -> Result<(), ReleaseError> {
+) -> Result<(), Failure> {
     deps.update(runner, &spec.chart)
-        .map_err(at("helm dependency update"))?;
+        .map_err(Failure::at("helm dependency update"))?;
     std::thread::scope(|scope| {
         let held = lease::acquire(
             scope,
@@ -73,7 +61,7 @@ pub fn deploy(
             &spec.namespace,
             &spec.release,
         )
-        .map_err(at("taking the release lease"))?;
+        .map_err(Failure::at("taking the release lease"))?;
         let origin = match &held.took_over_from {
             Some(from) => {
                 log.warn(&format!(
@@ -114,8 +102,8 @@ fn upgrade_holding_lease(
     let mut values = Vec::with_capacity(spec.values.len());
     for v in &spec.values {
         values.push(
-            secrets::plain_path(runner, log, root, v, &mut decrypted)
-                .map_err(at("decrypting values"))?,
+            secrets::plain_path(runner, log, root, &v.path, &mut decrypted)
+                .map_err(Failure::at("decrypting values"))?,
         );
     }
     let mut args = spec.upgrade_args(values);
@@ -123,7 +111,7 @@ fn upgrade_holding_lease(
     runner
         .run(&helm::upgrade(&args))
         .map_err(|e| explain_timeout(e, spec))
-        .map_err(at("helm upgrade"))?;
+        .map_err(Failure::at("helm upgrade"))?;
     drop(decrypted); // the decrypted values are not needed past the upgrade
     Ok(rollout(runner, log, &spec.namespace, &spec.timeout)?)
 }
@@ -152,10 +140,10 @@ pub fn rollout(
     log: &Log,
     namespace: &str,
     timeout: &str,
-) -> Result<(), ReleaseError> {
+) -> Result<(), Failure> {
     match runner
         .run(&kubectl::get_deployments(namespace))
-        .map_err(at("listing deployments"))?
+        .map_err(Failure::at("listing deployments"))?
     {
         Reply::Ran(out) => {
             let names: Vec<&str> = out
@@ -172,13 +160,13 @@ pub fn rollout(
             for name in names {
                 runner
                     .run(&kubectl::rollout_status(namespace, name, timeout))
-                    .map_err(at("rollout status"))?;
+                    .map_err(Failure::at("rollout status"))?;
             }
         }
         Reply::NotRun => {
             let c = kubectl::rollout_status(namespace, "<deployment>", timeout)
                 .note("for each deployment");
-            runner.run(&c).map_err(at("rollout status"))?;
+            runner.run(&c).map_err(Failure::at("rollout status"))?;
         }
     }
     Ok(())

@@ -7,22 +7,11 @@ use std::path::Path;
 use serde_yaml::Value;
 
 use crate::cmd::Cmd;
-use crate::report::log::Log;
+use crate::log::Log;
 use crate::runner::{CmdError, Reply, Runner};
 use crate::tools::sops;
 
-/// Whether a YAML or JSON file was encrypted by sops (it then has a top-level `sops` key).
-pub fn is_sops_encrypted(text: &str) -> bool {
-    text.lines().any(|l| l.starts_with("sops:"))
-        || (text.trim_start().starts_with('{')
-            && serde_json::from_str::<serde_json::Value>(text)
-                .is_ok_and(|v| v.get("sops").is_some()))
-}
-
-/// Whether a file's path says it holds secrets: a `secrets` folder or `secret` in its name.
-pub fn is_secret_name(path: &str) -> bool {
-    path.split('/').any(|part| part.contains("secret"))
-}
+use crate::config::secret_files::{is_secret_name, is_sops_encrypted};
 
 /// Decrypted files, alive as long as this value (and removed on a fast exit: see
 /// [`crate::signals`]).
@@ -278,31 +267,11 @@ mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
 
-    #[test]
-    fn secret_names() {
-        assert!(is_secret_name("secrets/ea-hub.yaml"));
-        assert!(is_secret_name(
-            "config/clusters/a/enc-prod.secret.values.yaml"
-        ));
-        assert!(!is_secret_name("config/clusters/a/prod.values.yaml"));
-    }
-
-    #[test]
-    fn detects_sops_files() {
-        assert!(is_sops_encrypted(
-            "a: ENC[AES256_GCM,data:x]\nsops:\n  version: 3.8.1\n"
-        ));
-        assert!(is_sops_encrypted(
-            "{\"a\": \"ENC[x]\", \"sops\": {\"version\": \"3\"}}"
-        ));
-        assert!(!is_sops_encrypted("a: 1\nnot_sops: 2\n"));
-    }
-
     fn log() -> Log {
         Log::with_sink(
-            crate::report::log::Verbosity::Normal,
-            crate::report::log::Ci::Plain,
-            Box::new(crate::report::log::SharedBuf::default()),
+            crate::log::Verbosity::Normal,
+            crate::log::Ci::Plain,
+            Box::new(crate::log::SharedBuf::default()),
         )
     }
 

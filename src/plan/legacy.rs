@@ -4,7 +4,7 @@
 //! answer (is the tag already pushed? which deployments exist?) is decided by `execute`, which
 //! reads the probe commands from here.
 
-use super::release::ReleaseSpec;
+use super::release::{Options, ReleaseSpec, Target};
 use crate::cmd::Cmd;
 use crate::config::ConfigError;
 use crate::config::duration::GoDuration;
@@ -186,7 +186,9 @@ pub fn plan(
         notices.push("--push without --build pushes nothing (as deploy.py did)".to_string());
     }
 
-    let deploy = req.deploy.then(|| {
+    let deploy = if !req.deploy {
+        None
+    } else {
         let timeout = req
             .timeout
             .clone()
@@ -203,20 +205,23 @@ pub fn plan(
                     .note("the deploy stops here if the tag is in no registry"),
             ));
         }
-        DeployPlan {
+        Some(DeployPlan {
             image_probe,
-            release: ReleaseSpec {
-                release: chart.name.clone(),
-                namespace: chart.name.clone(),
-                chart: chart.dir.clone(),
-                values: vec![chart.secrets_file.clone()],
-                set_string,
-                timeout,
-                force: req.force,
-                force_recover: req.force_recover,
-            },
-        }
-    });
+            release: super::release::resolve(
+                Target::Legacy {
+                    chart,
+                    image_tag: set_string.first().map(|(k, v)| (k.as_str(), v.as_str())),
+                },
+                &Options {
+                    timeout,
+                    force: req.force,
+                    force_recover: req.force_recover,
+                },
+                // git-crypt, not sops, keeps a legacy repo's secrets: the file is passed as is
+                &|_| None,
+            )?,
+        })
+    };
 
     Ok(LegacyPlan {
         chart: chart.name.clone(),

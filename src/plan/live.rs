@@ -7,137 +7,17 @@
 //! and so do value types (`"1"` is not `1`).
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
 use serde_json::Value;
 
 use super::jobs::{Job, Kind};
+pub use super::objects::{ObjectDiff, ObjectKey, Objects, diff};
 
 /// The reason given for a job dropped because nothing would change.
 pub const NO_CHANGE: &str = "no change (rendered manifests equal live release)";
 /// The reason given for a canary dropped with every prod hub it was a canary for.
 pub const CANARY_NOT_NEEDED: &str =
     "no change needed (staging canary for prod hubs that are all unchanged)";
-
-/// What identifies an object in a release.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct ObjectKey {
-    pub api_version: String,
-    pub kind: String,
-    pub namespace: String,
-    pub name: String,
-}
-
-impl ObjectKey {
-    fn of(v: &Value) -> ObjectKey {
-        let s = |p: &str| {
-            v.pointer(p)
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string()
-        };
-        ObjectKey {
-            api_version: s("/apiVersion"),
-            kind: s("/kind"),
-            namespace: s("/metadata/namespace"),
-            name: s("/metadata/name"),
-        }
-    }
-
-    /// `Kind/name` as people say it (`Deployment/hub`).
-    pub fn short(&self) -> String {
-        format!("{}/{}", self.kind, self.name)
-    }
-}
-
-/// The objects of a rendered or stored manifest (one or more YAML documents).
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Objects(BTreeMap<ObjectKey, Vec<Value>>);
-
-impl Objects {
-    /// Parse every document; empty documents (a template that rendered nothing) are skipped.
-    pub fn parse(text: &str) -> Result<Objects, String> {
-        let mut out: BTreeMap<ObjectKey, Vec<Value>> = BTreeMap::new();
-        for (i, doc) in serde_yaml::Deserializer::from_str(text).enumerate() {
-            let v = <Value as serde::Deserialize>::deserialize(doc)
-                .map_err(|e| format!("document {}: {e}", i + 1))?;
-            if v.is_null() {
-                continue;
-            }
-            out.entry(ObjectKey::of(&v)).or_default().push(v);
-        }
-        Ok(Objects(out))
-    }
-
-    /// Both manifests' objects together (a release's manifest plus its hooks).
-    pub fn extend(&mut self, other: Objects) {
-        for (k, mut v) in other.0 {
-            self.0.entry(k).or_default().append(&mut v);
-        }
-    }
-
-    pub fn len(&self) -> usize {
-        self.0.values().map(Vec::len).sum()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-/// Which objects an upgrade would add, remove or change.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ObjectDiff {
-    pub added: Vec<ObjectKey>,
-    pub removed: Vec<ObjectKey>,
-    pub changed: Vec<ObjectKey>,
-}
-
-impl ObjectDiff {
-    pub fn is_empty(&self) -> bool {
-        self.added.is_empty() && self.removed.is_empty() && self.changed.is_empty()
-    }
-}
-
-/// `rendered` (what the upgrade would apply) against `live` (what the release holds).
-pub fn diff(rendered: &Objects, live: &Objects) -> ObjectDiff {
-    let mut d = ObjectDiff::default();
-    for (k, v) in &rendered.0 {
-        match live.0.get(k) {
-            None => d.added.push(k.clone()),
-            Some(l) if l != v => d.changed.push(k.clone()),
-            Some(_) => {}
-        }
-    }
-    d.removed = live
-        .0
-        .keys()
-        .filter(|k| !rendered.0.contains_key(*k))
-        .cloned()
-        .collect();
-    d
-}
-
-/// How many names a summary lists per category before "+N more".
-const NAMES_SHOWN: usize = 5;
-
-fn names(out: &mut Vec<String>, what: &str, keys: &[ObjectKey]) {
-    if keys.is_empty() {
-        return;
-    }
-    let mut s = format!("{} {what} (", keys.len());
-    for (i, k) in keys.iter().take(NAMES_SHOWN).enumerate() {
-        if i > 0 {
-            s.push_str(", ");
-        }
-        s.push_str(&k.short());
-    }
-    if keys.len() > NAMES_SHOWN {
-        let _ = write!(s, ", +{} more", keys.len() - NAMES_SHOWN);
-    }
-    s.push(')');
-    out.push(s);
-}
 
 /// The chart a release runs or would run.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -164,11 +44,7 @@ pub struct Sides {
 /// Compare one release: `None` when an upgrade would change nothing, else a short summary of what
 /// differs (`1 changed (ConfigMap/hub-config); chart basehub 0.1.0 → 0.2.0`).
 pub fn compare(s: &Sides) -> Option<String> {
-    let mut parts = Vec::new();
-    let d = diff(&s.rendered, &s.live);
-    names(&mut parts, "changed", &d.changed);
-    names(&mut parts, "added", &d.added);
-    names(&mut parts, "removed", &d.removed);
+    let mut parts = diff(&s.rendered, &s.live).summary();
     if s.chart.name != s.live_chart.name || s.chart.version != s.live_chart.version {
         parts.push(format!(
             "chart {} {} → {} {}",
@@ -210,19 +86,6 @@ pub fn values_equal(a: &Value, b: &Value) -> bool {
     }
     let empty = |v: &Value| v.is_null() || v.as_object().is_some_and(|m| m.is_empty());
     (empty(a) && empty(b)) || norm(a) == norm(b)
-}
-
-/// Set `--set-string` values into merged values (`a.b.c=v`: nested maps, the value a string).
-pub fn set_string(values: &mut Value, key: &str, value: &str) {
-    let mut slot = values;
-    for part in key.split('.') {
-        if !slot.is_object() {
-            *slot = Value::Object(Default::default());
-        }
-        let Value::Object(m) = slot else { return };
-        slot = m.entry(part.to_string()).or_insert(Value::Null);
-    }
-    *slot = Value::String(value.to_string());
 }
 
 /// What the live check found for one job.
@@ -485,7 +348,7 @@ mod tests {
         assert!(!values_equal(&json!({"a": [1, 2]}), &json!({"a": [2, 1]})));
         assert!(!values_equal(&json!({"a": "1"}), &json!({"a": 1})));
         let mut v = json!({"image": {"name": "x"}});
-        set_string(&mut v, "image.tag", "abc");
+        crate::config::values::set_string(&mut v, "image.tag", "abc");
         assert_eq!(v, json!({"image": {"name": "x", "tag": "abc"}}));
     }
 

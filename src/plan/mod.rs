@@ -1,9 +1,13 @@
 //! What to do and why, as plain data. Pure: reads files, starts nothing.
 
+pub mod changes;
 pub mod jobs;
+pub mod json;
 pub mod legacy;
 pub mod legacy_changes;
 pub mod live;
 pub mod multi;
+pub mod objects;
 pub mod reasons;
 pub mod release;
+pub mod run_plan;

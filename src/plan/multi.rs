@@ -7,78 +7,15 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_yaml::Value;
 
+pub use super::changes::{
+    Changes, LABEL_DEPLOY_HUBS, LABEL_DEPLOY_SUPPORT, LABEL_SKIP_DEPLOY, LABEL_SKIP_HUBS,
+};
+use super::jobs::{Job, Kind};
 use super::reasons::{Cause, Reasons};
 use crate::config::ConfigErrors;
 use crate::config::cluster::{CLUSTERS_DIR, Cluster, Provider};
 use crate::config::multi::{HELM_CHARTS_DIR, MultiRepo};
 use crate::config::paths::is_under;
-
-pub const LABEL_SKIP_DEPLOY: &str = "deployer:skip-deploy";
-pub const LABEL_SKIP_HUBS: &str = "deployer:skip-deploy-hubs";
-pub const LABEL_DEPLOY_SUPPORT: &str = "deployer:deploy-support";
-pub const LABEL_DEPLOY_HUBS: &str = "deployer:deploy-hubs";
-
-/// What changed. Paths are normalized, sorted and unique (see [`Changes::new`]).
-#[derive(Clone, Debug, Default)]
-pub struct Changes {
-    pub paths: Vec<String>,
-    pub labels: Vec<String>,
-    /// With `--base`: each changed cluster.yaml's text at the base, by cluster name (`None`: the
-    /// file did not exist there). Without a base: `None`.
-    pub base: Option<BTreeMap<String, Option<String>>>,
-    /// Problems with the input that are reported, not fatal (a path outside the repo).
-    pub notices: Vec<String>,
-}
-
-impl Changes {
-    /// Normalize, sort and dedupe raw paths; paths that cannot be normalized become notices.
-    pub fn new(raw: impl IntoIterator<Item = String>, labels: Vec<String>) -> Changes {
-        let mut paths = BTreeSet::new();
-        let mut notices = Vec::new();
-        for p in raw {
-            if p.trim().is_empty() {
-                continue;
-            }
-            if p.trim_end_matches(['\r', '\n'])
-                .chars()
-                .any(char::is_control)
-            {
-                notices.push(format!(
-                    "ignored changed path {p:?}: it contains a control character"
-                ));
-                continue;
-            }
-            match crate::config::paths::normalize(&p) {
-                Ok(n) => {
-                    paths.insert(n);
-                }
-                Err(e) => notices.push(format!("ignored changed path: {e}")),
-            }
-        }
-        Changes {
-            paths: paths.into_iter().collect(),
-            labels,
-            base: None,
-            notices,
-        }
-    }
-
-    fn has_label(&self, l: &str) -> bool {
-        self.labels.iter().any(|x| x == l)
-    }
-
-    /// The clusters whose cluster.yaml changed (the ones whose base text matters).
-    pub fn changed_cluster_yamls(&self) -> Vec<String> {
-        self.paths
-            .iter()
-            .filter_map(|p| {
-                let rest = p.strip_prefix(CLUSTERS_DIR)?.strip_prefix('/')?;
-                let (c, tail) = rest.split_once('/')?;
-                (tail == "cluster.yaml").then(|| c.to_string())
-            })
-            .collect()
-    }
-}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SupportJob {
@@ -102,7 +39,7 @@ pub struct HubJob {
 /// `--live`: a planned job that was dropped, since its upgrade would change nothing.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DroppedJob {
-    pub kind: crate::plan::jobs::Kind,
+    pub kind: Kind,
     pub provider: Provider,
     pub cluster: String,
     /// The hub, or `support`.
@@ -129,6 +66,33 @@ pub struct Plan {
 impl Plan {
     pub fn is_empty(&self) -> bool {
         self.support.is_empty() && self.staging.is_empty() && self.prod.is_empty()
+    }
+
+    /// The jobs of the plan, in plan order: support, staging, prod.
+    pub fn jobs(&self) -> Vec<Job> {
+        let plan = self;
+        let mut out = Vec::new();
+        for j in &plan.support {
+            out.push(Job {
+                kind: Kind::Support,
+                provider: j.provider,
+                cluster: j.cluster.clone(),
+                release: "support".into(),
+                reason: j.reasons.to_string(),
+            });
+        }
+        for (kind, list) in [(Kind::Staging, &plan.staging), (Kind::Prod, &plan.prod)] {
+            for j in list {
+                out.push(Job {
+                    kind,
+                    provider: j.provider,
+                    cluster: j.cluster.clone(),
+                    release: j.hub.clone(),
+                    reason: j.reasons.to_string(),
+                });
+            }
+        }
+        out
     }
 }
 

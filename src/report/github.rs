@@ -46,7 +46,8 @@ pub fn write_summary(summary: &str) -> anyhow::Result<()> {
 }
 
 pub fn plan_outputs(p: &Plan) -> anyhow::Result<()> {
-    use super::plan::{dropped_json, markdown, prod_json, staging_json, support_json};
+    use super::plan::markdown;
+    use crate::plan::json::{dropped_json, prod_json, staging_json, support_json};
     let mut outputs = vec![
         ("support-jobs", support_json(p)),
         ("staging-jobs", staging_json(p)),
@@ -60,7 +61,7 @@ pub fn plan_outputs(p: &Plan) -> anyhow::Result<()> {
 
 pub fn legacy_plan_outputs(p: &LegacyChangePlan) -> anyhow::Result<()> {
     write(
-        &[("legacy-jobs", super::plan::legacy_jobs_json(p))],
+        &[("legacy-jobs", crate::plan::json::legacy_jobs_json(p))],
         &super::plan::legacy_markdown(p),
     )
 }

@@ -1,115 +1,13 @@
-//! A plan as the user or a workflow wants it: JSON for `strategy.matrix`, aligned tables for a
-//! terminal, Markdown for a PR comment, and GitHub step outputs.
+//! A plan as a person reads it: aligned tables for a terminal and Markdown for a PR comment (the
+//! JSON a workflow reads is `crate::plan::json`).
 
 use std::fmt::Write as _;
 
-use serde::Serialize;
-
 use crate::plan::legacy_changes::LegacyChangePlan;
-use crate::plan::multi::{DroppedJob, HubJob, Plan, SupportJob};
+use crate::plan::multi::{DroppedJob, Plan};
 
 /// The marker a PR-comment workflow looks for to update its one comment.
 pub const MARKER: &str = "<!-- deployment-plan -->";
-
-#[derive(Serialize)]
-struct SupportOut<'a> {
-    provider: &'a str,
-    cluster_name: &'a str,
-    reason_for_redeploy: String,
-    /// `--live` only: what the check found.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    live: Option<&'a str>,
-}
-
-#[derive(Serialize)]
-struct HubOut<'a> {
-    provider: &'a str,
-    cluster_name: &'a str,
-    hub_name: &'a str,
-    reason_for_redeploy: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    live: Option<&'a str>,
-}
-
-#[derive(Serialize)]
-struct DroppedOut<'a> {
-    kind: crate::plan::jobs::Kind,
-    provider: &'a str,
-    cluster_name: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    hub_name: Option<&'a str>,
-    reason_for_redeploy: String,
-    /// Why it is not upgraded.
-    dropped_because: &'a str,
-}
-
-fn support_out(j: &SupportJob) -> SupportOut<'_> {
-    SupportOut {
-        provider: j.provider.as_str(),
-        cluster_name: &j.cluster,
-        reason_for_redeploy: j.reasons.to_string(),
-        live: j.live.as_deref(),
-    }
-}
-
-fn hub_out(j: &HubJob) -> HubOut<'_> {
-    HubOut {
-        provider: j.provider.as_str(),
-        cluster_name: &j.cluster,
-        hub_name: &j.hub,
-        reason_for_redeploy: j.reasons.to_string(),
-        live: j.live.as_deref(),
-    }
-}
-
-fn dropped_out(j: &DroppedJob) -> DroppedOut<'_> {
-    DroppedOut {
-        kind: j.kind,
-        provider: j.provider.as_str(),
-        cluster_name: &j.cluster,
-        hub_name: (j.kind != crate::plan::jobs::Kind::Support).then_some(j.release.as_str()),
-        reason_for_redeploy: j.reasons.to_string(),
-        dropped_because: &j.why,
-    }
-}
-
-fn to_json<T: Serialize>(v: &T) -> String {
-    // Serializing plain structs of strings cannot fail.
-    serde_json::to_string(v).unwrap_or_else(|e| format!("\"serialization failed: {e}\""))
-}
-
-pub fn support_json(p: &Plan) -> String {
-    to_json(&p.support.iter().map(support_out).collect::<Vec<_>>())
-}
-
-pub fn staging_json(p: &Plan) -> String {
-    to_json(&p.staging.iter().map(hub_out).collect::<Vec<_>>())
-}
-
-pub fn prod_json(p: &Plan) -> String {
-    to_json(&p.prod.iter().map(hub_out).collect::<Vec<_>>())
-}
-
-/// `--live`: the jobs dropped as unchanged.
-pub fn dropped_json(p: &Plan) -> String {
-    to_json(&p.dropped.iter().map(dropped_out).collect::<Vec<_>>())
-}
-
-/// `{"support-jobs":[…],"staging-jobs":[…],"prod-jobs":[…]}` on one line, keys in this order;
-/// after a live check also `"dropped-jobs":[…]`.
-pub fn json(p: &Plan) -> String {
-    let dropped = if p.live {
-        format!(",\"dropped-jobs\":{}", dropped_json(p))
-    } else {
-        String::new()
-    };
-    format!(
-        "{{\"support-jobs\":{},\"staging-jobs\":{},\"prod-jobs\":{}{dropped}}}",
-        support_json(p),
-        staging_json(p),
-        prod_json(p)
-    )
-}
 
 /// A job's reason, with what the live check found.
 fn reason_cell(reasons: &crate::plan::reasons::Reasons, live: Option<&str>) -> String {
@@ -221,32 +119,6 @@ fn aligned<const N: usize>(header: [String; N], rows: &[[String; N]]) -> String 
         out.push('\n');
     }
     out
-}
-
-#[derive(Serialize)]
-struct LegacyOut<'a> {
-    chart: &'a str,
-    build: bool,
-    reason_for_redeploy: String,
-}
-
-/// The legacy jobs as a JSON list, staging first.
-pub fn legacy_jobs_json(p: &LegacyChangePlan) -> String {
-    let jobs: Vec<LegacyOut<'_>> = p
-        .jobs
-        .iter()
-        .map(|j| LegacyOut {
-            chart: &j.chart,
-            build: j.build,
-            reason_for_redeploy: j.reasons.to_string(),
-        })
-        .collect();
-    to_json(&jobs)
-}
-
-/// Legacy layout: `{"legacy-jobs":[{"chart","build","reason_for_redeploy"}]}`.
-pub fn legacy_json(p: &LegacyChangePlan) -> String {
-    format!("{{\"legacy-jobs\":{}}}", legacy_jobs_json(p))
 }
 
 fn legacy_rows(p: &LegacyChangePlan) -> Vec<[String; 3]> {
@@ -435,5 +307,48 @@ fn mermaid(p: &Plan) -> String {
         out.push_str("  end\n");
     }
     out.push_str("```\n");
+    out
+}
+
+/// `deploy plan --format commands`: per cluster, the commands its credentials run, then per
+/// release (in run order) the commands its upgrade runs, as the dry run walked them.
+pub fn commands(
+    plan: &crate::plan::run_plan::RunPlan,
+    outcomes: &[crate::execute::outcome::Outcome],
+    credentials: &std::collections::BTreeMap<String, Vec<String>>,
+) -> String {
+    let mut out = String::new();
+    if plan.is_empty() {
+        out.push_str("No hubs will be upgraded.\n");
+    }
+    for c in &plan.clusters {
+        let _ = writeln!(
+            out,
+            "# {}: cluster credentials ({})",
+            c.name,
+            c.provider.as_str()
+        );
+        for cmd in credentials.get(&c.name).into_iter().flatten() {
+            let _ = writeln!(out, "{cmd}");
+        }
+        for s in &c.steps {
+            let _ = writeln!(
+                out,
+                "\n# {} ({}): {}",
+                s.job.label(),
+                s.job.kind.as_str(),
+                s.job.reason
+            );
+            for cmd in outcomes
+                .get(s.index)
+                .map(|o| &o.commands)
+                .into_iter()
+                .flatten()
+            {
+                let _ = writeln!(out, "{cmd}");
+            }
+        }
+        out.push('\n');
+    }
     out
 }

@@ -5,11 +5,12 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::execute::run::{Kind, Outcome, Status};
+use crate::execute::outcome::{Outcome, Status, Verdict};
+use crate::plan::jobs::Kind;
 
 #[derive(Serialize)]
 struct Report<'a> {
-    status: Overall,
+    status: Verdict,
     duration_s: f64,
     releases: Vec<ReleaseOut<'a>>,
 }
@@ -31,37 +32,13 @@ struct ReleaseOut<'a> {
     live: Option<&'a str>,
 }
 
-/// How a whole run went.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Overall {
-    Succeeded,
-    /// A release failed or was skipped.
-    Failed,
-    Interrupted,
-}
-
-/// Interrupted if any release was, else failed if any failed or was skipped, else succeeded.
-pub fn overall(outcomes: &[Outcome]) -> Overall {
-    if outcomes.iter().any(|o| o.status == Status::Interrupted) {
-        Overall::Interrupted
-    } else if outcomes
-        .iter()
-        .any(|o| matches!(o.status, Status::Failed | Status::Skipped))
-    {
-        Overall::Failed
-    } else {
-        Overall::Succeeded
-    }
-}
-
 fn round(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 
 pub fn json(outcomes: &[Outcome], duration: f64) -> String {
     let r = Report {
-        status: overall(outcomes),
+        status: Verdict::of(outcomes),
         duration_s: round(duration),
         releases: outcomes
             .iter()
@@ -83,23 +60,12 @@ pub fn json(outcomes: &[Outcome], duration: f64) -> String {
     serde_json::to_string_pretty(&r).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
 }
 
-fn status_word(s: Status) -> &'static str {
-    match s {
-        Status::Succeeded => "succeeded",
-        Status::Failed => "failed",
-        Status::Skipped => "skipped",
-        Status::Interrupted => "interrupted",
-        Status::DryRun => "dry run",
-        Status::Unchanged => "unchanged",
-    }
-}
-
 fn result_cell(o: &Outcome) -> String {
     match o.status {
         Status::Skipped | Status::Interrupted | Status::Unchanged if !o.message.is_empty() => {
             o.message.clone()
         }
-        s => status_word(s).to_string(),
+        s => s.as_str().to_string(),
     }
 }
 

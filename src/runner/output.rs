@@ -5,7 +5,7 @@
 use std::collections::VecDeque;
 use std::io::{BufRead, Read};
 
-pub use crate::report::log::partial_secret_suffix;
+pub use crate::log::partial_secret_suffix;
 
 /// The longest line of a command's output that is logged; the rest of it is dropped (and said).
 pub const LINE_MAX: usize = 64 * 1024;

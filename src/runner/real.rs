@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use super::output::{self, Captured};
 use super::{CmdError, Output, Reply, Runner};
 use crate::cmd::{Cmd, Effect};
-use crate::report::log::Log;
+use crate::log::Log;
 use crate::signals;
 
 /// How long children get to exit after SIGTERM before SIGKILL.
@@ -36,6 +36,13 @@ impl RealRunner {
             base_dir: None,
             capture_max: output::CAPTURE_MAX,
         }
+    }
+
+    /// A runner whose commands run in the repo at `root` (relative paths resolve there).
+    pub fn in_repo(root: &std::path::Path, log: &Log) -> Self {
+        let mut r = RealRunner::new(log.clone());
+        r.base_dir = Some(root.to_path_buf());
+        r
     }
 
     /// The end of `text` for an error message: bounded, scrubbed (before it is cut, so a cut

@@ -1,7 +1,7 @@
 use std::time::{Duration, Instant};
 
 use super::*;
-use crate::report::log::{Ci, Log, SharedBuf, Verbosity};
+use crate::log::{Ci, Log, SharedBuf, Verbosity};
 
 fn real() -> (RealRunner, SharedBuf) {
     let buf = SharedBuf::default();

@@ -118,23 +118,6 @@ impl Locations {
     }
 }
 
-/// `/hubs/0/name` → `hubs[0].name`.
-pub fn dotted(pointer: &str) -> String {
-    let mut out = String::new();
-    for seg in pointer.split('/').skip(1) {
-        let seg = seg.replace("~1", "/").replace("~0", "~");
-        if seg.chars().all(|c| c.is_ascii_digit()) && !seg.is_empty() {
-            out.push_str(&format!("[{seg}]"));
-        } else {
-            if !out.is_empty() {
-                out.push('.');
-            }
-            out.push_str(&seg);
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,6 +134,9 @@ mod tests {
             Some(3),
             "nearest ancestor"
         );
-        assert_eq!(dotted("/hubs/1/files/0"), "hubs[1].files[0]");
+        assert_eq!(
+            crate::config::yaml::dotted("/hubs/1/files/0"),
+            "hubs[1].files[0]"
+        );
     }
 }

@@ -7,21 +7,22 @@
 //!
 //! Nothing here starts a process: decrypting sops files is a callback the caller provides.
 
+mod cross_file;
 pub mod locate;
 pub mod schema;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use serde_json::Value as Json;
 
 use crate::config::ConfigError;
-use crate::config::cluster::{CLUSTERS_DIR, Cluster};
-use crate::config::legacy::{DEPLOY_YAML, LegacyRepo};
-use crate::config::multi::{HELM_CHARTS_DIR, MultiRepo};
-use crate::config::names::check_release_name;
+use crate::config::cluster::Cluster;
+use crate::config::deploy_yaml::DEPLOY_YAML;
+use crate::config::legacy::LegacyRepo;
+use crate::config::multi::MultiRepo;
 use crate::config::paths;
-use crate::execute::secrets::is_sops_encrypted;
+use crate::config::secret_files::is_sops_encrypted;
 use locate::Locations;
 
 /// What validation found: problems (exit 2) and notices (things not checked, and why).
@@ -96,12 +97,12 @@ pub fn multi(
     let mut clusters = Vec::new();
     for name in &repo.cluster_names {
         let path = Cluster::yaml_path(name);
-        let Some(text) = read(root, &path) else {
+        let Ok(text) = repo.cluster_text(name) else {
             continue;
         };
         let before = f.problems.len();
         schema::check(&schema::CLUSTER, &path, &text, &mut f.problems);
-        match Cluster::parse(name, &text) {
+        match repo.load_cluster(name) {
             Ok(c) => clusters.push((c, text)),
             // The schema said it already; otherwise it is a rule the schema cannot express
             // (the name must equal the folder), or the loader and the schema disagree.
@@ -111,196 +112,120 @@ pub fn multi(
     }
     let mut domains: BTreeMap<String, String> = BTreeMap::new();
     for (c, text) in &clusters {
-        cross_file(repo, c, text, &mut domains, &mut f);
+        cross_file::check(repo, c, text, &mut domains, &mut f.problems);
     }
     let all;
     let releases = match releases {
         Some(r) => r,
         None => {
-            all = every_release(clusters.iter().map(|(c, _)| c));
+            all = every_release(repo, clusters.iter().map(|(c, _)| c));
             &all
         }
     };
+    let mut charts = Charts::new();
     for r in releases {
-        values(root, r, decrypt, &mut f);
+        values(root, r, decrypt, &mut charts, &mut f);
     }
     (f, clusters.into_iter().map(|(c, _)| c).collect())
 }
 
-/// Support and every hub of each cluster.
-pub fn every_release<'a>(clusters: impl Iterator<Item = &'a Cluster>) -> Vec<ValuesCheck> {
+/// Support and every hub of each cluster, resolved as a run resolves them.
+pub fn every_release<'a>(
+    repo: &MultiRepo,
+    clusters: impl Iterator<Item = &'a Cluster>,
+) -> Vec<ValuesCheck> {
+    use crate::plan::release::{self, Options, Target};
+    let kind_of = |path: &str| repo.text(path).map(|t| release::kind_of_text(&t));
     let mut out = Vec::new();
     for c in clusters {
+        let mut targets = Vec::new();
         if c.has_support() {
-            out.push(ValuesCheck {
-                dir: Some(c.dir.clone()),
-                cluster: c.name.clone(),
-                release: "support".into(),
-                chart: format!("{HELM_CHARTS_DIR}/support"),
-                values: c.support_files.clone(),
-            });
+            targets.push(Target::Support { cluster: c });
         }
-        for (h, v) in c.file.hubs.iter().zip(&c.hub_values) {
-            out.push(ValuesCheck {
-                dir: Some(c.dir.clone()),
-                cluster: c.name.clone(),
-                release: h.name.clone(),
-                chart: format!("{HELM_CHARTS_DIR}/{}", h.helm_chart),
-                values: v.clone(),
-            });
+        targets.extend(c.file.hubs.iter().map(|h| Target::Hub {
+            cluster: c,
+            hub: &h.name,
+        }));
+        for t in targets {
+            if let Ok(spec) = release::resolve(t, &Options::default(), &kind_of) {
+                out.push(ValuesCheck::of(c, &spec));
+            }
         }
     }
     out
 }
 
-fn cross_file(
-    repo: &MultiRepo,
-    c: &Cluster,
-    text: &str,
-    domains: &mut BTreeMap<String, String>,
-    f: &mut Findings,
-) {
-    let path = Cluster::yaml_path(&c.name);
-    let loc = Locations::of(text);
-    let err = |pointer: &str, msg: String| {
-        let mut e = ConfigError::new(path.clone(), msg).field(locate::dotted(pointer));
-        if let Some((l, col)) = loc.find(pointer) {
-            e = e.at(l, col);
-        }
-        e
-    };
-    let root_canon = repo
-        .root
-        .canonicalize()
-        .unwrap_or_else(|_| repo.root.clone());
-    let dir_canon = root_canon.join(&c.dir);
-    // every file the cluster names: inside its folder, present, no symlink out of the repo
-    let mut files: Vec<(String, &str)> = Vec::new();
-    if let Some(s) = &c.file.support {
-        for (i, v) in s.helm_chart_values_files.iter().enumerate() {
-            files.push((format!("/support/helm_chart_values_files/{i}"), v));
-        }
-    }
-    for (i, h) in c.file.hubs.iter().enumerate() {
-        for (j, v) in h.helm_chart_values_files.iter().enumerate() {
-            files.push((format!("/hubs/{i}/helm_chart_values_files/{j}"), v));
-        }
-        if let Some(o) = &h.chart_override {
-            files.push((format!("/hubs/{i}/chart_override"), o));
-        }
-        if let Some(o) = &h.domain_override_file {
-            files.push((format!("/hubs/{i}/domain_override_file"), o));
+/// The values checks of a run plan's releases.
+pub fn checks_of(plan: &crate::plan::run_plan::RunPlan) -> Vec<ValuesCheck> {
+    plan.clusters
+        .iter()
+        .flat_map(|c| {
+            c.steps.iter().map(|s| ValuesCheck {
+                dir: Some(c.dir.clone()),
+                cluster: c.name.clone(),
+                release: s.spec.release.clone(),
+                chart: s.spec.chart.clone(),
+                values: s.spec.value_paths(),
+            })
+        })
+        .collect()
+}
+
+impl ValuesCheck {
+    /// The check of a release of `cluster`.
+    pub fn of(cluster: &Cluster, spec: &crate::plan::release::ReleaseSpec) -> ValuesCheck {
+        ValuesCheck {
+            dir: Some(cluster.dir.clone()),
+            cluster: cluster.name.clone(),
+            release: spec.release.clone(),
+            chart: spec.chart.clone(),
+            values: spec.value_paths(),
         }
     }
-    let f_ = &c.file;
-    let creds = [
-        f_.gcp.as_ref().map(|g| ("/gcp/key", g.key.as_str())),
-        f_.aws.as_ref().map(|a| ("/aws/key", a.key.as_str())),
-        f_.azure.as_ref().map(|a| ("/azure/key", a.key.as_str())),
-        f_.kubeconfig
-            .as_ref()
-            .map(|k| ("/kubeconfig/file", k.file.as_str())),
-    ];
-    for (p, v) in creds.into_iter().flatten() {
-        files.push((p.to_string(), v));
-    }
-    for (pointer, file) in files {
-        if Path::new(file).is_absolute() {
-            f.problems.push(err(
-                &pointer,
-                format!("`{file}` is absolute; paths are relative to {}", c.dir),
-            ));
-            continue;
-        }
-        let Ok(norm) = paths::join(&c.dir, file) else {
-            f.problems
-                .push(err(&pointer, format!("`{file}` leaves the repository")));
-            continue;
-        };
-        if !paths::is_under(&norm, &c.dir) {
-            f.problems.push(err(
-                &pointer,
-                format!("`{file}` is outside the cluster folder {}", c.dir),
-            ));
-            continue;
-        }
-        match repo.root.join(&norm).canonicalize() {
-            Err(_) => f
-                .problems
-                .push(err(&pointer, format!("{norm} does not exist"))),
-            Ok(real) if !real.starts_with(&root_canon) => {
-                f.problems.push(err(
-                    &pointer,
-                    format!("{norm} is a symlink out of the repository"),
-                ));
-            }
-            Ok(real) if !real.starts_with(&dir_canon) => {
-                f.problems.push(err(
-                    &pointer,
-                    format!("{norm} resolves outside the cluster folder {}", c.dir),
-                ));
-            }
-            Ok(_) => {}
-        }
-    }
-    let mut names = BTreeSet::new();
-    for (i, h) in c.file.hubs.iter().enumerate() {
-        let p = format!("/hubs/{i}/name");
-        if let Err(m) = check_release_name(&h.name) {
-            f.problems.push(err(&p, m));
-        }
-        if h.name == "support" && c.has_support() {
-            f.problems.push(err(
-                &p,
-                "`support` is the support chart's release on this cluster".into(),
-            ));
-        }
-        if !names.insert(h.name.as_str()) {
-            f.problems.push(err(
-                &p,
-                format!("hub `{}` is defined twice in this cluster", h.name),
-            ));
-        }
-        let chart = format!("{HELM_CHARTS_DIR}/{}/Chart.yaml", h.helm_chart);
-        if !repo.root.join(&chart).is_file() {
-            f.problems.push(err(
-                &format!("/hubs/{i}/helm_chart"),
-                format!(
-                    "chart `{}` not found ({chart} does not exist)",
-                    h.helm_chart
-                ),
-            ));
-        }
-        if let Some(d) = &h.domain {
-            let here = format!("{}/{}", c.name, h.name);
-            if let Some(other) = domains.insert(d.clone(), here) {
-                f.problems.push(err(
-                    &format!("/hubs/{i}/domain"),
-                    format!("domain {d} is also used by {other}"),
-                ));
-            }
-        }
-    }
-    if c.has_support()
-        && !repo
-            .root
-            .join(HELM_CHARTS_DIR)
-            .join("support/Chart.yaml")
-            .is_file()
-    {
-        f.problems.push(err(
-            "/support",
-            format!("there is no {HELM_CHARTS_DIR}/support chart"),
-        ));
-    }
-    let _ = CLUSTERS_DIR;
 }
 
 /// The release's values files parse, and, merged as helm does (chart defaults, then each file in
 /// order), match the chart's `values.schema.yaml` when it has one.
-fn values(root: &Path, r: &ValuesCheck, decrypt: Decrypt<'_>, f: &mut Findings) {
-    let schema_file = format!("{}/values.schema.yaml", r.chart);
-    let schema_text = read(root, &schema_file);
+/// A chart's `values.schema.yaml`, compiled, and its `values.yaml`: read once per chart, however
+/// many releases use it.
+struct ChartSchema {
+    file: String,
+    /// `None` when the chart has no schema.
+    validator: Option<Result<jsonschema::Validator, ConfigError>>,
+    defaults: Json,
+}
+
+type Charts = HashMap<String, std::rc::Rc<ChartSchema>>;
+
+fn chart_schema(root: &Path, charts: &mut Charts, chart: &str) -> std::rc::Rc<ChartSchema> {
+    if let Some(c) = charts.get(chart) {
+        return std::rc::Rc::clone(c);
+    }
+    let file = format!("{chart}/values.schema.yaml");
+    let validator = read(root, &file).map(|t| schema::compile_yaml(&file, &t));
+    let defaults = read(root, &format!("{chart}/values.yaml"))
+        .and_then(|t| crate::config::yaml::from_str::<Json>("values.yaml", &t).ok())
+        .filter(Json::is_object)
+        .unwrap_or_else(|| Json::Object(Default::default()));
+    let c = std::rc::Rc::new(ChartSchema {
+        file,
+        validator,
+        defaults,
+    });
+    charts.insert(chart.to_string(), std::rc::Rc::clone(&c));
+    c
+}
+
+fn values(
+    root: &Path,
+    r: &ValuesCheck,
+    decrypt: Decrypt<'_>,
+    charts: &mut Charts,
+    f: &mut Findings,
+) {
+    let chart = chart_schema(root, charts, &r.chart);
+    let schema_file = chart.file.clone();
+    let has_schema = chart.validator.is_some();
     // (file, text, parsed, whether it holds secrets)
     let mut docs: Vec<(String, String, Json, bool)> = Vec::new();
     let mut complete = true;
@@ -328,9 +253,9 @@ fn values(root: &Path, r: &ValuesCheck, decrypt: Decrypt<'_>, f: &mut Findings) 
                 continue;
             }
         };
-        let secret = is_sops_encrypted(&text) || crate::execute::secrets::is_secret_name(file);
+        let secret = is_sops_encrypted(&text) || crate::config::secret_files::is_secret_name(file);
         if is_sops_encrypted(&text) {
-            if schema_text.is_none() {
+            if !has_schema {
                 continue; // nothing to check the content against
             }
             match decrypt(file) {
@@ -359,22 +284,19 @@ fn values(root: &Path, r: &ValuesCheck, decrypt: Decrypt<'_>, f: &mut Findings) 
         }
     }
     // Without every file the merged values are not what helm gets: the notice says so.
-    let (Some(schema_text), true) = (schema_text, complete) else {
+    let (Some(validator), true) = (&chart.validator, complete) else {
         return;
     };
-    let compiled = match schema::compile_yaml(&schema_file, &schema_text) {
+    let compiled = match validator {
         Ok(s) => s,
         Err(e) => {
-            f.problems.push(e);
+            f.problems.push(e.clone());
             return;
         }
     };
-    let mut merged = read(root, &format!("{}/values.yaml", r.chart))
-        .and_then(|t| crate::config::yaml::from_str::<Json>("values.yaml", &t).ok())
-        .filter(Json::is_object)
-        .unwrap_or_else(|| Json::Object(Default::default()));
-    let over = crate::gitops::merge_values(docs.iter().map(|(_, _, v, _)| v.clone()));
-    merged = crate::gitops::merge_values([merged, over]);
+    let mut merged = chart.defaults.clone();
+    let over = crate::config::values::merge_values(docs.iter().map(|(_, _, v, _)| v.clone()));
+    merged = crate::config::values::merge_values([merged, over]);
     for e in compiled.iter_errors(&merged) {
         let pointer = e.instance_path().to_string();
         // blame the last file that sets the value (or a parent of it)
@@ -401,7 +323,7 @@ fn values(root: &Path, r: &ValuesCheck, decrypt: Decrypt<'_>, f: &mut Findings) 
         let field = if pointer.is_empty() {
             "(top level)".to_string()
         } else {
-            locate::dotted(&pointer)
+            crate::config::yaml::dotted(&pointer)
         };
         let mut err = ConfigError::new(
             file,

@@ -5,7 +5,7 @@ use std::sync::LazyLock;
 
 use serde_json::Value as Json;
 
-use super::locate::{self, Locations};
+use super::locate::Locations;
 use crate::config::ConfigError;
 
 pub struct Schema {
@@ -95,7 +95,7 @@ pub fn check(schema: &Schema, file: &str, text: &str, out: &mut Vec<ConfigError>
         let field = if pointer.is_empty() {
             "(top level)".to_string()
         } else {
-            locate::dotted(&pointer)
+            crate::config::yaml::dotted(&pointer)
         };
         let mut err = ConfigError::new(file, message).field(field);
         if let Some((l, c)) = loc.find(&pointer) {

@@ -330,9 +330,6 @@ pub fn multi_example() -> deploy::config::multi::MultiRepo {
 pub fn run_options(jobs: usize) -> deploy::execute::run::RunOptions {
     deploy::execute::run::RunOptions {
         jobs,
-        timeout: "5m".into(),
-        force: false,
-        force_recover: false,
         lease: deploy::execute::lease::LeaseSettings {
             holder: "test-holder".into(),
             duration: std::time::Duration::from_secs(60),
@@ -344,28 +341,44 @@ pub fn run_options(jobs: usize) -> deploy::execute::run::RunOptions {
     }
 }
 
+/// How the orchestration tests' releases run: helm's timeout 5m.
+pub fn release_options() -> deploy::plan::release::Options {
+    deploy::plan::release::Options {
+        timeout: "5m".into(),
+        force: false,
+        force_recover: false,
+    }
+}
+
+/// The run plan of `jobs` on the multi-cluster example.
+pub fn example_plan(jobs: &[deploy::plan::jobs::Job]) -> deploy::plan::run_plan::RunPlan {
+    deploy::plan::run_plan::build(&multi_example(), jobs, &release_options()).unwrap()
+}
+
 /// `run::run` of `jobs` on the multi-cluster example with a recording runner; the outcomes and
 /// what was logged.
 pub fn run_example(
     r: &deploy::runner::RecordingRunner,
-    jobs: &[deploy::execute::run::Job],
+    jobs: &[deploy::plan::jobs::Job],
     o: &deploy::execute::run::RunOptions,
-) -> (Vec<deploy::execute::run::Outcome>, String) {
-    use deploy::report::log::{Ci, Log, SharedBuf, Verbosity};
+) -> (Vec<deploy::execute::outcome::Outcome>, String) {
+    run_example_with(r, jobs, o, &release_options())
+}
+
+/// [`run_example`] with other release options.
+pub fn run_example_with(
+    r: &deploy::runner::RecordingRunner,
+    jobs: &[deploy::plan::jobs::Job],
+    o: &deploy::execute::run::RunOptions,
+    release: &deploy::plan::release::Options,
+) -> (Vec<deploy::execute::outcome::Outcome>, String) {
+    use deploy::log::{Ci, Log, SharedBuf, Verbosity};
     let repo = multi_example();
-    let mut names: Vec<String> = jobs.iter().map(|j| j.cluster.clone()).collect();
-    names.sort();
-    names.dedup();
-    let clusters: std::collections::BTreeMap<String, deploy::config::cluster::Cluster> = repo
-        .load_clusters(&names)
-        .unwrap()
-        .into_iter()
-        .map(|c| (c.name.clone(), c))
-        .collect();
+    let plan = deploy::plan::run_plan::build(&repo, jobs, release).unwrap();
     let buf = SharedBuf::default();
     let log = Log::with_sink(Verbosity::Normal, Ci::Plain, Box::new(buf.clone()));
     (
-        deploy::execute::run::run(&repo.root, &clusters, jobs, r, &log, o),
+        deploy::execute::run::run(&repo.root, &plan, r, &log, o),
         buf.text(),
     )
 }

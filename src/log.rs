@@ -86,6 +86,20 @@ impl Log {
         (log, buf)
     }
 
+    /// A log with the same secrets and CI, writing to stderr at another verbosity (warnings still
+    /// go through this one).
+    pub fn with_verbosity(&self, verbosity: Verbosity) -> Log {
+        Log {
+            inner: Arc::new(Inner {
+                verbosity,
+                ci: self.inner.ci,
+                secrets: Arc::clone(&self.inner.secrets),
+                sink: Mutex::new(Box::new(std::io::stderr())),
+                parent: Some(self.clone()),
+            }),
+        }
+    }
+
     /// Write text verbatim (already scrubbed, e.g. a child's buffer).
     pub fn write_raw(&self, text: &str) {
         let mut sink = lock(&self.inner.sink);

@@ -1,0 +1,74 @@
+//! `deploy <chart> [--no-setup] [--build] [--push] [--deploy]`: the deploy.py drop-in.
+
+use std::path::Path;
+
+use crate::cli::LegacyArgs;
+use crate::config::legacy::LegacyRepo;
+use crate::config::{ConfigErrors, MissingPrograms, UsageError};
+use crate::execute;
+use crate::execute::preflight;
+use crate::log::Log;
+use crate::plan::legacy::{self as legacy_plan, Request};
+use crate::runner::{DryRunner, RealRunner, Runner};
+
+pub(crate) fn legacy(a: LegacyArgs, root: &Path, log: &Log) -> anyhow::Result<()> {
+    let Some(name) = a.chart else {
+        return Err(UsageError("missing <CHART>; see `deploy --help`".into()).into());
+    };
+    let repo = LegacyRepo::load(root)?;
+    let Some(chart) = repo.chart(&name) else {
+        return Err(UsageError(format!(
+            "unknown chart `{name}`; valid charts: {}",
+            repo.chart_names().join(", ")
+        ))
+        .into());
+    };
+    let req = Request {
+        chart: name.clone(),
+        setup: !a.no_setup,
+        build: a.build,
+        push: a.push,
+        deploy: a.deploy,
+        rebuild: a.rebuild,
+        force: a.force,
+        force_recover: a.force_recover,
+        timeout: a.timeout,
+        lock_timeout: a.lock_timeout.duration(),
+    };
+    preflight::before_legacy(&repo, log)?;
+    let errs = repo.check(chart, req.stages());
+    if !errs.is_empty() {
+        return Err(ConfigErrors(errs).into());
+    }
+    let missing: Vec<String> = legacy_plan::programs(&repo, &req, chart)
+        .into_iter()
+        .filter(|p| which::which(p).is_err())
+        .map(String::from)
+        .collect();
+    if !missing.is_empty() {
+        // A dry run starts only git; the rest is shown, not run.
+        let needed_now: Vec<String> = missing.iter().filter(|p| *p == "git").cloned().collect();
+        if !a.dry_run || !needed_now.is_empty() {
+            return Err(MissingPrograms(if a.dry_run { needed_now } else { missing }).into());
+        }
+        log.warn(&format!(
+            "not on PATH (a real run would stop here): {}",
+            missing.join(", ")
+        ));
+    }
+
+    let real = RealRunner::in_repo(root, log);
+    let runner: Box<dyn Runner> = if a.dry_run {
+        Box::new(DryRunner::new(real, Box::new(std::io::stdout())))
+    } else {
+        Box::new(real)
+    };
+
+    execute::legacy::deploy_chart(&repo, &req, runner.as_ref(), log)?;
+    log.info(if a.dry_run {
+        "dry run: nothing was changed"
+    } else {
+        "done"
+    });
+    Ok(())
+}
