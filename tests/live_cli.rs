@@ -270,7 +270,10 @@ fn live_needs_the_multi_cluster_layout() {
 #[test]
 fn plan_live_without_helm_is_a_usage_error_before_anything_runs() {
     let f = alpha_fixture();
-    assert!(f.calls().is_empty(), "installing the releases called nothing");
+    assert!(
+        f.calls().is_empty(),
+        "installing the releases called nothing"
+    );
     f.test()
         .remove_tool("helm")
         .args(["plan", "--live", CHANGED])
