@@ -224,7 +224,7 @@ fn run_live_upgrades_only_what_changes_and_reports_the_rest_unchanged() {
 fn live_true_in_deploy_yaml_is_the_default_and_no_live_turns_it_off() {
     let f = alpha_fixture();
     let y = std::fs::read_to_string(f.root.join("deploy.yaml")).unwrap_or_default();
-    f.write("deploy.yaml", &format!("{y}\nlive: true\n"));
+    f.write("deploy.yaml", format!("{y}\nlive: true\n"));
     let out = ok(&f, &["plan", "--format", "json", CHANGED]);
     assert!(out.stdout.contains("dropped-jobs"));
     f.clear_calls();

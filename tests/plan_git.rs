@@ -250,7 +250,7 @@ fn a_byte_order_mark_is_accepted() {
     let (before, _) = plan(&f, &["config/clusters/c1/hub-a.values.yaml"]);
     f.write(
         "config/clusters/c1/cluster.yaml",
-        &format!("\u{feff}{CLUSTER}"),
+        format!("\u{feff}{CLUSTER}"),
     );
     f.write("deploy.yaml", "\u{feff}plan:\n  ignore: [docs/**]\n");
     let (after, _) = plan(&f, &["config/clusters/c1/hub-a.values.yaml"]);

@@ -12,7 +12,7 @@ fn samples_repo() -> Fixture {
         let src = manifest_dir().join(format!("tests/fixtures/2i2c/clusters/{s}/cluster.yaml"));
         f.write(
             &format!("config/clusters/{s}/cluster.yaml"),
-            &std::fs::read_to_string(src).unwrap(),
+            std::fs::read_to_string(src).unwrap(),
         );
     }
     f

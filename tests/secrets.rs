@@ -53,7 +53,7 @@ impl Capture {
 
 fn legacy() -> Fixture {
     let f = Fixture::example();
-    f.write("secrets/dockerhub", &format!("{DOCKER}\n"));
+    f.write("secrets/dockerhub", format!("{DOCKER}\n"));
     let v = std::fs::read_to_string(f.root.join("secrets/ea-hub.yaml")).unwrap();
     let v = v.replacen("secretToken: ", &format!("secretToken: {VALUES} #"), 1);
     assert!(v.contains(VALUES));
@@ -67,7 +67,7 @@ fn multi() -> Fixture {
     let f = Fixture::multi();
     f.write(
         "config/clusters/beta/deployer-credentials.secret.json",
-        &format!(r#"{{"AccessKey": {{"AccessKeyId": "AKIAFAKE", "SecretAccessKey": "{AWS}"}}}}"#),
+        format!(r#"{{"AccessKey": {{"AccessKeyId": "AKIAFAKE", "SecretAccessKey": "{AWS}"}}}}"#),
     );
     let kc = std::fs::read_to_string(
         f.root
@@ -97,7 +97,7 @@ fn multi() -> Fixture {
     let c = std::fs::read_to_string(f.root.join("config/clusters/gamma/cluster.yaml")).unwrap();
     f.write(
         "config/clusters/gamma/cluster.yaml",
-        &c.replacen(
+        c.replacen(
             "- prod.values.yaml",
             "- prod.values.yaml\n      - enc-prod.secret.values.yaml",
             1,
@@ -109,7 +109,7 @@ fn multi() -> Fixture {
     );
     f.write(
         "config/clusters/delta/sp.secret.json",
-        &format!(r#"{{"appId": "app", "tenant": "t", "password": "{AZURE}"}}"#),
+        format!(r#"{{"appId": "app", "tenant": "t", "password": "{AZURE}"}}"#),
     );
     f.write(
         "config/clusters/delta/prod.values.yaml",
@@ -381,7 +381,7 @@ fn with_encrypted_values() -> Fixture {
     let c = std::fs::read_to_string(f.root.join("config/clusters/gamma/cluster.yaml")).unwrap();
     f.write(
         "config/clusters/gamma/cluster.yaml",
-        &c.replacen(
+        c.replacen(
             "- prod.values.yaml",
             "- prod.values.yaml\n      - enc-prod.secret.values.yaml",
             1,
@@ -452,7 +452,7 @@ fn a_multi_line_secret_never_shows_a_line_of_itself() {
     let block: String = key.lines().map(|l| format!("      {l}\n")).collect();
     let p = "config/clusters/alpha/physics.secret.values.yaml";
     let v = std::fs::read_to_string(f.root.join(p)).unwrap();
-    f.write(p, &format!("{v}  deployKey: |\n{block}"));
+    f.write(p, format!("{v}  deployKey: |\n{block}"));
     f.commit_all("a private key");
     for ci in ["GITHUB_ACTIONS", "TRAVIS"] {
         let out = f
