@@ -240,23 +240,6 @@ impl Fixture {
         c
     }
 
-    /// `deploy` with PATH restricted to the fake tools and git, in the repo, outside any CI.
-    pub fn deploy(&self) -> assert_cmd::Command {
-        let mut c = assert_cmd::Command::cargo_bin("deploy").unwrap();
-        c.current_dir(&self.root)
-            .env("PATH", &self.bin)
-            .env("FAKE_LOG", self.fake.join("log"))
-            .env("FAKE_DIR", &self.fake)
-            .env_remove("GITHUB_ACTIONS")
-            .env_remove("TRAVIS")
-            // the end-to-end environment's, when the suite runs in it
-            .env_remove("KUBECONFIG")
-            .env_remove("CI")
-            .env_remove("GITHUB_OUTPUT")
-            .env_remove("GITHUB_STEP_SUMMARY");
-        c
-    }
-
     /// Start `deploy args…` with the fake tool call matching `sleep_on` hanging, send SIGTERM once
     /// that call is running, and return what the process printed and how long it all took.
     pub fn interrupt_at(
