@@ -6,7 +6,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{Fixture, text};
+use common::Fixture;
 
 type Mutate = fn(&Path);
 
@@ -134,20 +134,23 @@ fn table(make: fn() -> Fixture, rows: Vec<(&'static str, Vec<&'static str>, Muta
     for (name, args, mutate) in rows {
         let f = make();
         mutate(&f.root);
-        let out = f.deploy().args(&args).output().unwrap();
-        let stderr = text(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{name}: {stderr}");
-        assert!(f.calls().is_empty(), "{name}: started {:?}", f.calls());
+        let out = f
+            .test()
+            .context(name)
+            .args(&args)
+            .status(2)
+            .no_calls()
+            .run();
         assert!(
-            !stderr.trim().is_empty() || !out.stdout.is_empty(),
+            !out.stderr.trim().is_empty() || !out.stdout.is_empty(),
             "{name}: no message"
         );
         // clap's usage block is long and stable; the first lines say what is wrong
-        let shown: Vec<&str> = stderr.lines().take(4).collect();
+        let shown: Vec<&str> = out.stderr.lines().take(4).collect();
         all.push_str(&format!(
             "## {name}\n$ deploy {}\n{}\n{}\n",
             args.join(" "),
-            text(&out.stdout).trim_end(),
+            out.stdout.trim_end(),
             shown.join("\n")
         ));
     }

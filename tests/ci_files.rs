@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Fixture, manifest_dir, text};
+use common::{Fixture, manifest_dir};
 use serde_yaml::Value;
 
 fn load(path: &str) -> Value {
@@ -49,13 +49,13 @@ fn run_dry(f: &Fixture, line: &str) {
         .skip(1)
         .map(|a| a.trim_matches('"').to_string())
         .collect();
-    let out = f.deploy().args(&args).arg("--dry-run").output().unwrap();
-    assert!(
-        out.status.success(),
-        "`{line} --dry-run` failed:\n{}",
-        text(&out.stderr)
-    );
-    assert!(f.calls().is_empty(), "a dry run starts no tool");
+    f.test()
+        .context(format!("`{line} --dry-run`"))
+        .args(&args)
+        .arg("--dry-run")
+        // a dry run starts no tool
+        .no_calls()
+        .run();
 }
 
 #[test]
@@ -243,12 +243,10 @@ fn deploy_hubs_runs_the_three_stages_and_never_cancels_a_deploy() {
         ],
     ] {
         std::fs::create_dir_all(f.root.join("results")).unwrap();
-        let out = f.deploy().args(&args).output().unwrap();
-        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        f.test().args(&args).run();
     }
-    std::fs::write(f.root.join("prod.json"), "[]").unwrap();
-    let out = f
-        .deploy()
+    f.test()
+        .write("prod.json", "[]")
         .args([
             "filter-prod",
             "--plan",
@@ -256,9 +254,7 @@ fn deploy_hubs_runs_the_three_stages_and_never_cancels_a_deploy() {
             "--failed-clusters",
             "",
         ])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", text(&out.stderr));
+        .run();
 }
 
 #[test]

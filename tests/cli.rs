@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Fixture, text};
+use common::{Fixture, Test, text};
 
 const IMAGE: &str = "earthlabhubops/ea-k8s-user-ea-hub";
 
@@ -54,11 +54,10 @@ fn full_deploy_then_second_run_skips_build_and_push() {
     let f = Fixture::example();
     f.set_deployments(&["hub", "proxy"]);
     let tag = f.tag("ea-hub");
-    f.deploy()
+    f.test()
         .args(["ea-hub", "--build", "--push", "--deploy"])
-        .assert()
-        .success();
-    assert_eq!(f.calls(), full_sequence(&tag));
+        .calls(full_sequence(&tag))
+        .run();
     assert_eq!(f.registry(), vec![format!("{IMAGE}:{tag}")]);
     // the password went to docker login on stdin, without the trailing newline
     assert_eq!(
@@ -66,19 +65,13 @@ fn full_deploy_then_second_run_skips_build_and_push() {
         f.password()
     );
 
-    f.clear_calls();
     let out = f
-        .deploy()
+        .test()
         .args(["ea-hub", "--build", "--push", "--deploy"])
-        .assert()
-        .success();
-    let stderr = text(&out.get_output().stderr);
-    assert!(
-        stderr.contains("is already in the registry: not building it"),
-        "{stderr}"
-    );
-    assert!(stderr.contains("nothing to push"), "{stderr}");
-    let calls = f.calls();
+        .stderr_contains("is already in the registry: not building it")
+        .stderr_contains("nothing to push")
+        .run();
+    let calls = out.calls;
     assert!(
         !calls
             .iter()
@@ -90,13 +83,15 @@ fn full_deploy_then_second_run_skips_build_and_push() {
 
 #[test]
 fn the_docker_password_is_stripped_of_surrounding_whitespace_like_deploy_py() {
-    let f = Fixture::example();
-    // an editor's leading indent, a trailing space and a CRLF: deploy.py's `.strip()` removed all
-    f.write("secrets/dockerhub", "  FAKE-spaced-password \r\n");
-    f.commit_all("a password file with whitespace around it");
-    f.deploy().arg("ea-hub").assert().success();
+    let out = Test::example()
+        // an editor's leading indent, a trailing space and a CRLF: deploy.py's `.strip()` removed
+        // all
+        .write("secrets/dockerhub", "  FAKE-spaced-password \r\n")
+        .commit_all("a password file with whitespace around it")
+        .arg("ea-hub")
+        .run();
     assert_eq!(
-        std::fs::read_to_string(f.fake.join("docker-login-stdin")).unwrap(),
+        std::fs::read_to_string(out.fixture.fake.join("docker-login-stdin")).unwrap(),
         "FAKE-spaced-password"
     );
 }
@@ -107,12 +102,11 @@ fn setup_gives_gcloud_helm_and_kubectl_a_private_config_removed_at_exit() {
     f.pushed("ea-hub");
     f.set_deployments(&["hub"]);
     let operator = f.fake.join("operator-kubeconfig");
-    f.deploy()
+    f.test()
         .args(["ea-hub", "--deploy"])
         .env("KUBECONFIG", &operator)
         .env("CLOUDSDK_CONFIG", f.fake.join("operator-gcloud"))
-        .assert()
-        .success();
+        .run();
     let envs = f.call_envs();
     let private: Vec<&[String; 5]> = envs
         .iter()
@@ -144,11 +138,10 @@ fn setup_gives_gcloud_helm_and_kubectl_a_private_config_removed_at_exit() {
 
     // --no-setup: the operator's current context, as deploy.py used
     std::fs::remove_file(f.fake.join("env")).unwrap();
-    f.deploy()
+    f.test()
         .args(["ea-hub", "--no-setup", "--deploy"])
         .env("KUBECONFIG", &operator)
-        .assert()
-        .success();
+        .run();
     for e in f.call_envs().iter().filter(|e| e[0] != "git") {
         assert_eq!(e[2], operator.display().to_string(), "{e:?}");
     }
@@ -164,8 +157,8 @@ fn deploying_a_tag_that_is_in_no_registry_stops_before_helm_with_exit_1() {
     ] {
         let f = Fixture::example();
         let tag = f.tag("ea-hub");
-        let out = f.deploy().args(flags).assert().code(1);
-        let stderr = text(&out.get_output().stderr);
+        let out = f.test().args(flags).status(1).run();
+        let stderr = out.stderr;
         assert!(
             stderr.contains(&format!(
                 "{IMAGE}:{tag} is in no registry (docker said: no such manifest: {IMAGE}:{tag}): \
@@ -177,7 +170,7 @@ fn deploying_a_tag_that_is_in_no_registry_stops_before_helm_with_exit_1() {
             )),
             "{flags:?}: {stderr}"
         );
-        let calls = f.calls();
+        let calls = out.calls;
         assert!(
             !calls
                 .iter()
@@ -185,9 +178,8 @@ fn deploying_a_tag_that_is_in_no_registry_stops_before_helm_with_exit_1() {
             "{flags:?}: {calls:#?}"
         );
         // once pushed, the same command deploys
-        f.pushed("ea-hub");
-        f.deploy().args(flags).assert().success();
-        assert!(f.calls().iter().any(|c| c.starts_with("helm upgrade")));
+        let out = f.test().pushed("ea-hub").args(flags).run();
+        assert!(out.calls.iter().any(|c| c.starts_with("helm upgrade")));
     }
 }
 
@@ -204,17 +196,13 @@ fn rebuild_forces_a_build_and_older_tags_seed_the_cache() {
         format!("{IMAGE}:{old}\n{IMAGE}:{tag}\n"),
     )
     .unwrap();
-    f.deploy()
+    f.test()
         .args(["ea-hub", "--no-setup", "--build", "--rebuild"])
-        .assert()
-        .success();
-    assert_eq!(
-        f.calls(),
-        vec![
+        .calls([
             format!("docker pull {IMAGE}:{old}"),
             format!("docker build -t {IMAGE}:{tag} --cache-from {IMAGE}:{old} user-images/ea-hub"),
-        ]
-    );
+        ])
+        .run();
 }
 
 #[test]
@@ -224,18 +212,14 @@ fn older_tag_missing_from_registry_is_not_used_as_cache() {
     f.write("user-images/ea-hub/extra.txt", "a change\n");
     f.commit_all("change the image");
     let tag = f.tag("ea-hub");
-    f.deploy()
+    f.test()
         .args(["ea-hub", "--no-setup", "--build"])
-        .assert()
-        .success();
-    assert_eq!(
-        f.calls(),
-        vec![
+        .calls([
             format!("docker manifest inspect {IMAGE}:{tag}"),
             format!("docker pull {IMAGE}:{old}"),
             format!("docker build -t {IMAGE}:{tag} user-images/ea-hub"),
-        ]
-    );
+        ])
+        .run();
 }
 
 #[test]
@@ -243,10 +227,6 @@ fn abbreviated_long_options_work_like_argparse() {
     let f = Fixture::example();
     f.pushed("ea-hub");
     f.set_deployments(&["hub"]);
-    f.deploy()
-        .args(["ea-hub", "--no-s", "--dep"])
-        .assert()
-        .success();
     let tag = f.tag("ea-hub");
     let mut want = deploy_sequence(
         &format!(" --set-string jupyterhub.singleuser.image.tag={tag}"),
@@ -254,38 +234,37 @@ fn abbreviated_long_options_work_like_argparse() {
     );
     want.remove(8); // only the hub deployment exists here
     want.insert(0, format!("docker manifest inspect {IMAGE}:{tag}"));
-    assert_eq!(f.calls(), want);
+    f.test()
+        .args(["ea-hub", "--no-s", "--dep"])
+        .calls(want)
+        .run();
     // ambiguous prefix: a usage error
-    f.deploy().args(["ea-hub", "--d"]).assert().code(2);
+    f.test().args(["ea-hub", "--d"]).status(2).no_calls().run();
 }
 
 #[test]
 fn no_action_flags_means_setup_only() {
-    let f = Fixture::example();
-    f.deploy().arg("ea-hub").assert().success();
-    assert_eq!(f.calls(), full_sequence("x")[..3].to_vec());
+    Test::example()
+        .arg("ea-hub")
+        .calls(&full_sequence("x")[..3])
+        .run();
 }
 
 #[test]
 fn push_without_build_pushes_nothing() {
-    let f = Fixture::example();
-    let out = f
-        .deploy()
+    Test::example()
         .args(["ea-hub", "--no-setup", "--push"])
-        .assert()
-        .success();
-    assert!(f.calls().is_empty(), "{:?}", f.calls());
-    assert!(text(&out.get_output().stderr).contains("--push without --build pushes nothing"));
+        .stderr_contains("--push without --build pushes nothing")
+        .no_calls()
+        .run();
 }
 
 #[test]
 fn chart_without_image_has_no_tag_override() {
-    let f = Fixture::example();
-    f.deploy()
+    let out = Test::example()
         .args(["monitoring", "--no-setup", "--build", "--deploy"])
-        .assert()
-        .success();
-    let calls = f.calls();
+        .run();
+    let calls = out.calls;
     assert_eq!(
         calls[5],
         "helm upgrade --install --namespace monitoring --create-namespace monitoring monitoring \
@@ -297,16 +276,11 @@ fn chart_without_image_has_no_tag_override() {
 
 #[test]
 fn no_deployments_is_reported_not_an_error() {
-    let f = Fixture::example();
-    f.pushed("staginghub");
-    let out = f
-        .deploy()
+    Test::example()
+        .pushed("staginghub")
         .args(["staginghub", "--no-setup", "--deploy"])
-        .assert()
-        .success();
-    assert!(
-        text(&out.get_output().stderr).contains("no deployments found in namespace staginghub")
-    );
+        .stderr_contains("no deployments found in namespace staginghub")
+        .run();
 }
 
 #[test]
@@ -314,7 +288,8 @@ fn force_and_timeout_flags_reach_helm_and_rollout() {
     let f = Fixture::example();
     f.pushed("ea-hub");
     f.set_deployments(&["hub"]);
-    f.deploy()
+    let out = f
+        .test()
         .args([
             "ea-hub",
             "--no-setup",
@@ -323,9 +298,8 @@ fn force_and_timeout_flags_reach_helm_and_rollout() {
             "--timeout",
             "90s",
         ])
-        .assert()
-        .success();
-    let calls = f.calls();
+        .run();
+    let calls = out.calls;
     assert!(
         calls[6].contains("--timeout 90s")
             && calls[6].ends_with(" --force --labels deploy-revision=1,deploy-timeout=90s"),
@@ -337,10 +311,11 @@ fn force_and_timeout_flags_reach_helm_and_rollout() {
         "{}",
         calls[8]
     );
-    f.deploy()
+    f.test()
         .args(["ea-hub", "--deploy", "--timeout", "90"])
-        .assert()
-        .code(2);
+        .status(2)
+        .no_calls()
+        .run();
 }
 
 #[test]
@@ -358,27 +333,24 @@ fn each_failing_step_stops_the_run_with_exit_1_and_names_the_command() {
         f.set_deployments(&["hub", "proxy"]);
         let tag = f.tag("ea-hub");
         let step = step.replace("TAG", &tag);
+        let shown_program = step.split(' ').next().unwrap();
         let out = f
-            .deploy()
+            .test()
             .env("FAKE_FAIL", &step)
             .args(["ea-hub", "--build", "--push", "--deploy"])
-            .assert()
-            .code(1);
-        let stderr = text(&out.get_output().stderr);
-        let calls = f.calls();
+            .status(1)
+            .stderr_contains("failed with exit status 1")
+            // the stderr tail is shown
+            .stderr_contains("| Error: fake")
+            .stderr_contains(format!("`{shown_program} "))
+            .run();
+        let calls = out.calls;
         let after = &calls[i + 1..];
         assert_eq!(calls[i], step, "stopped at the failing step: {calls:#?}");
         assert!(
             after.iter().all(|c| c.contains("delete lease")),
             "nothing but releasing the lease after the failure: {after:?}"
         );
-        assert!(stderr.contains("failed with exit status 1"), "{stderr}");
-        assert!(
-            stderr.contains("| Error: fake"),
-            "stderr tail shown: {stderr}"
-        );
-        let shown_program = step.split(' ').next().unwrap();
-        assert!(stderr.contains(&format!("`{shown_program} ")), "{stderr}");
         if step.starts_with("helm upgrade") || step.contains("rollout") {
             // the lease is still released after a failed upgrade
             assert!(f.calls().is_empty() || !f.fake.join("leases/ea-hub-deploy-ea-hub").exists());
@@ -388,25 +360,25 @@ fn each_failing_step_stops_the_run_with_exit_1_and_names_the_command() {
 
 #[test]
 fn unknown_chart_is_a_usage_error_listing_the_valid_ones() {
-    let f = Fixture::example();
-    let out = f.deploy().args(["nope", "--deploy"]).assert().code(2);
-    assert_eq!(
-        text(&out.get_output().stderr),
-        "error: unknown chart `nope`; valid charts: staginghub, ea-hub, nbgrader-hub, monitoring\n"
-    );
-    assert!(f.calls().is_empty());
+    Test::example()
+        .args(["nope", "--deploy"])
+        .status(2)
+        .stderr(
+            "error: unknown chart `nope`; valid charts: staginghub, ea-hub, nbgrader-hub, \
+             monitoring\n",
+        )
+        .no_calls()
+        .run();
 }
 
 #[test]
 fn missing_deploy_yaml_points_to_the_migration_guide() {
-    let f = Fixture::empty();
-    let out = f.deploy().args(["ea-hub"]).assert().code(2);
-    let stderr = text(&out.get_output().stderr);
-    assert!(stderr.contains("deploy.yaml: not found"), "{stderr}");
-    assert!(
-        stderr.contains("docs/migrating-from-deploy-py.md"),
-        "{stderr}"
-    );
+    Test::empty()
+        .args(["ea-hub"])
+        .status(2)
+        .stderr_contains("deploy.yaml: not found")
+        .stderr_contains("docs/migrating-from-deploy-py.md")
+        .run();
 }
 
 #[test]
@@ -427,63 +399,56 @@ fn config_errors_name_file_line_and_field_and_run_nothing() {
         ("charts: [ea-hub\n", "error: deploy.yaml:2:1: "),
     ];
     for (yaml, expected) in cases {
-        let f = Fixture::example();
-        f.write("deploy.yaml", yaml);
-        let out = f.deploy().args(["ea-hub", "--deploy"]).assert().code(2);
-        let stderr = text(&out.get_output().stderr);
+        let out = Test::example()
+            .context(yaml)
+            .write("deploy.yaml", yaml)
+            .args(["ea-hub", "--deploy"])
+            .status(2)
+            .no_calls()
+            .run();
         assert!(
-            stderr.starts_with(expected),
-            "{yaml}\n got: {stderr}\nwant: {expected}"
+            out.stderr.starts_with(expected),
+            "{yaml}\n got: {}\nwant: {expected}",
+            out.stderr
         );
-        assert!(f.calls().is_empty());
     }
 }
 
 #[test]
 fn all_config_problems_are_listed_at_once() {
-    let f = Fixture::example();
-    std::fs::remove_file(f.root.join("secrets/ea-hub.yaml")).unwrap();
-    std::fs::remove_file(f.root.join("secrets/dockerhub")).unwrap();
-    let out = f.deploy().args(["ea-hub", "--deploy"]).assert().code(2);
-    let stderr = text(&out.get_output().stderr);
-    assert!(
-        stderr.contains("docker.password_file: secrets/dockerhub does not exist"),
-        "{stderr}"
-    );
-    assert!(stderr.contains("secrets/ea-hub.yaml: missing"), "{stderr}");
+    Test::example()
+        .remove("secrets/ea-hub.yaml")
+        .remove("secrets/dockerhub")
+        .args(["ea-hub", "--deploy"])
+        .status(2)
+        .stderr_contains("docker.password_file: secrets/dockerhub does not exist")
+        .stderr_contains("secrets/ea-hub.yaml: missing")
+        .run();
 }
 
 #[test]
 fn git_crypt_encrypted_secrets_stop_before_anything_runs() {
-    let f = Fixture::example();
-    std::fs::write(
-        f.root.join("secrets/ea-hub.yaml"),
-        b"\0GITCRYPT\0\x01\x02binary",
-    )
-    .unwrap();
-    let out = f.deploy().args(["ea-hub", "--deploy"]).assert().code(2);
-    assert_eq!(
-        text(&out.get_output().stderr),
-        "error: secrets/ea-hub.yaml: is still git-crypt encrypted; run `git-crypt unlock` first\n"
-    );
-    assert!(f.calls().is_empty());
+    Test::example()
+        .write("secrets/ea-hub.yaml", b"\0GITCRYPT\0\x01\x02binary")
+        .args(["ea-hub", "--deploy"])
+        .status(2)
+        .stderr(
+            "error: secrets/ea-hub.yaml: is still git-crypt encrypted; run `git-crypt unlock` \
+             first\n",
+        )
+        .no_calls()
+        .run();
 }
 
 #[test]
 fn missing_program_is_a_clear_error_before_anything_runs() {
-    let f = Fixture::example();
-    f.remove_tool("helm");
-    let out = f
-        .deploy()
+    Test::example()
+        .remove_tool("helm")
         .args(["ea-hub", "--build", "--deploy"])
-        .assert()
-        .code(2);
-    let stderr = text(&out.get_output().stderr);
-    assert!(
-        stderr.contains("required programs not found on PATH: helm"),
-        "{stderr}"
-    );
-    assert!(f.calls().is_empty());
+        .status(2)
+        .stderr_contains("required programs not found on PATH: helm")
+        .no_calls()
+        .run();
 }
 
 #[test]
@@ -491,15 +456,12 @@ fn setup_needs_gcloud_settings_unless_no_setup() {
     let f = Fixture::example();
     f.write("deploy.yaml", "image:\n  name: x/{chart}\n  tag_value: t\n");
     f.pushed_as("x/ea-hub", "ea-hub");
-    let out = f.deploy().args(["ea-hub"]).assert().code(2);
-    assert!(
-        text(&out.get_output().stderr)
-            .contains("deploy.yaml: gcloud: required for setup (or pass --no-setup)")
-    );
-    f.deploy()
-        .args(["ea-hub", "--no-setup", "--deploy"])
-        .assert()
-        .success();
+    f.test()
+        .args(["ea-hub"])
+        .status(2)
+        .stderr_contains("deploy.yaml: gcloud: required for setup (or pass --no-setup)")
+        .run();
+    f.test().args(["ea-hub", "--no-setup", "--deploy"]).run();
 }
 
 #[test]
@@ -508,17 +470,6 @@ fn dry_run_prints_every_command_runs_nothing_and_redacts() {
     f.remove_tool("helm");
     f.remove_tool("kubectl");
     let tag = f.tag("ea-hub");
-    let out = f
-        .deploy()
-        .args(["ea-hub", "--build", "--push", "--deploy", "--dry-run"])
-        .assert()
-        .success();
-    assert!(
-        f.calls().is_empty(),
-        "a dry run starts no tool: {:?}",
-        f.calls()
-    );
-    let stdout = text(&out.get_output().stdout);
     let expected = format!(
         "gcloud auth activate-service-account --key-file=secrets/gke-auth-key.json\n\
          gcloud container clusters get-credentials jhub --zone=us-central1-b --project=ea-jupyter\n\
@@ -534,27 +485,30 @@ fn dry_run_prints_every_command_runs_nothing_and_redacts() {
          kubectl rollout status --namespace ea-hub --watch <deployment> --timeout 600s (for each deployment)\n\
          kubectl -n ea-hub delete lease deploy-ea-hub --ignore-not-found\n"
     );
-    assert_eq!(stdout, expected);
-    let stderr = text(&out.get_output().stderr);
-    assert!(
-        stderr.contains("not on PATH (a real run would stop here): helm, kubectl"),
-        "{stderr}"
-    );
+    let full = f
+        .test()
+        .args(["ea-hub", "--build", "--push", "--deploy", "--dry-run"])
+        .stdout(expected)
+        .stderr_contains("not on PATH (a real run would stop here): helm, kubectl")
+        // a dry run starts no tool
+        .no_calls()
+        .run();
     // --deploy alone: the registry is asked before helm (a remote query, shown)
-    let out = f
-        .deploy()
+    let deploy_only = f
+        .test()
         .args(["ea-hub", "--no-setup", "--deploy", "--dry-run"])
-        .assert()
-        .success();
-    let stdout = text(&out.get_output().stdout);
+        .run();
     assert!(
-        stdout.starts_with(&format!(
+        deploy_only.stdout.starts_with(&format!(
             "docker manifest inspect {IMAGE}:{tag} (the deploy stops here if the tag is in no \
              registry)\nhelm dependency update hub-charts/ea-hub\n"
         )),
-        "{stdout}"
+        "{}",
+        deploy_only.stdout
     );
-    assert!(!stdout.contains(&f.password()) && !stderr.contains(&f.password()));
+    for out in [full, deploy_only] {
+        assert!(!out.all().contains(&f.password()), "{}", out.all());
+    }
 }
 
 #[test]
@@ -578,19 +532,14 @@ fn shallow_clone_that_cannot_see_the_image_history_is_a_clear_error() {
             shallow.to_str().unwrap(),
         ],
     );
-    let out = f
-        .deploy()
+    f.test()
         .current_dir(&shallow)
         .args(["ea-hub", "--no-setup", "--build"])
-        .assert()
-        .code(2);
-    let stderr = text(&out.get_output().stderr);
-    assert!(
-        stderr.contains("user-images/ea-hub: this is a shallow clone"),
-        "{stderr}"
-    );
-    assert!(stderr.contains("fetch-depth: 0"), "{stderr}");
-    assert!(f.calls().is_empty());
+        .status(2)
+        .stderr_contains("user-images/ea-hub: this is a shallow clone")
+        .stderr_contains("fetch-depth: 0")
+        .no_calls()
+        .run();
 }
 
 #[test]
@@ -610,33 +559,25 @@ fn image_folder_without_a_commit_is_an_error() {
         assert!(status.success());
     }
     f.commit_all("no images yet");
-    f.write("user-images/ea-hub/Dockerfile", "FROM scratch\n");
-    let out = f
-        .deploy()
+    f.test()
+        .write("user-images/ea-hub/Dockerfile", "FROM scratch\n")
         .args(["ea-hub", "--no-setup", "--build"])
-        .assert()
-        .code(2);
-    assert!(
-        text(&out.get_output().stderr)
-            .contains("user-images/ea-hub: has no commit in this checkout")
-    );
+        .status(2)
+        .stderr_contains("user-images/ea-hub: has no commit in this checkout")
+        .run();
 }
 
 #[test]
 fn secrets_echoed_by_a_tool_are_scrubbed() {
     let f = Fixture::example();
     let out = f
-        .deploy()
+        .test()
         .env("FAKE_ECHO_STDIN", "1")
         .env("FAKE_FAIL", "docker login")
         .arg("ea-hub")
-        .assert()
-        .code(1);
-    let all = format!(
-        "{}{}",
-        text(&out.get_output().stdout),
-        text(&out.get_output().stderr)
-    );
+        .status(1)
+        .run();
+    let all = out.all();
     assert!(all.contains("logging in with password ***"), "{all}");
     assert!(!all.contains(&f.password()), "{all}");
     let argv = std::fs::read_to_string(f.fake.join("log")).unwrap();
@@ -647,26 +588,15 @@ fn secrets_echoed_by_a_tool_are_scrubbed() {
 fn github_actions_groups_and_masks() {
     let f = Fixture::example();
     f.pushed("ea-hub");
-    let out = f
-        .deploy()
+    f.test()
         .env("GITHUB_ACTIONS", "true")
         .args(["ea-hub", "--no-setup", "--deploy"])
-        .assert()
-        .success();
-    let stderr = text(&out.get_output().stderr);
-    assert!(
-        stderr.contains("::group::Deploy ea-hub with helm\n"),
-        "{stderr}"
-    );
-    assert!(stderr.contains("::endgroup::\n"), "{stderr}");
+        .stderr_contains("::group::Deploy ea-hub with helm\n")
+        .stderr_contains("::endgroup::\n")
+        .run();
 
-    let out = f
-        .deploy()
-        .env("GITHUB_ACTIONS", "true")
-        .arg("ea-hub")
-        .assert()
-        .success();
-    let stderr = text(&out.get_output().stderr);
+    let out = f.test().env("GITHUB_ACTIONS", "true").arg("ea-hub").run();
+    let stderr = out.stderr;
     let pw = f.password();
     assert!(
         stderr.starts_with(&format!("::add-mask::{pw}\n")),
@@ -681,20 +611,13 @@ fn github_actions_groups_and_masks() {
 
 #[test]
 fn travis_folds() {
-    let f = Fixture::example();
-    f.pushed("ea-hub");
-    let out = f
-        .deploy()
+    Test::example()
+        .pushed("ea-hub")
         .env("TRAVIS", "true")
         .args(["ea-hub", "--no-setup", "--deploy"])
-        .assert()
-        .success();
-    let stderr = text(&out.get_output().stderr);
-    assert!(
-        stderr.contains("travis_fold:start:deploy\r\x1b[0K==> Deploy ea-hub with helm"),
-        "{stderr}"
-    );
-    assert!(stderr.contains("travis_fold:end:deploy"), "{stderr}");
+        .stderr_contains("travis_fold:start:deploy\r\x1b[0K==> Deploy ea-hub with helm")
+        .stderr_contains("travis_fold:end:deploy")
+        .run();
 }
 
 #[test]
@@ -702,44 +625,38 @@ fn dash_c_points_at_the_repo() {
     let f = Fixture::example();
     f.pushed("ea-hub");
     let elsewhere = f.root.parent().unwrap().to_path_buf();
-    f.deploy()
+    let out = f
+        .test()
         .current_dir(&elsewhere)
         .arg("-C")
         .arg(&f.root)
         .args(["ea-hub", "--no-setup", "--deploy"])
-        .assert()
-        .success();
-    assert_eq!(f.calls()[1], "helm dependency update hub-charts/ea-hub");
+        .run();
+    assert_eq!(out.calls[1], "helm dependency update hub-charts/ea-hub");
 }
 
 #[test]
 fn quiet_and_verbose() {
     let f = Fixture::example();
     f.pushed("ea-hub");
-    let out = f
-        .deploy()
+    f.test()
         .args(["-q", "ea-hub", "--no-setup", "--deploy"])
-        .assert()
-        .success();
-    assert_eq!(text(&out.get_output().stderr), "");
-    let out = f
-        .deploy()
+        .stderr("")
+        .run();
+    f.test()
         .args(["-v", "ea-hub", "--no-setup", "--deploy"])
-        .assert()
-        .success();
-    assert!(text(&out.get_output().stderr).contains("+ git log -n 3"));
+        .stderr_contains("+ git log -n 3")
+        .run();
 }
 
 #[test]
 fn version_and_help() {
     let f = Fixture::example();
-    let out = f.deploy().arg("--version").assert().success();
-    assert_eq!(
-        text(&out.get_output().stdout),
-        format!("deploy {}\n", env!("CARGO_PKG_VERSION"))
-    );
-    let out = f.deploy().arg("--help").assert().success();
-    let help = text(&out.get_output().stdout);
+    f.test()
+        .arg("--version")
+        .stdout(format!("deploy {}\n", env!("CARGO_PKG_VERSION")))
+        .run();
+    let mut help = f.test().arg("--help");
     for flag in [
         "--no-setup",
         "--build",
@@ -751,10 +668,11 @@ fn version_and_help() {
         "--rebuild",
         "-C <DIR>",
     ] {
-        assert!(help.contains(flag), "{flag} missing from help:\n{help}");
+        help = help.stdout_contains(flag);
     }
+    help.run();
     // no arguments at all: help on stderr, usage exit code
-    f.deploy().assert().code(2);
+    f.test().status(2).no_calls().run();
 }
 
 #[test]

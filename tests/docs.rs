@@ -1,7 +1,11 @@
 //! The reference docs in docs/reference/ are generated from the code and must be current.
 //! `DEPLOY_UPDATE_DOCS=1 cargo test --test docs` rewrites them.
 
+mod common;
+
 use std::path::PathBuf;
+
+use common::Test;
 
 fn check(file: &str, want: String) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(file);
@@ -46,16 +50,11 @@ fn deploy_yaml_reference_is_current() {
 #[test]
 fn completions_for_every_shell() {
     for shell in ["bash", "zsh", "fish"] {
-        let out = assert_cmd::Command::cargo_bin("deploy")
-            .unwrap()
+        Test::empty()
+            .context(shell)
             .args(["completions", shell])
-            .output()
-            .unwrap();
-        assert!(out.status.success());
-        let text = String::from_utf8(out.stdout).unwrap();
-        assert!(
-            text.contains("upgrade-hub") && text.contains("dry-run"),
-            "{shell}"
-        );
+            .stdout_contains("upgrade-hub")
+            .stdout_contains("dry-run")
+            .run();
     }
 }

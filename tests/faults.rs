@@ -4,59 +4,42 @@
 
 mod common;
 
-use common::{Fixture, text};
+use common::{Fixture, Test, text};
 
 #[test]
 fn a_hung_command_is_stopped_by_its_watchdog() {
-    let f = Fixture::example();
     let t = std::time::Instant::now();
-    let out = f
-        .deploy()
+    let out = Test::example()
         .env("DEPLOY_NETWORK_TIMEOUT", "1")
         .env("FAKE_SLEEP_ON", "gcloud auth")
         .arg("ea-hub")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+        .status(1)
+        .stderr_contains("setup failed: `gcloud auth activate-service-account --key-file=secrets/gke-auth-key.json` did not finish within 1s and was stopped")
+        .run();
     assert!(t.elapsed().as_secs() < 15, "stopped, not waited out");
-    let stderr = text(&out.stderr);
     assert!(
-        stderr.contains("setup failed: `gcloud auth activate-service-account --key-file=secrets/gke-auth-key.json` did not finish within 1s and was stopped"),
-        "{stderr}"
-    );
-    assert!(
-        f.calls().contains(&"fake gcloud: got SIGTERM".to_string()),
+        out.calls.contains(&"fake gcloud: got SIGTERM".to_string()),
         "the hung process got SIGTERM"
     );
     assert!(
-        !f.calls().iter().any(|c| c.starts_with("docker")),
+        !out.calls.iter().any(|c| c.starts_with("docker")),
         "nothing after the hung step"
     );
 }
 
 #[test]
 fn a_command_killed_by_a_signal_fails_the_step() {
-    let f = Fixture::example();
-    f.pushed("ea-hub");
-    let out = f
-        .deploy()
+    let out = Test::example()
+        .pushed("ea-hub")
         .env("FAKE_KILL_ON", "helm upgrade")
         .args(["ea-hub", "--no-setup", "--deploy"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
-    let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains("deploy (helm upgrade) failed: `helm upgrade --install"),
-        "{stderr}"
-    );
-    // the signal is named
-    assert!(
-        stderr.contains("failed with signal 9 (SIGKILL)"),
-        "{stderr}"
-    );
+        .status(1)
+        .stderr_contains("deploy (helm upgrade) failed: `helm upgrade --install")
+        // the signal is named
+        .stderr_contains("failed with signal 9 (SIGKILL)")
+        .run();
     assert_eq!(
-        f.calls().last().map(String::as_str),
+        out.calls.last().map(String::as_str),
         Some("kubectl -n ea-hub delete lease deploy-ea-hub --ignore-not-found"),
         "the lease is still released"
     );
@@ -64,52 +47,40 @@ fn a_command_killed_by_a_signal_fails_the_step() {
 
 #[test]
 fn git_missing_is_named_before_anything_runs() {
-    let f = Fixture::example();
-    f.remove_tool("git");
-    let out = f.deploy().args(["ea-hub", "--build"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).contains("required programs not found on PATH: git"),
-        "{}",
-        text(&out.stderr)
-    );
-    assert!(f.calls().is_empty());
+    Test::example()
+        .remove_tool("git")
+        .args(["ea-hub", "--build"])
+        .status(2)
+        .stderr_contains("required programs not found on PATH: git")
+        .no_calls()
+        .run();
     // --base needs git as well
-    let f = Fixture::multi();
-    f.remove_tool("git");
-    let out = f
-        .deploy()
+    Test::multi()
+        .remove_tool("git")
         .args(["plan", "--base", "HEAD"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).contains("required programs not found on PATH: git"),
-        "{}",
-        text(&out.stderr)
-    );
+        .status(2)
+        .stderr_contains("required programs not found on PATH: git")
+        .no_calls()
+        .run();
 }
 
 #[test]
 fn a_report_that_cannot_be_written_fails_the_run() {
-    let f = Fixture::multi();
-    let out = f
-        .deploy()
+    Test::multi()
         .args([
             "run",
             "--report",
             "/dev/full",
             "config/clusters/gamma/prod.values.yaml",
         ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
-    let stderr = text(&out.stderr);
-    assert!(stderr.contains("writing the report /dev/full"), "{stderr}");
-    assert!(stderr.contains("No space left on device"), "{stderr}");
+        .status(1)
+        .stderr_contains("writing the report /dev/full")
+        .stderr_contains("No space left on device")
+        .run();
 }
 
-/// Run deploy as `nobody` (root ignores file modes) in a repo nobody cannot write to.
+/// Run deploy as `nobody` (root ignores file modes) in a repo nobody cannot write to (through
+/// setpriv, with its own environment: not a [`Test`]).
 fn as_nobody(f: &Fixture, args: &[&str]) -> std::process::Output {
     // nobody must be able to reach the repo and the binary, but not write anything of the repo
     let status = std::process::Command::new("chmod")
@@ -126,7 +97,7 @@ fn as_nobody(f: &Fixture, args: &[&str]) -> std::process::Output {
             .status();
         dir = d.parent();
     }
-    let exe = assert_cmd::cargo::cargo_bin("deploy");
+    let exe = env!("CARGO_BIN_EXE_deploy");
     std::process::Command::new("setpriv")
         .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
         .arg(exe)
@@ -197,11 +168,8 @@ fn a_read_only_repo_can_be_planned_validated_and_dry_run() {
 fn a_signal_before_any_command_started_exits_at_once() {
     // deploy waits for stdin that never comes: nothing has started, so SIGTERM ends it at once
     let f = Fixture::multi();
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("deploy"))
-        .current_dir(&f.root)
-        .env("PATH", &f.bin)
-        .env("FAKE_LOG", f.fake.join("log"))
-        .env("FAKE_DIR", &f.fake)
+    let mut child = f
+        .command()
         .args(["plan", "--changed-from", "-"])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::null())
@@ -236,23 +204,16 @@ fn a_signal_before_any_command_started_exits_at_once() {
 
 #[test]
 fn a_hung_helm_dependency_update_is_stopped_by_its_watchdog() {
-    let f = Fixture::multi();
     let t = std::time::Instant::now();
-    let out = f
-        .deploy()
+    let out = Test::multi()
         .env("DEPLOY_NETWORK_TIMEOUT", "1")
         .env("FAKE_SLEEP_ON", "helm dependency update")
         .args(["upgrade-hub", "gamma", "prod"])
-        .output()
-        .unwrap();
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+        .status(1)
+        .stderr_contains("helm dependency update: `helm dependency update helm-charts/basehub` did not finish within 1s and was stopped")
+        .run();
     assert!(t.elapsed().as_secs() < 15, "stopped, not waited out");
-    assert!(
-        stderr.contains("helm dependency update: `helm dependency update helm-charts/basehub` did not finish within 1s and was stopped"),
-        "{stderr}"
-    );
-    assert!(f.calls().contains(&"fake helm: got SIGTERM".to_string()));
+    assert!(out.calls.contains(&"fake helm: got SIGTERM".to_string()));
 }
 
 #[test]
@@ -264,19 +225,13 @@ fn output_that_is_not_utf8_does_not_end_the_build() {
         b"Step 1/2 : caf\xe9\nStep 2/2 : done\n",
     )
     .unwrap();
-    let out = f
-        .deploy()
+    f.test()
         .env("FAKE_PRINT_ON", "docker build")
         .args(["ea-hub", "--no-setup", "--build"])
-        .output()
-        .unwrap();
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
-    assert!(stderr.contains("  Step 1/2 : caf\u{fffd}\n"), "{stderr}");
-    assert!(
-        stderr.contains("  Successfully built 0123456789ab"),
-        "{stderr}"
-    );
+        .status(0)
+        .stderr_contains("  Step 1/2 : caf\u{fffd}\n")
+        .stderr_contains("  Successfully built 0123456789ab")
+        .run();
 }
 
 #[test]
@@ -286,36 +241,21 @@ fn a_huge_output_line_is_cut_in_the_log_and_in_the_error() {
     big.push(b'\n');
     std::fs::write(f.fake.join("print"), big).unwrap();
     let out = f
-        .deploy()
+        .test()
         .env("FAKE_PRINT_ON", "docker build")
         .env("FAKE_FAIL", "docker build")
         .args(["ea-hub", "--no-setup", "--build"])
-        .output()
-        .unwrap();
-    let stderr = text(&out.stderr);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        &stderr[stderr.len().saturating_sub(2000)..]
-    );
-    // the line once in the log, cut; the error's last lines cut further
-    assert!(
-        stderr.len() < 200 * 1024,
-        "{} bytes of stderr",
-        stderr.len()
-    );
-    assert!(
-        stderr.contains(&format!(
+        .status(1)
+        // the line once in the log, cut; the error's last lines cut further
+        .stderr_contains(format!(
             " … [{} more bytes of this line not shown]\n",
             50 * 1024 * 1024 - 64 * 1024
-        )),
-        "{}",
-        &stderr[stderr.len().saturating_sub(2000)..]
-    );
+        ))
+        .stderr_contains("  | Error: fake docker failed on purpose")
+        .run();
     assert!(
-        stderr.contains("  | Error: fake docker failed on purpose"),
-        "{}",
-        &stderr[stderr.len().saturating_sub(2000)..]
+        out.stderr.len() < 200 * 1024,
+        "{} bytes of stderr",
+        out.stderr.len()
     );
 }

@@ -6,7 +6,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{Fixture, git, manifest_dir, text};
+use common::{Fixture, Output, Test, git, manifest_dir, text};
 
 const ARGS: &[&str] = &[
     "--env",
@@ -28,45 +28,40 @@ fn fixture() -> Fixture {
 #[test]
 fn render_fills_the_template_and_writes_env_name_yaml() {
     let f = fixture();
-    let out = f
-        .deploy()
+    f.test()
         .args(["gitops", "render", "--out", "out"])
         .args(ARGS)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    assert_eq!(text(&out.stdout), "out/staging/ea-hub.yaml\n");
+        .stdout("out/staging/ea-hub.yaml\n")
+        .no_calls()
+        .run();
     let rendered = std::fs::read_to_string(f.root.join("out/staging/ea-hub.yaml")).unwrap();
     assert!(!rendered.contains("${"));
     insta::assert_snapshot!(rendered);
-    assert!(f.calls().is_empty());
 }
 
-fn render_with(template: &str, args: &[&str]) -> (i32, String) {
-    let f = fixture();
-    std::fs::write(f.root.join(".flux.ci"), template).unwrap();
-    let out = f
-        .deploy()
+/// `deploy gitops render --out out args…` with `template` as .flux.ci.
+fn render_with(template: &str, args: &[&str]) -> Test<'static> {
+    Test::on(fixture())
+        .write(".flux.ci", template)
         .args(["gitops", "render", "--out", "out"])
         .args(args)
-        .output()
-        .unwrap();
-    let code = out.status.code().unwrap();
-    if code == 0 {
-        // every successful render passes the CRD schema: check it again from the written file
-        let doc: serde_json::Value = serde_yaml::from_str(
-            &std::fs::read_to_string(f.root.join(text(&out.stdout).trim())).unwrap(),
-        )
-        .unwrap();
-        deploy::gitops::check(&doc).unwrap();
-    }
-    (code, text(&out.stderr))
+}
+
+/// A render that failed wrote nothing.
+fn nothing_written(out: &Output) {
+    assert!(!out.fixture.root.join("out").exists(), "{}", out.stderr);
 }
 
 #[test]
 fn every_required_field_and_bad_input_is_an_error_before_anything_is_written() {
     let good = std::fs::read_to_string(manifest_dir().join(".flux.ci")).unwrap();
-    assert_eq!(render_with(&good, ARGS).0, 0);
+    let out = render_with(&good, ARGS).run();
+    // every successful render passes the CRD schema: check it again from the written file
+    let doc: serde_json::Value = serde_yaml::from_str(
+        &std::fs::read_to_string(out.fixture.root.join(out.stdout.trim())).unwrap(),
+    )
+    .unwrap();
+    deploy::gitops::check(&doc).unwrap();
     let cases: Vec<(&str, String, &str)> = vec![
         ("apiVersion", good.replace("apiVersion: helm.toolkit.fluxcd.io/v2\n", ""), "apiVersion: must be helm.toolkit.fluxcd.io/v2, not null"),
         ("old apiVersion", good.replace("fluxcd.io/v2\n", "fluxcd.io/v2beta1\n"), "apiVersion: must be helm.toolkit.fluxcd.io/v2, not \"helm.toolkit.fluxcd.io/v2beta1\""),
@@ -83,31 +78,32 @@ fn every_required_field_and_bad_input_is_an_error_before_anything_is_written() {
         ("schema type", good.replace("  interval: 10m", "  interval: 10m\n  suspend: \"yes\""), "spec.suspend: \"yes\" is not of type \"boolean\" (HelmRelease CRD v2)"),
     ];
     for (name, template, want) in cases {
-        let (code, stderr) = render_with(&template, ARGS);
-        assert_eq!(code, 2, "{name}: {stderr}");
-        assert!(stderr.contains(want), "{name}: want `{want}` in:\n{stderr}");
+        let out = render_with(&template, ARGS)
+            .context(name)
+            .status(2)
+            .stderr_contains(want)
+            .no_calls()
+            .run();
+        nothing_written(&out);
     }
     // placeholders
-    let (code, stderr) = render_with(&good, &["--env", "staging"]);
-    assert_eq!(code, 2);
-    assert!(
-        stderr.contains("placeholders without a value: NAMESPACE, CHART_VERSION, IMAGE_TAG"),
-        "{stderr}"
-    );
+    let out = render_with(&good, &["--env", "staging"])
+        .status(2)
+        .stderr_contains("placeholders without a value: NAMESPACE, CHART_VERSION, IMAGE_TAG")
+        .run();
+    nothing_written(&out);
     let mut extra = ARGS.to_vec();
     extra.extend(["--set", "SANDBOX=x"]);
-    let (code, stderr) = render_with(&good, &extra);
-    assert_eq!(code, 2);
-    assert!(
-        stderr.contains("--set SANDBOX: the template has no ${SANDBOX} placeholder"),
-        "{stderr}"
-    );
-    let (code, stderr) = render_with(&good, &["--env", "Staging/x", "--image-tag", "a"]);
-    assert_eq!(code, 2);
-    assert!(
-        stderr.contains("--env `Staging/x` must be a lowercase name"),
-        "{stderr}"
-    );
+    let out = render_with(&good, &extra)
+        .status(2)
+        .stderr_contains("--set SANDBOX: the template has no ${SANDBOX} placeholder")
+        .run();
+    nothing_written(&out);
+    let out = render_with(&good, &["--env", "Staging/x", "--image-tag", "a"])
+        .status(2)
+        .stderr_contains("--env `Staging/x` must be a lowercase name")
+        .run();
+    nothing_written(&out);
 }
 
 /// A bare releases repo with one commit on main.
@@ -134,14 +130,12 @@ fn bare_repo(dir: &Path) -> String {
     bare.display().to_string()
 }
 
-fn push(f: &Fixture, url: &str, extra: &[&str]) -> std::process::Output {
-    // real git: the fixture's PATH has it
-    f.deploy()
+/// `deploy gitops push` to `url` (real git: the fixture's PATH has it).
+fn push<'f>(f: &'f Fixture, url: &str, extra: &[&str]) -> Test<'f> {
+    f.test()
         .args(["gitops", "push", "--releases-repo", url])
         .args(ARGS)
         .args(extra)
-        .output()
-        .unwrap()
 }
 
 fn files_on_main(bare: &str) -> String {
@@ -159,8 +153,7 @@ fn push_then_a_second_push_is_a_no_op() {
     let f = fixture();
     let tmp = tempfile::tempdir().unwrap();
     let url = bare_repo(tmp.path());
-    let out = push(&f, &url, &[]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    push(&f, &url, &[]).run();
     assert_eq!(files_on_main(&url), "README.md\nstaging/ea-hub.yaml\n");
     let log = text(
         &std::process::Command::new("git")
@@ -176,13 +169,9 @@ fn push_then_a_second_push_is_a_no_op() {
         "the message names the source commit"
     );
     let before = common::git(Path::new(&url), &["rev-parse", "main"]);
-    let out = push(&f, &url, &[]);
-    assert!(out.status.success());
-    assert!(
-        text(&out.stderr).contains("already up to date: nothing to push"),
-        "{}",
-        text(&out.stderr)
-    );
+    push(&f, &url, &[])
+        .stderr_contains("already up to date: nothing to push")
+        .run();
     assert_eq!(
         common::git(Path::new(&url), &["rev-parse", "main"]),
         before,
@@ -200,28 +189,24 @@ fn two_racing_pushers_both_land_through_rebase() {
     std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let (a, b) = (fixture(), fixture());
     let results = std::thread::scope(|s| {
-        let ha = s.spawn(|| push(&a, &url, &[]));
+        let ha = s.spawn(|| push(&a, &url, &[]).run());
         let hb = s.spawn(|| {
             let mut args = ARGS.to_vec();
             args[1] = "production";
-            b.deploy()
+            b.test()
                 .args(["gitops", "push", "--releases-repo", &url])
                 .args(args)
-                .output()
-                .unwrap()
+                .run()
         });
         [ha.join().unwrap(), hb.join().unwrap()]
     });
-    for r in &results {
-        assert!(r.status.success(), "{}", text(&r.stderr));
-    }
     assert_eq!(
         files_on_main(&url),
         "README.md\nproduction/ea-hub.yaml\nstaging/ea-hub.yaml\n"
     );
     let retried = results
         .iter()
-        .filter(|r| text(&r.stderr).contains("rebasing and retrying"))
+        .filter(|r| r.stderr.contains("rebasing and retrying"))
         .count();
     assert_eq!(retried, 1, "exactly one lost the race and retried");
 }
@@ -239,18 +224,16 @@ fn a_race_lost_more_often_than_the_retries_allow_fails_clearly() {
     )
     .unwrap();
     std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let out = push(&f, &url, &["--retries", "2"]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
-    let stderr = text(&out.stderr);
+    let out = push(&f, &url, &["--retries", "2"])
+        .status(1)
+        .stderr_contains(
+            "lost the race to other pushes 3 times; nothing of ours landed: run it again",
+        )
+        .run();
+    let stderr = out.stderr;
     assert_eq!(
         stderr.matches("rebasing and retrying").count(),
         2,
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains(
-            "lost the race to other pushes 3 times; nothing of ours landed: run it again"
-        ),
         "{stderr}"
     );
     assert!(!files_on_main(&url).contains("staging/"), "nothing landed");
@@ -267,7 +250,7 @@ fn run_writes_helm_releases_for_a_flux_run_cluster_instead_of_running_helm() {
     std::fs::write(&cluster, yaml).unwrap();
     common::git(&f.root, &["commit", "-qam", "beta is run by Flux"]);
     let out = f
-        .deploy()
+        .test()
         .args([
             "run",
             "--report",
@@ -275,15 +258,13 @@ fn run_writes_helm_releases_for_a_flux_run_cluster_instead_of_running_helm() {
             "config/clusters/beta/research.values.yaml",
             "config/clusters/beta/support.values.yaml",
         ])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", text(&out.stderr));
+        .run();
     assert!(
-        f.calls()
+        out.calls
             .iter()
             .all(|c| !c.starts_with("helm") && !c.starts_with("kubectl") && !c.starts_with("aws")),
         "{:?}",
-        f.calls()
+        out.calls
     );
     let files = files_on_main(&url);
     assert_eq!(
@@ -338,22 +319,16 @@ fn run_writes_helm_releases_for_a_flux_run_cluster_instead_of_running_helm() {
         "config/clusters/beta/research.values.yaml",
         "basehub:\n  x: ENC[AES256_GCM,data:x]\nsops:\n  version: 3.8.1\n",
     );
-    let out = f
-        .deploy()
+    f.test()
         .args([
             "run",
             "--report",
             "report.json",
             "config/clusters/beta/research.values.yaml",
         ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains(
-            "research.values.yaml is sops-encrypted: its values cannot be written in clear"
-        ),
-        "{stderr}"
-    );
+        .status(1)
+        .stderr_contains(
+            "research.values.yaml is sops-encrypted: its values cannot be written in clear",
+        )
+        .run();
 }

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Fixture, text};
+use common::{Fixture, Output, Test, text};
 use deploy::config::multi::MultiRepo;
 use deploy::plan::jobs::{Job, Kind};
 use serde_json::{Value, json};
@@ -74,10 +74,8 @@ fn alpha_fixture() -> Fixture {
 }
 
 /// `deploy args…`, which must succeed.
-fn ok(f: &Fixture, args: &[&str]) -> std::process::Output {
-    let out = f.deploy().args(args).output().unwrap();
-    assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
-    out
+fn ok<'f>(f: &'f Fixture, args: &[&str]) -> Output<'f> {
+    f.test().args(args).run()
 }
 
 const CHANGED: &str = "config/clusters/alpha/common.values.yaml";
@@ -93,7 +91,7 @@ fn helm_calls(f: &Fixture, prefix: &str) -> Vec<String> {
 fn plan_live_drops_unchanged_releases_and_says_why() {
     let f = alpha_fixture();
     let out = ok(&f, &["plan", "--live", "--format", "json", CHANGED]);
-    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let plan = out.json();
     assert_eq!(
         plan["prod-jobs"],
         json!([{
@@ -125,46 +123,41 @@ fn plan_live_drops_unchanged_releases_and_says_why() {
         ]
     );
     // the key order of the matrix JSON stays; dropped-jobs comes last
-    let s = text(&out.stdout);
+    let s = &out.stdout;
     assert!(
         s.starts_with("{\"support-jobs\":[],\"staging-jobs\":[],\"prod-jobs\":[{"),
         "{s}"
     );
-    assert!(text(&out.stderr).contains("live check: 3 of 4 planned release(s) unchanged"));
+    assert!(
+        out.stderr
+            .contains("live check: 3 of 4 planned release(s) unchanged")
+    );
     // nothing was upgraded or installed: a plan only reads
     assert!(helm_calls(&f, "helm upgrade").is_empty());
     // one render each, and one more for the changed one (does the chart render the same twice?)
     assert_eq!(helm_calls(&f, "helm template").len(), 5);
     assert_eq!(helm_calls(&f, "helm get metadata").len(), 4);
 
-    let md = f
-        .deploy()
-        .args(["plan", "--live", "--format", "markdown", CHANGED])
-        .output()
-        .unwrap();
-    insta::assert_snapshot!("plan_live_markdown", text(&md.stdout));
-    let table = f
-        .deploy()
-        .args(["plan", "--live", "--format", "table", CHANGED])
-        .output()
-        .unwrap();
-    insta::assert_snapshot!("plan_live_table", text(&table.stdout));
+    let md = ok(&f, &["plan", "--live", "--format", "markdown", CHANGED]);
+    insta::assert_snapshot!("plan_live_markdown", md.stdout);
+    let table = ok(&f, &["plan", "--live", "--format", "table", CHANGED]);
+    insta::assert_snapshot!("plan_live_table", table.stdout);
 }
 
 #[test]
 fn plan_without_live_is_unchanged_by_the_feature() {
     let f = alpha_fixture();
+    // a plan without --live starts nothing
     let out = f
-        .deploy()
+        .test()
         .args(["plan", "--format", "json", CHANGED])
-        .output()
-        .unwrap();
-    let s = text(&out.stdout);
+        .no_calls()
+        .run();
+    let s = out.stdout;
     assert!(
         !s.contains("dropped-jobs") && !s.contains("\"live\""),
         "{s}"
     );
-    assert!(f.calls().is_empty(), "a plan without --live starts nothing");
 }
 
 #[test]
@@ -207,18 +200,14 @@ fn run_live_upgrades_only_what_changes_and_reports_the_rest_unchanged() {
             s("prod", "unchanged", "-"),
         ]
     );
-    let stderr = text(&out.stderr);
+    let stderr = &out.stderr;
     assert!(
         stderr.contains("unchanged alpha/prod: no change (rendered manifests equal live release)"),
         "{stderr}"
     );
     // an unchanged staging hub is not a failed one: filter-prod keeps the cluster's prod jobs
-    let plan = f
-        .deploy()
-        .args(["plan", "--format", "json", CHANGED])
-        .output()
-        .unwrap();
-    std::fs::write(f.root.join("plan.json"), &plan.stdout).unwrap();
+    let plan = ok(&f, &["plan", "--format", "json", CHANGED]);
+    f.write("plan.json", &plan.stdout);
     let filtered = ok(
         &f,
         &[
@@ -229,7 +218,7 @@ fn run_live_upgrades_only_what_changes_and_reports_the_rest_unchanged() {
             "report.json",
         ],
     );
-    let prods: Value = serde_json::from_slice(&filtered.stdout).unwrap();
+    let prods = filtered.json();
     assert_eq!(prods.as_array().unwrap().len(), 3, "{prods}");
 }
 
@@ -237,19 +226,19 @@ fn run_live_upgrades_only_what_changes_and_reports_the_rest_unchanged() {
 fn live_true_in_deploy_yaml_is_the_default_and_no_live_turns_it_off() {
     let f = alpha_fixture();
     let y = std::fs::read_to_string(f.root.join("deploy.yaml")).unwrap_or_default();
-    f.write("deploy.yaml", &format!("{y}\nlive: true\n"));
+    f.write("deploy.yaml", format!("{y}\nlive: true\n"));
     let out = ok(&f, &["plan", "--format", "json", CHANGED]);
-    assert!(text(&out.stdout).contains("dropped-jobs"));
+    assert!(out.stdout.contains("dropped-jobs"));
     f.clear_calls();
     ok(&f, &["run", "--no-live", CHANGED]);
     assert_eq!(helm_calls(&f, "helm upgrade").len(), 4);
     assert!(helm_calls(&f, "helm get").is_empty());
     // the last of --live / --no-live wins
     f.clear_calls();
-    f.deploy()
-        .args(["plan", "--no-live", "--live", "--format", "json", CHANGED])
-        .assert()
-        .success();
+    ok(
+        &f,
+        &["plan", "--no-live", "--live", "--format", "json", CHANGED],
+    );
     assert_eq!(helm_calls(&f, "helm get metadata").len(), 4);
 }
 
@@ -257,7 +246,7 @@ fn live_true_in_deploy_yaml_is_the_default_and_no_live_turns_it_off() {
 fn run_live_dry_run_shows_the_queries_and_keeps_everything() {
     let f = alpha_fixture();
     let out = ok(&f, &["run", "--live", "--dry-run", CHANGED]);
-    let stdout = text(&out.stdout);
+    let stdout = &out.stdout;
     assert!(
         stdout.contains("helm get metadata physics --namespace physics -o json"),
         "{stdout}"
@@ -266,49 +255,46 @@ fn run_live_dry_run_shows_the_queries_and_keeps_everything() {
         stdout.contains("helm upgrade --install --namespace physics"),
         "{stdout}"
     );
-    assert!(text(&out.stderr).contains("not checked (dry run)"));
+    assert!(out.stderr.contains("not checked (dry run)"));
     assert!(helm_calls(&f, "helm get").is_empty());
 }
 
 #[test]
 fn live_needs_the_multi_cluster_layout() {
-    let f = Fixture::example();
-    let out = f.deploy().args(["plan", "--live"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr)
-            .contains("--live (or `live: true` in deploy.yaml) needs the multi-cluster layout"),
-        "{}",
-        text(&out.stderr)
-    );
-    assert!(f.calls().is_empty());
+    Test::example()
+        .args(["plan", "--live"])
+        .status(2)
+        .stderr_contains("--live (or `live: true` in deploy.yaml) needs the multi-cluster layout")
+        .no_calls()
+        .run();
 }
 
 #[test]
 fn plan_live_without_helm_is_a_usage_error_before_anything_runs() {
     let f = alpha_fixture();
-    f.remove_tool("helm");
-    let out = f
-        .deploy()
+    assert!(
+        f.calls().is_empty(),
+        "installing the releases called nothing"
+    );
+    f.test()
+        .remove_tool("helm")
         .args(["plan", "--live", CHANGED])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("helm"), "{}", text(&out.stderr));
-    assert!(f.calls().is_empty());
+        .status(2)
+        .stderr_contains("helm")
+        .no_calls()
+        .run();
 }
 
 #[test]
 fn plan_live_keeps_the_jobs_of_a_cluster_it_cannot_reach_and_warns() {
     let f = alpha_fixture();
     let out = f
-        .deploy()
+        .test()
         .args(["plan", "--live", "--format", "json", CHANGED])
         .env("FAKE_FAIL", "gcloud auth")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+        .stderr_contains("alpha: not checked: cluster credentials failed")
+        .run();
+    let plan = out.json();
     let kept: Vec<&Value> = plan["staging-jobs"]
         .as_array()
         .unwrap()
@@ -326,27 +312,15 @@ fn plan_live_keeps_the_jobs_of_a_cluster_it_cannot_reach_and_warns() {
         );
     }
     assert_eq!(plan["dropped-jobs"], json!([]));
-    assert!(
-        text(&out.stderr).contains("alpha: not checked: cluster credentials failed"),
-        "{}",
-        text(&out.stderr)
-    );
 }
 
 #[test]
 fn a_plan_from_plan_live_runs_only_the_kept_jobs() {
     let f = alpha_fixture();
-    let out = f
-        .deploy()
-        .args(["plan", "--live", "--format", "json", CHANGED])
-        .output()
-        .unwrap();
-    std::fs::write(f.root.join("plan.json"), &out.stdout).unwrap();
+    let out = ok(&f, &["plan", "--live", "--format", "json", CHANGED]);
+    f.write("plan.json", &out.stdout);
     f.clear_calls();
-    f.deploy()
-        .args(["run", "--plan", "plan.json"])
-        .assert()
-        .success();
+    ok(&f, &["run", "--plan", "plan.json"]);
     let upgrades = helm_calls(&f, "helm upgrade");
     assert_eq!(upgrades.len(), 1, "{upgrades:?}");
     assert!(upgrades[0].contains(" physics helm-charts/basehub "));
@@ -388,12 +362,11 @@ fn sigterm_during_the_live_check_of_a_run_upgrades_nothing_and_exits_130() {
 fn plan_live_github_outputs_include_the_dropped_jobs() {
     let f = alpha_fixture();
     let (gh_out, gh_sum) = (f.root.join("gh-output"), f.root.join("gh-summary"));
-    f.deploy()
+    f.test()
         .args(["plan", "--live", "--format", "github", CHANGED])
         .env("GITHUB_OUTPUT", &gh_out)
         .env("GITHUB_STEP_SUMMARY", &gh_sum)
-        .assert()
-        .success();
+        .run();
     let out = std::fs::read_to_string(&gh_out).unwrap();
     let dropped = out
         .lines()
@@ -427,21 +400,12 @@ fn upgrade_hub_and_upgrade_support_take_live_too() {
     let report: Value =
         serde_json::from_str(&std::fs::read_to_string(f.root.join("r.json")).unwrap()).unwrap();
     assert_eq!(report["releases"][0]["status"], "unchanged");
-    f.deploy()
-        .args(["upgrade-hub", "alpha", "physics", "--live"])
-        .assert()
-        .success();
+    ok(&f, &["upgrade-hub", "alpha", "physics", "--live"]);
     assert_eq!(helm_calls(&f, "helm upgrade").len(), 1);
     // support is not installed in this fixture: kept, and upgraded
-    f.deploy()
-        .args(["upgrade-support", "alpha", "--live"])
-        .assert()
-        .success();
+    ok(&f, &["upgrade-support", "alpha", "--live"]);
     assert_eq!(helm_calls(&f, "helm upgrade").len(), 2);
     // without --live, always
-    f.deploy()
-        .args(["upgrade-hub", "alpha", "prod"])
-        .assert()
-        .success();
+    ok(&f, &["upgrade-hub", "alpha", "prod"]);
     assert_eq!(helm_calls(&f, "helm upgrade").len(), 3);
 }

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Fixture, text};
+use common::Fixture;
 use serde_json::Value;
 
 const CLUSTER: &str = "name: c1
@@ -49,12 +49,8 @@ fn repo() -> Fixture {
 }
 
 fn plan(f: &Fixture, args: &[&str]) -> (Value, String) {
-    let out = f.deploy().arg("plan").args(args).output().unwrap();
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    (
-        serde_json::from_slice(&out.stdout).unwrap(),
-        text(&out.stderr),
-    )
+    let out = f.test().arg("plan").args(args).run();
+    (out.json(), out.stderr)
 }
 
 /// `cluster/hub` of each job of a kind, with the reasons.
@@ -195,28 +191,24 @@ fn work_tree_changes_count_when_no_head_is_given() {
 
 #[test]
 fn unreachable_base_is_a_clear_error() {
-    let f = repo();
-    let out = f
-        .deploy()
+    repo()
+        .test()
         .args(["plan", "--base", "0123456789abcdef0123456789abcdef01234567"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains(
-            "--base \"0123456789abcdef0123456789abcdef01234567\": no such commit in this repository"
-        ),
-        "{stderr}"
-    );
-    assert!(stderr.contains("fetch-depth: 0"), "{stderr}");
+        .status(2)
+        .stderr_contains(
+            "--base \"0123456789abcdef0123456789abcdef01234567\": no such commit in this repository",
+        )
+        .stderr_contains("fetch-depth: 0")
+        .no_calls()
+        .run();
 }
 
 #[test]
 fn json_is_byte_identical_across_runs() {
     let f = repo();
+    // deploy writes its output from Rust strings: the text is the bytes
     let run = || {
-        f.deploy()
+        f.test()
             .args([
                 "plan",
                 "--label",
@@ -224,8 +216,7 @@ fn json_is_byte_identical_across_runs() {
                 "--label",
                 "deployer:deploy-support",
             ])
-            .output()
-            .unwrap()
+            .run()
             .stdout
     };
     let first = run();
@@ -238,22 +229,18 @@ fn json_is_byte_identical_across_runs() {
 #[test]
 fn a_revision_is_never_read_as_an_option() {
     let f = repo();
-    let out = f
-        .deploy()
+    f.test()
         .args(["plan", "--base=--output=notes.txt"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+        .status(2)
+        .run();
     assert!(
         !f.root.join("notes.txt").exists(),
         "git took the revision for `--output` and wrote a file"
     );
-    let out = f
-        .deploy()
+    f.test()
         .args(["plan", "--base", "HEAD", "--head=--output=notes.txt"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+        .status(2)
+        .run();
     assert!(!f.root.join("notes.txt").exists());
 }
 
@@ -263,7 +250,7 @@ fn a_byte_order_mark_is_accepted() {
     let (before, _) = plan(&f, &["config/clusters/c1/hub-a.values.yaml"]);
     f.write(
         "config/clusters/c1/cluster.yaml",
-        &format!("\u{feff}{CLUSTER}"),
+        format!("\u{feff}{CLUSTER}"),
     );
     f.write("deploy.yaml", "\u{feff}plan:\n  ignore: [docs/**]\n");
     let (after, _) = plan(&f, &["config/clusters/c1/hub-a.values.yaml"]);
@@ -273,13 +260,7 @@ fn a_byte_order_mark_is_accepted() {
         "helm-charts/support/Chart.yaml",
         "apiVersion: v2\nname: support\nversion: 0.1.0\n",
     );
-    let out = f.deploy().arg("validate").output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
+    f.test().arg("validate").run();
 }
 
 #[test]

@@ -3,16 +3,14 @@
 
 mod common;
 
-use common::{Fixture, manifest_dir, text};
+use common::{Fixture, Test, manifest_dir};
 
-fn example() -> assert_cmd::Command {
-    let mut c = assert_cmd::Command::cargo_bin("deploy").unwrap();
-    c.arg("-C")
-        .arg(manifest_dir().join("examples/multi-cluster"));
-    c.env_remove("GITHUB_ACTIONS")
-        .env_remove("GITHUB_OUTPUT")
-        .env_remove("GITHUB_STEP_SUMMARY");
-    c
+/// `deploy -C examples/multi-cluster`, which plans without starting any tool.
+fn example() -> Test<'static> {
+    Test::empty()
+        .arg("-C")
+        .arg(manifest_dir().join("examples/multi-cluster"))
+        .no_calls()
 }
 
 #[test]
@@ -27,24 +25,18 @@ fn markdown_plan_for_a_pr_comment() {
             "config/clusters/gamma/prod.values.yaml",
             "config/clusters/zeta/x.yaml",
         ])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let md = text(&out.stdout);
+        .run();
+    let md = out.stdout;
     assert!(md.starts_with("<!-- deployment-plan -->\n"));
     insta::assert_snapshot!(md);
 }
 
 #[test]
 fn markdown_says_when_nothing_is_upgraded() {
-    let out = example()
+    example()
         .args(["plan", "--format", "markdown", "docs/README.md"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        text(&out.stdout),
-        "<!-- deployment-plan -->\n## Deployment plan\n\nNo hubs will be upgraded.\n"
-    );
+        .stdout("<!-- deployment-plan -->\n## Deployment plan\n\nNo hubs will be upgraded.\n")
+        .run();
 }
 
 #[test]
@@ -62,10 +54,8 @@ fn github_format_writes_step_outputs_and_summary() {
             "config/clusters/beta/research.values.yaml",
             "helm-charts/support/values.yaml",
         ])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        .run();
+    let json = out.json();
 
     // what the workflow reads: one `key=<json list>` line per job kind, appended
     let written = std::fs::read_to_string(&output).unwrap();
@@ -100,23 +90,18 @@ fn github_format_writes_step_outputs_and_summary() {
 
 #[test]
 fn github_format_without_the_variables_just_prints_json() {
-    let out = example()
+    example()
         .args(["plan", "--format", "github"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        text(&out.stdout),
-        "{\"support-jobs\":[],\"staging-jobs\":[],\"prod-jobs\":[]}\n"
-    );
+        .stdout("{\"support-jobs\":[],\"staging-jobs\":[],\"prod-jobs\":[]}\n")
+        .run();
 }
 
 #[test]
 fn legacy_layout_plans_charts_staging_first() {
     let f = Fixture::example();
     let run = |args: &[&str]| {
-        let out = f.deploy().arg("plan").args(args).output().unwrap();
-        assert!(out.status.success(), "{}", text(&out.stderr));
-        (text(&out.stdout), text(&out.stderr))
+        let out = f.test().arg("plan").args(args).no_calls().run();
+        (out.stdout, out.stderr)
     };
     let (json, _) = run(&[
         "--format",

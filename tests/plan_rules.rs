@@ -3,25 +3,25 @@
 
 mod common;
 
-use common::{manifest_dir, text};
+use common::{Fixture, manifest_dir};
 
-fn plan(args: &[&str], stdin: Option<&str>) -> String {
-    let mut c = assert_cmd::Command::cargo_bin("deploy").unwrap();
-    c.arg("-C")
+/// `deploy -C examples/multi-cluster plan --format table args…`, which starts no tool: the table,
+/// then the notices. `f`: fake tools and a folder to run in (the example is used in place).
+fn plan(f: &Fixture, args: &[&str], stdin: Option<&str>) -> String {
+    let mut t = f
+        .test()
+        .arg("-C")
         .arg(manifest_dir().join("examples/multi-cluster"))
         .arg("plan")
         .args(["--format", "table"])
-        .args(args);
-    c.env_remove("GITHUB_ACTIONS")
-        .env_remove("GITHUB_OUTPUT")
-        .env_remove("GITHUB_STEP_SUMMARY");
+        .args(args)
+        .no_calls();
     if let Some(s) = stdin {
-        c.write_stdin(s);
+        t = t.stdin(s);
     }
-    let out = c.output().unwrap();
-    assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
-    let mut s = text(&out.stdout);
-    for line in text(&out.stderr).lines() {
+    let out = t.run();
+    let mut s = out.stdout;
+    for line in out.stderr.lines() {
         s.push_str(&format!("stderr: {line}\n"));
     }
     s
@@ -158,12 +158,13 @@ fn rules_on_the_example_repo() {
             ],
         ),
     ];
+    let f = Fixture::empty();
     let mut all = String::new();
     for (name, args) in cases {
         all.push_str(&format!(
             "## {name}\n$ deploy plan {}\n{}\n",
             args.join(" "),
-            plan(args, None)
+            plan(&f, args, None)
         ));
     }
     insta::assert_snapshot!(all);
@@ -171,12 +172,14 @@ fn rules_on_the_example_repo() {
 
 #[test]
 fn changed_from_file_and_stdin_match_arguments() {
+    let f = Fixture::empty();
     let paths = [
         "config/clusters/beta/research.values.yaml",
         "helm-charts/support/Chart.yaml",
     ];
-    let from_args = plan(&paths, None);
+    let from_args = plan(&f, &paths, None);
     let from_stdin = plan(
+        &f,
         &["--changed-from", "-"],
         Some(&format!("{}\n\n{}\n", paths[0], paths[1])),
     );
@@ -184,14 +187,16 @@ fn changed_from_file_and_stdin_match_arguments() {
     let tmp = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(tmp.path(), paths.join("\n")).unwrap();
     assert_eq!(
-        plan(&["--changed-from", tmp.path().to_str().unwrap()], None),
+        plan(&f, &["--changed-from", tmp.path().to_str().unwrap()], None),
         from_args
     );
 }
 
 #[test]
 fn every_cluster_of_the_example_loads() {
+    let f = Fixture::empty();
     let out = plan(
+        &f,
         &[
             "--label",
             "deployer:deploy-hubs",

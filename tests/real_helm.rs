@@ -8,6 +8,8 @@
 mod common;
 
 use std::io::Write;
+
+use common::Test;
 use std::path::{Path, PathBuf};
 
 use deploy::cmd::Cmd;
@@ -291,57 +293,34 @@ fn validate_helm_lints_and_renders_every_release_of_both_examples() {
         helm.parent().unwrap().display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    for fixture in [common::Fixture::multi(), common::Fixture::example()] {
-        let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("deploy"))
-            .current_dir(&fixture.root)
-            .env("PATH", &path)
+    // the real helm first on PATH, its state in a private folder
+    let real_helm = |t: Test<'static>| -> Test<'static> {
+        t.env("PATH", &path)
             .env("HELM_CACHE_HOME", home.path().join("cache"))
             .env("HELM_CONFIG_HOME", home.path().join("config"))
             .env("HELM_DATA_HOME", home.path().join("data"))
+    };
+    for t in [Test::multi(), Test::example()] {
+        real_helm(t)
             .args(["validate", "--helm", "-v"])
-            .output()
-            .unwrap();
-        let stderr = common::text(&out.stderr);
-        assert!(
-            out.status.success(),
-            "{}{stderr}",
-            common::text(&out.stdout)
-        );
-        assert!(stderr.contains("+ helm template"), "{stderr}");
+            .stderr_contains("+ helm template")
+            .run();
     }
     // a template that fails to render is caught
-    let f = common::Fixture::multi();
-    let t = f
-        .root
-        .join("helm-charts/binderhub/templates/configmap.yaml");
-    std::fs::write(
-        &t,
-        std::fs::read_to_string(&t).unwrap() + "\n{{ .Values.no.such.value }}\n",
-    )
-    .unwrap();
-    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("deploy"))
-        .current_dir(&f.root)
-        .env("PATH", &path)
-        .env("HELM_CACHE_HOME", home.path().join("cache"))
-        .env("HELM_CONFIG_HOME", home.path().join("config"))
-        .env("HELM_DATA_HOME", home.path().join("data"))
+    let template = "helm-charts/binderhub/templates/configmap.yaml";
+    let t = Test::multi();
+    let broken = std::fs::read_to_string(t.fixture().root.join(template)).unwrap()
+        + "\n{{ .Values.no.such.value }}\n";
+    real_helm(t.write(template, broken))
         .args([
             "validate",
             "--helm",
             "config/clusters/gamma/binder.values.yaml",
         ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let stdout = common::text(&out.stdout);
-    assert!(
-        stdout.contains(
-            "config/clusters/gamma/binder.values.yaml: helm lint of release gamma/binder failed"
-        ),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains("helm template of release gamma/binder failed"),
-        "{stdout}"
-    );
+        .status(2)
+        .stdout_contains(
+            "config/clusters/gamma/binder.values.yaml: helm lint of release gamma/binder failed",
+        )
+        .stdout_contains("helm template of release gamma/binder failed")
+        .run();
 }

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Fixture, text};
+use common::{Fixture, Test, text};
 use serde_json::Value;
 
 fn report(f: &Fixture) -> Value {
@@ -32,7 +32,7 @@ fn run_deploys_the_plan_and_writes_a_report() {
     let f = Fixture::multi();
     f.set_deployments(&["hub", "proxy"]);
     let out = f
-        .deploy()
+        .test()
         .args([
             "run",
             "--report",
@@ -40,9 +40,9 @@ fn run_deploys_the_plan_and_writes_a_report() {
             "config/clusters/alpha/common.values.yaml",
             "config/clusters/gamma/prod.values.yaml",
         ])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", text(&out.stderr));
+        .stderr_contains("done    alpha/physics in")
+        .stderr_contains("release summary:")
+        .run();
     let r = report(&f);
     assert_eq!(r["status"], "succeeded");
     assert_eq!(
@@ -68,9 +68,6 @@ fn run_deploys_the_plan_and_writes_a_report() {
             .unwrap()
             .starts_with("helm upgrade --install --namespace staging")
     }));
-    let stderr = text(&out.stderr);
-    assert!(stderr.contains("done    alpha/physics in"), "{stderr}");
-    assert!(stderr.contains("release summary:"), "{stderr}");
     // credentials went to a private kubeconfig, in a folder only the owner can enter, removed
     // at exit; the credentials call happened once for alpha
     let envs = f.call_envs();
@@ -78,7 +75,7 @@ fn run_deploys_the_plan_and_writes_a_report() {
     assert!(gcloud[2].contains("/deploy-alpha-"), "{gcloud:?}");
     assert_eq!(gcloud[4], "700", "{gcloud:?}");
     assert!(!std::path::Path::new(&gcloud[2]).parent().unwrap().exists());
-    let calls = f.calls();
+    let calls = out.calls;
     assert_eq!(
         calls
             .iter()
@@ -106,8 +103,7 @@ fn run_deploys_the_plan_and_writes_a_report() {
 #[test]
 fn a_failing_staging_hub_skips_its_prod_hubs_and_exits_1() {
     let f = Fixture::multi();
-    let out = f
-        .deploy()
+    f.test()
         .env(
             "FAKE_FAIL",
             "helm upgrade --install --namespace dask-staging",
@@ -119,9 +115,10 @@ fn a_failing_staging_hub_skips_its_prod_hubs_and_exits_1() {
             "--label",
             "deployer:deploy-hubs",
         ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+        .status(1)
+        .stderr_contains("error: beta/dask-staging: helm upgrade: `helm upgrade")
+        .stderr_contains("| Error: fake helm failed on purpose")
+        .run();
     let r = report(&f);
     assert_eq!(r["status"], "failed");
     let s = statuses(&r);
@@ -142,15 +139,6 @@ fn a_failing_staging_hub_skips_its_prod_hubs_and_exits_1() {
         .find(|x| x["release"] == "research")
         .unwrap();
     assert_eq!(skipped["message"], "skipped (staging failed)");
-    let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains("error: beta/dask-staging: helm upgrade: `helm upgrade"),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("| Error: fake helm failed on purpose"),
-        "{stderr}"
-    );
 }
 
 #[test]
@@ -199,7 +187,7 @@ fn sigterm_mid_run_stops_children_starts_nothing_new_and_writes_the_report() {
 fn run_a_saved_plan_and_filter_prod_jobs() {
     let f = Fixture::multi();
     let plan = f
-        .deploy()
+        .test()
         .args([
             "plan",
             "--format",
@@ -207,14 +195,12 @@ fn run_a_saved_plan_and_filter_prod_jobs() {
             "--label",
             "deployer:deploy-hubs",
         ])
-        .output()
-        .unwrap();
-    assert!(plan.status.success());
-    std::fs::write(f.root.join("plan.json"), &plan.stdout).unwrap();
+        .run();
+    f.write("plan.json", &plan.stdout);
 
     // support/staging of beta failed in its matrix job: its prod jobs are dropped
-    let out = f
-        .deploy()
+    let kept = f
+        .test()
         .args([
             "filter-prod",
             "--plan",
@@ -222,10 +208,9 @@ fn run_a_saved_plan_and_filter_prod_jobs() {
             "--failed-clusters",
             "beta",
         ])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let kept: Value = serde_json::from_slice(&out.stdout).unwrap();
+        .stderr_contains("dropping 2 prod job(s)")
+        .run()
+        .json();
     let names: Vec<String> = kept
         .as_array()
         .unwrap()
@@ -248,18 +233,15 @@ fn run_a_saved_plan_and_filter_prod_jobs() {
             "gamma/prod"
         ]
     );
-    assert!(text(&out.stderr).contains("dropping 2 prod job(s)"));
 
     // the same from a staging results report
-    let staging = f
-        .deploy()
+    f.test()
         .env("FAKE_FAIL", "--namespace staging ")
         .args(["upgrade-hub", "alpha", "staging", "--report", "report.json"])
-        .output()
-        .unwrap();
-    assert_eq!(staging.status.code(), Some(1));
-    let out = f
-        .deploy()
+        .status(1)
+        .run();
+    let kept = f
+        .test()
         .args([
             "filter-prod",
             "--plan",
@@ -267,9 +249,8 @@ fn run_a_saved_plan_and_filter_prod_jobs() {
             "--results",
             "report.json",
         ])
-        .output()
-        .unwrap();
-    let kept: Value = serde_json::from_slice(&out.stdout).unwrap();
+        .run()
+        .json();
     assert!(
         kept.as_array()
             .unwrap()
@@ -280,9 +261,7 @@ fn run_a_saved_plan_and_filter_prod_jobs() {
     assert_eq!(kept.as_array().unwrap().len(), 4);
 
     // run the saved plan, as a later job would
-    f.clear_calls();
-    let out = f
-        .deploy()
+    f.test()
         .args([
             "run",
             "--plan",
@@ -292,22 +271,14 @@ fn run_a_saved_plan_and_filter_prod_jobs() {
             "--jobs",
             "2",
         ])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", text(&out.stderr));
+        .run();
     assert_eq!(report(&f)["releases"].as_array().unwrap().len(), 10);
 }
 
 #[test]
 fn upgrade_support_and_upgrade_hub_deploy_one_release() {
     let f = Fixture::multi();
-    let out = f
-        .deploy()
-        .args(["upgrade-support", "beta"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let calls = f.calls();
+    let calls = f.test().args(["upgrade-support", "beta"]).run().calls;
     assert_eq!(
         calls[0],
         "aws eks update-kubeconfig --name beta-cluster --region us-west-2 --kubeconfig "
@@ -323,56 +294,43 @@ fn upgrade_support_and_upgrade_hub_deploy_one_release() {
         "helm upgrade --install --namespace support --create-namespace support helm-charts/support"
     )));
 
-    f.clear_calls();
-    let out = f
-        .deploy()
-        .args(["upgrade-hub", "gamma", "binder"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(f.calls().iter().any(|c| c.starts_with(
+    let out = f.test().args(["upgrade-hub", "gamma", "binder"]).run();
+    assert!(out.calls.iter().any(|c| c.starts_with(
         "helm upgrade --install --namespace binder --create-namespace binder helm-charts/binderhub"
     )));
 
-    let out = f
-        .deploy()
+    f.test()
         .args(["upgrade-hub", "gamma", "nope"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("cluster gamma has no hub `nope`; its hubs: prod, binder"));
-    let out = f
-        .deploy()
+        .status(2)
+        .stderr_contains("cluster gamma has no hub `nope`; its hubs: prod, binder")
+        .no_calls()
+        .run();
+    f.test()
         .args(["upgrade-support", "gamma"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("has no `support:` block"));
-    let out = f
-        .deploy()
+        .status(2)
+        .stderr_contains("has no `support:` block")
+        .no_calls()
+        .run();
+    f.test()
         .args(["upgrade-support", "zeta"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("unknown cluster `zeta`; clusters: alpha, beta, gamma"));
+        .status(2)
+        .stderr_contains("unknown cluster `zeta`; clusters: alpha, beta, gamma")
+        .no_calls()
+        .run();
 }
 
 #[test]
 fn run_dry_run_prints_commands_in_order_and_runs_nothing() {
-    let f = Fixture::multi();
-    let out = f
-        .deploy()
+    let out = Test::multi()
         .args([
             "run",
             "--dry-run",
             "config/clusters/beta/research.values.yaml",
         ])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(f.calls().is_empty(), "{:?}", f.calls());
+        .no_calls()
+        .run();
     // the private kubeconfig lives in a fresh temp folder each run
-    let stdout = text(&out.stdout);
+    let stdout = out.stdout;
     let stable: String = stdout
         .lines()
         .map(|l| match l.find("/deploy-beta-") {
@@ -392,34 +350,25 @@ fn run_dry_run_prints_commands_in_order_and_runs_nothing() {
 
 #[test]
 fn missing_tools_stop_a_real_run_before_anything_runs() {
-    let f = Fixture::multi();
-    f.remove_tool("aws");
-    let out = f
-        .deploy()
+    Test::multi()
+        .remove_tool("aws")
         .args(["run", "config/clusters/beta/research.values.yaml"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).contains("required programs not found on PATH: aws"),
-        "{}",
-        text(&out.stderr)
-    );
-    assert!(f.calls().is_empty());
+        .status(2)
+        .stderr_contains("required programs not found on PATH: aws")
+        .no_calls()
+        .run();
 }
 
 #[test]
 fn sops_encrypted_values_are_decrypted_to_private_temp_files_and_masked() {
     let f = with_encrypted_values();
     let out = f
-        .deploy()
+        .test()
         .env("GITHUB_ACTIONS", "true")
         .args(["upgrade-hub", "gamma", "prod"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", text(&out.stderr));
+        .run();
     assert!(
-        f.calls().contains(
+        out.calls.contains(
             &"sops --decrypt config/clusters/gamma/enc-prod.secret.values.yaml".to_string()
         )
     );
@@ -443,7 +392,7 @@ fn sops_encrypted_values_are_decrypted_to_private_temp_files_and_masked() {
         !std::path::Path::new(path).exists(),
         "removed after the upgrade"
     );
-    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    let all = out.all();
     let secret = "FAKE-sops-decrypted-secret-value";
     assert_eq!(
         all.matches(secret).count(),
@@ -455,26 +404,22 @@ fn sops_encrypted_values_are_decrypted_to_private_temp_files_and_masked() {
 
 #[test]
 fn azure_secret_reaches_az_through_a_private_file_never_argv() {
-    let f = Fixture::multi();
-    f.write(
-        "config/clusters/delta/cluster.yaml",
-        "name: delta\nprovider: azure\nazure:\n  key: sp.secret.json\n  resource_group: rg-delta\n  cluster: delta-aks\nhubs:\n- name: prod\n  helm_chart: basehub\n  helm_chart_values_files: [prod.values.yaml]\n",
-    );
-    f.write(
-        "config/clusters/delta/sp.secret.json",
-        r#"{"service_principal_id": "app-123", "tenant_id": "tenant-9", "service_principal_password": "FAKE-azure-sp-password-77"}"#,
-    );
-    f.write(
-        "config/clusters/delta/prod.values.yaml",
-        "jupyterhub:\n  proxy:\n    secretToken: FAKE-token\n",
-    );
-    let out = f
-        .deploy()
+    let out = Test::multi()
+        .write(
+            "config/clusters/delta/cluster.yaml",
+            "name: delta\nprovider: azure\nazure:\n  key: sp.secret.json\n  resource_group: rg-delta\n  cluster: delta-aks\nhubs:\n- name: prod\n  helm_chart: basehub\n  helm_chart_values_files: [prod.values.yaml]\n",
+        )
+        .write(
+            "config/clusters/delta/sp.secret.json",
+            r#"{"service_principal_id": "app-123", "tenant_id": "tenant-9", "service_principal_password": "FAKE-azure-sp-password-77"}"#,
+        )
+        .write(
+            "config/clusters/delta/prod.values.yaml",
+            "jupyterhub:\n  proxy:\n    secretToken: FAKE-token\n",
+        )
         .args(["upgrade-hub", "delta", "prod"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let calls = f.calls();
+        .run();
+    let calls = &out.calls;
     let login = calls.iter().find(|c| c.starts_with("az login")).unwrap();
     assert!(
         login.starts_with(
@@ -488,7 +433,7 @@ fn azure_secret_reaches_az_through_a_private_file_never_argv() {
             .any(|c| c.contains("FAKE-azure-sp-password-77")),
         "never in argv"
     );
-    let seen = std::fs::read_to_string(f.fake.join("az")).unwrap();
+    let seen = std::fs::read_to_string(out.fixture.fake.join("az")).unwrap();
     let parts: Vec<&str> = seen.split_whitespace().collect();
     assert_eq!(
         (parts[2], parts[3]),
@@ -502,7 +447,7 @@ fn azure_secret_reaches_az_through_a_private_file_never_argv() {
     assert!(calls.iter().any(|c| {
         c.starts_with("az aks get-credentials --resource-group rg-delta --name delta-aks --file ")
     }));
-    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    let all = out.all();
     assert!(!all.contains("FAKE-azure-sp-password-77"));
 }
 
@@ -510,8 +455,7 @@ fn azure_secret_reaches_az_through_a_private_file_never_argv() {
 fn github_actions_gets_a_group_per_release_and_a_step_summary() {
     let f = Fixture::multi();
     let summary = f.root.join("summary.md");
-    let out = f
-        .deploy()
+    f.test()
         .env("GITHUB_ACTIONS", "true")
         .env("GITHUB_STEP_SUMMARY", &summary)
         .env("FAKE_FAIL", "--namespace binder ")
@@ -520,22 +464,11 @@ fn github_actions_gets_a_group_per_release_and_a_step_summary() {
             "config/clusters/gamma/prod.values.yaml",
             "config/clusters/gamma/binder.values.yaml",
         ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains("::group::done    gamma/prod in"),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("::group::FAILED  gamma/binder after"),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("::error::gamma/binder: helm upgrade:"),
-        "{stderr}"
-    );
+        .status(1)
+        .stderr_contains("::group::done    gamma/prod in")
+        .stderr_contains("::group::FAILED  gamma/binder after")
+        .stderr_contains("::error::gamma/binder: helm upgrade:")
+        .run();
     let md = std::fs::read_to_string(summary).unwrap();
     assert!(
         md.starts_with("## Deploy results\n\n| Release | Cluster | Result | Duration |\n"),
@@ -583,13 +516,11 @@ fn decrypted_path(f: &Fixture) -> String {
 #[test]
 fn decrypted_values_are_removed_when_the_upgrade_fails() {
     let f = with_encrypted_values();
-    let out = f
-        .deploy()
+    f.test()
         .env("FAKE_FAIL", "helm upgrade")
         .args(["upgrade-hub", "gamma", "prod"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+        .status(1)
+        .run();
     let path = decrypted_path(&f);
     assert!(
         !std::path::Path::new(&path).exists(),
@@ -612,14 +543,12 @@ fn decrypted_values_are_removed_when_interrupted() {
 #[test]
 fn a_failure_whose_message_says_interrupted_is_a_failure() {
     let f = Fixture::multi();
-    let out = f
-        .deploy()
+    f.test()
         .env("FAKE_FAIL", "helm upgrade")
         .env("FAKE_FAIL_TEXT", "UPGRADE FAILED: watch interrupted")
         .args(["upgrade-hub", "gamma", "prod", "--report", "report.json"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+        .status(1)
+        .run();
     let r = report(&f);
     assert_eq!(r["status"], "failed");
     assert_eq!(statuses(&r), vec!["gamma/prod failed"]);

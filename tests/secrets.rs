@@ -7,7 +7,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{Fixture, text};
+use common::{Fixture, Output, Test};
 
 const DOCKER: &str = "PLANTED-docker-5f1c20";
 const VALUES: &str = "PLANTED-values-3b7e91";
@@ -17,17 +17,17 @@ const SOPS: &str = "PLANTED-sops-value-7e2a55";
 const KUBE: &str = "PLANTED-kubeconfig-token-4e8c13";
 const ALL: [&str; 6] = [DOCKER, VALUES, AWS, AZURE, SOPS, KUBE];
 
-/// A run: what it is, its arguments, its extra environment.
-type Run<'a> = (&'a str, Vec<&'a str>, Vec<(&'a str, &'a str)>);
+/// A run: what it is, its exit status, its arguments, its extra environment.
+type Run<'a> = (&'a str, i32, Vec<&'a str>, Vec<(&'a str, &'a str)>);
 
 struct Capture {
     text: String,
 }
 
 impl Capture {
-    fn add_output(&mut self, what: &str, out: &std::process::Output) {
-        for (stream, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
-            for line in text(bytes).lines() {
+    fn add_output(&mut self, what: &str, out: &Output) {
+        for (stream, text) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+            for line in text.lines() {
                 // the mask command is how CI learns what to hide: it is meant to carry the value
                 if !line.starts_with("::add-mask::") {
                     self.text.push_str(&format!("[{what} {stream}] {line}\n"));
@@ -53,7 +53,7 @@ impl Capture {
 
 fn legacy() -> Fixture {
     let f = Fixture::example();
-    f.write("secrets/dockerhub", &format!("{DOCKER}\n"));
+    f.write("secrets/dockerhub", format!("{DOCKER}\n"));
     let v = std::fs::read_to_string(f.root.join("secrets/ea-hub.yaml")).unwrap();
     let v = v.replacen("secretToken: ", &format!("secretToken: {VALUES} #"), 1);
     assert!(v.contains(VALUES));
@@ -67,7 +67,7 @@ fn multi() -> Fixture {
     let f = Fixture::multi();
     f.write(
         "config/clusters/beta/deployer-credentials.secret.json",
-        &format!(r#"{{"AccessKey": {{"AccessKeyId": "AKIAFAKE", "SecretAccessKey": "{AWS}"}}}}"#),
+        format!(r#"{{"AccessKey": {{"AccessKeyId": "AKIAFAKE", "SecretAccessKey": "{AWS}"}}}}"#),
     );
     let kc = std::fs::read_to_string(
         f.root
@@ -97,7 +97,7 @@ fn multi() -> Fixture {
     let c = std::fs::read_to_string(f.root.join("config/clusters/gamma/cluster.yaml")).unwrap();
     f.write(
         "config/clusters/gamma/cluster.yaml",
-        &c.replacen(
+        c.replacen(
             "- prod.values.yaml",
             "- prod.values.yaml\n      - enc-prod.secret.values.yaml",
             1,
@@ -109,7 +109,7 @@ fn multi() -> Fixture {
     );
     f.write(
         "config/clusters/delta/sp.secret.json",
-        &format!(r#"{{"appId": "app", "tenant": "t", "password": "{AZURE}"}}"#),
+        format!(r#"{{"appId": "app", "tenant": "t", "password": "{AZURE}"}}"#),
     );
     f.write(
         "config/clusters/delta/prod.values.yaml",
@@ -134,49 +134,59 @@ fn planted_secrets_never_leak_from_any_run() {
     let runs: Vec<Run> = vec![
         (
             "legacy full",
+            0,
             vec!["ea-hub", "--build", "--push", "--deploy", "-v"],
             vec![],
         ),
         (
             "legacy github",
+            0,
             vec!["ea-hub", "--deploy", "-v"],
             vec![("GITHUB_ACTIONS", "true")],
         ),
         (
             "legacy travis",
+            0,
             vec!["ea-hub", "--deploy"],
             vec![("TRAVIS", "true")],
         ),
         (
             "legacy dry run",
+            0,
             vec!["ea-hub", "--build", "--push", "--deploy", "--dry-run", "-v"],
             vec![],
         ),
         (
             "legacy login fails",
+            1,
             vec!["ea-hub", "-v"],
             vec![("FAKE_FAIL", "docker login")],
         ),
         (
             "legacy upgrade fails",
+            1,
             vec!["ea-hub", "--deploy", "-v"],
             vec![("FAKE_FAIL", "helm upgrade")],
         ),
         (
             "legacy validate",
+            0,
             vec!["validate", "--format", "json"],
             vec![],
         ),
         (
             "legacy plan",
+            0,
             vec!["plan", "--format", "markdown", "secrets/ea-hub.yaml"],
             vec![],
         ),
     ];
-    for (what, args, env) in runs {
-        let mut c = f.deploy();
-        c.args(&args).envs(echo).envs(env);
-        cap.add_output(what, &c.output().unwrap());
+    for (what, status, args, env) in runs {
+        let mut t = f.test().context(what).args(&args).status(status);
+        for (k, v) in echo.iter().chain(&env) {
+            t = t.env(k, v);
+        }
+        cap.add_output(what, &t.run());
     }
     cap.add_file("legacy fake argv", &f.fake.join("log"));
 
@@ -212,6 +222,7 @@ fn planted_secrets_never_leak_from_any_run() {
     let runs: Vec<Run> = vec![
         (
             "run all",
+            0,
             vec![
                 "run",
                 "-v",
@@ -226,6 +237,7 @@ fn planted_secrets_never_leak_from_any_run() {
         ),
         (
             "run github",
+            0,
             vec![
                 "run",
                 "--report",
@@ -237,6 +249,7 @@ fn planted_secrets_never_leak_from_any_run() {
         ),
         (
             "run failing",
+            1,
             vec![
                 "run",
                 "-v",
@@ -248,6 +261,7 @@ fn planted_secrets_never_leak_from_any_run() {
         ),
         (
             "run live",
+            0,
             vec![
                 "run",
                 "--live",
@@ -260,6 +274,7 @@ fn planted_secrets_never_leak_from_any_run() {
         ),
         (
             "plan live",
+            0,
             vec![
                 "plan",
                 "--live",
@@ -272,16 +287,19 @@ fn planted_secrets_never_leak_from_any_run() {
         ),
         (
             "run dry",
+            0,
             vec!["run", "--dry-run", "-v", "--label", "deployer:deploy-hubs"],
             vec![],
         ),
         (
             "upgrade-hub azure",
+            0,
             vec!["upgrade-hub", "delta", "delta-prod", "-v"],
             vec![],
         ),
         (
             "plan github",
+            0,
             vec![
                 "plan",
                 "--format",
@@ -293,6 +311,7 @@ fn planted_secrets_never_leak_from_any_run() {
         ),
         (
             "plan markdown",
+            0,
             vec![
                 "plan",
                 "--format",
@@ -303,18 +322,20 @@ fn planted_secrets_never_leak_from_any_run() {
         ),
         (
             "validate",
+            0,
             vec!["validate", "-v", "--format", "json"],
             vec![],
         ),
     ];
-    for (what, args, env) in runs {
-        let mut c = f.deploy();
-        c.args(&args)
-            .envs(echo)
-            .envs(env)
+    for (what, status, args, env) in runs {
+        let mut t = f.test().context(what).args(&args).status(status);
+        for (k, v) in echo.iter().chain(&env) {
+            t = t.env(k, v);
+        }
+        let t = t
             .env("GITHUB_OUTPUT", &gh_out)
             .env("GITHUB_STEP_SUMMARY", &gh_sum);
-        cap.add_output(what, &c.output().unwrap());
+        cap.add_output(what, &t.run());
     }
     for r in [
         "report.json",
@@ -360,7 +381,7 @@ fn with_encrypted_values() -> Fixture {
     let c = std::fs::read_to_string(f.root.join("config/clusters/gamma/cluster.yaml")).unwrap();
     f.write(
         "config/clusters/gamma/cluster.yaml",
-        &c.replacen(
+        c.replacen(
             "- prod.values.yaml",
             "- prod.values.yaml\n      - enc-prod.secret.values.yaml",
             1,
@@ -405,25 +426,17 @@ fn sops_output_that_cannot_be_parsed_stops_the_run_before_anything_starts() {
         ),
     ];
     for (what, doc, make, file) in cases {
-        let f = make();
-        let out = f
-            .deploy()
+        let out = Test::on(make())
+            .context(what)
             .env("FAKE_SOPS_OUTPUT", &doc)
             .env("GITHUB_ACTIONS", "true")
             .args(["upgrade-hub", "gamma", "prod", "-v"])
-            .output()
-            .unwrap();
-        let stderr = text(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{what}: {stderr}");
-        assert_eq!(
-            f.calls(),
-            [format!("sops --decrypt {file}")],
-            "{what}: only sops ran"
-        );
-        assert!(
-            stderr.contains(&format!("error: {file}:")),
-            "{what}: names the file: {stderr}"
-        );
+            .status(2)
+            // only sops ran
+            .calls([format!("sops --decrypt {file}")])
+            // the error names the file
+            .stderr_contains(format!("error: {file}:"))
+            .run();
         let mut cap = Capture {
             text: String::new(),
         };
@@ -439,18 +452,17 @@ fn a_multi_line_secret_never_shows_a_line_of_itself() {
     let block: String = key.lines().map(|l| format!("      {l}\n")).collect();
     let p = "config/clusters/alpha/physics.secret.values.yaml";
     let v = std::fs::read_to_string(f.root.join(p)).unwrap();
-    f.write(p, &format!("{v}  deployKey: |\n{block}"));
+    f.write(p, format!("{v}  deployKey: |\n{block}"));
     f.commit_all("a private key");
     for ci in ["GITHUB_ACTIONS", "TRAVIS"] {
         let out = f
-            .deploy()
+            .test()
             .env("FAKE_ECHO_VALUES", "1")
             .env(ci, "true")
             .args(["upgrade-hub", "alpha", "physics", "-v"])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", text(&out.stderr));
-        let shown: String = text(&out.stderr)
+            .run();
+        let shown: String = out
+            .stderr
             .lines()
             .filter(|l| !l.starts_with("::add-mask::"))
             .collect::<Vec<_>>()
@@ -461,7 +473,7 @@ fn a_multi_line_secret_never_shows_a_line_of_itself() {
         );
         assert!(!shown.contains("PLANTEDkeyLine"), "{ci}: {shown}");
         if ci == "GITHUB_ACTIONS" {
-            let stderr = text(&out.stderr);
+            let stderr = &out.stderr;
             for line in ["PLANTEDkeyLineNumberOne0123", "PLANTEDkeyLineNumberTwo4567"] {
                 assert!(
                     stderr.contains(&format!("::add-mask::{line}\n")),
@@ -474,16 +486,14 @@ fn a_multi_line_secret_never_shows_a_line_of_itself() {
 
 #[test]
 fn credentials_files_mask_their_credentials_and_nothing_else() {
-    let f = Fixture::multi();
-    let out = f
-        .deploy()
+    let out = Test::multi()
         .env("GITHUB_ACTIONS", "true")
         .args(["upgrade-hub", "alpha", "prod"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let stderr = text(&out.stderr);
-    let masks: Vec<&str> = stderr
+        // the project stays readable
+        .stderr_contains("--project=example-alpha")
+        .run();
+    let masks: Vec<&str> = out
+        .stderr
         .lines()
         .filter_map(|l| l.strip_prefix("::add-mask::"))
         .collect();
@@ -497,9 +507,5 @@ fn credentials_files_mask_their_credentials_and_nothing_else() {
         .flat_map(|m| m.lines())
         .collect::<Vec<_>>(),
         "the key and its id, line by line; not the project, the account's type or e-mail"
-    );
-    assert!(
-        stderr.contains("--project=example-alpha"),
-        "the project stays readable: {stderr}"
     );
 }

@@ -5,7 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{Fixture, manifest_dir, text};
+use common::{Fixture, Test, manifest_dir};
 
 fn edit(root: &Path, file: &str, from: &str, to: &str) {
     let p = root.join(file);
@@ -318,25 +318,18 @@ fn run_table(cases: Vec<Case>, make: fn() -> Fixture) -> String {
     for (name, mutate) in cases {
         let f = make();
         mutate(&f.root);
-        let out = f.deploy().args(["validate"]).output().unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(2),
-            "{name}: {}{}",
-            text(&out.stdout),
-            text(&out.stderr)
-        );
+        let out = f
+            .test()
+            .context(name)
+            .args(["validate"])
+            .status(2)
+            .no_calls()
+            .run();
         assert!(
-            f.calls().is_empty(),
-            "{name}: validate started {:?}",
-            f.calls()
-        );
-        let stdout = text(&out.stdout);
-        assert!(
-            !stdout.trim().is_empty() || !text(&out.stderr).trim().is_empty(),
+            !out.stdout.trim().is_empty() || !out.stderr.trim().is_empty(),
             "{name}: no message"
         );
-        all.push_str(&format!("## {name}\n{stdout}{}\n", text(&out.stderr)));
+        all.push_str(&format!("## {name}\n{}{}\n", out.stdout, out.stderr));
     }
     all
 }
@@ -358,15 +351,8 @@ fn table_has_at_least_30_rows() {
 
 #[test]
 fn the_shipped_examples_validate_clean() {
-    for f in [Fixture::multi(), Fixture::example()] {
-        let out = f.deploy().arg("validate").output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}{}",
-            text(&out.stdout),
-            text(&out.stderr)
-        );
-        assert_eq!(text(&out.stdout), "");
+    for t in [Test::multi(), Test::example()] {
+        t.arg("validate").stdout("").run();
     }
 }
 
@@ -374,41 +360,35 @@ fn the_shipped_examples_validate_clean() {
 fn github_and_json_formats() {
     let f = Fixture::multi();
     edit(&f.root, ALPHA, "name: alpha", "name: alfa");
-    let out = f
-        .deploy()
+    f.test()
         .args(["validate", "--format", "github"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert_eq!(
-        text(&out.stdout),
-        "::error file=config/clusters/alpha/cluster.yaml::name: is `alfa` but the folder is `alpha`: they must match\n"
-    );
-    let out = f
-        .deploy()
+        .status(2)
+        .stdout(
+            "::error file=config/clusters/alpha/cluster.yaml::name: is `alfa` but the folder is \
+             `alpha`: they must match\n",
+        )
+        .run();
+    let v = f
+        .test()
         .args(["validate", "--format", "json"])
-        .output()
-        .unwrap();
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        .status(2)
+        .run()
+        .json();
     assert_eq!(v["problems"][0]["file"], ALPHA);
     assert_eq!(v["problems"][0]["field"], "name");
 }
 
 #[test]
 fn sops_files_are_skipped_with_a_notice_when_sops_is_missing() {
-    let f = Fixture::multi();
-    f.remove_tool("sops");
-    f.write(
-        "config/clusters/gamma/prod.values.yaml",
-        "jupyterhub:\n  proxy:\n    secretToken: ENC[AES256_GCM,data:x]\nsops:\n  version: 3.8.1\n",
-    );
-    let out = f.deploy().arg("validate").output().unwrap();
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stderr).contains("gamma/prod: config/clusters/gamma/prod.values.yaml not checked against helm-charts/basehub/values.schema.yaml: sops is not installed"),
-        "{}",
-        text(&out.stderr)
-    );
+    Test::multi()
+        .remove_tool("sops")
+        .write(
+            "config/clusters/gamma/prod.values.yaml",
+            "jupyterhub:\n  proxy:\n    secretToken: ENC[AES256_GCM,data:x]\nsops:\n  version: 3.8.1\n",
+        )
+        .arg("validate")
+        .stderr_contains("gamma/prod: config/clusters/gamma/prod.values.yaml not checked against helm-charts/basehub/values.schema.yaml: sops is not installed")
+        .run();
 }
 
 #[test]
@@ -420,35 +400,24 @@ fn run_and_legacy_deploy_refuse_to_start_on_invalid_config() {
         "secretToken: ",
         "secretToken: short #",
     );
-    let out = f
-        .deploy()
+    f.test()
         .args(["run", "config/clusters/gamma/prod.values.yaml"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stderr).contains("jupyterhub.proxy.secretToken"),
-        "{}",
-        text(&out.stderr)
-    );
-    assert!(f.calls().is_empty());
+        .status(2)
+        .stderr_contains("jupyterhub.proxy.secretToken")
+        .no_calls()
+        .run();
     // another release's problem does not block this one
-    let out = f
-        .deploy()
+    f.test()
         .args(["run", "config/clusters/gamma/binder.values.yaml"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", text(&out.stderr));
+        .run();
 
     let f = Fixture::example();
     append(&f.root, "deploy.yaml", "kubernetes_version: 1.29\n");
-    let out = f
-        .deploy()
+    f.test()
         .args(["ea-hub", "--no-setup", "--deploy"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(f.calls().is_empty());
+        .status(2)
+        .no_calls()
+        .run();
 }
 
 #[test]

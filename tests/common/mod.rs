@@ -1,10 +1,17 @@
 //! Test harness for binary tests: a throwaway git repo holding a copy of the example hub-ops
-//! content, and fake gcloud/docker/helm/kubectl first on a restricted PATH that log their argv.
+//! content, and fake gcloud/docker/helm/kubectl first on a restricted PATH that log their argv
+//! ([`Fixture`]); [`Test`] runs the real `deploy` binary in one and checks what it did.
 
 #![allow(dead_code)]
 
+mod builder;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+// not every test file names them all
+#[allow(unused_imports)]
+pub use builder::{Held, Output, Test};
 
 pub const EXAMPLE_PARTS: &[&str] = &[
     "deploy.yaml",
@@ -15,6 +22,16 @@ pub const EXAMPLE_PARTS: &[&str] = &[
     "secrets",
 ];
 pub const FAKE_TOOLS: &[&str] = &["gcloud", "docker", "helm", "kubectl", "aws", "az", "sops"];
+/// Variables of the environment the tests run in that would change what `deploy` does (CI
+/// detection, GitHub's output files, the end-to-end environment's cluster): never passed on.
+pub const OUTSIDE_ENV: &[&str] = &[
+    "GITHUB_ACTIONS",
+    "TRAVIS",
+    "KUBECONFIG",
+    "CI",
+    "GITHUB_OUTPUT",
+    "GITHUB_STEP_SUMMARY",
+];
 
 pub fn manifest_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -119,10 +136,15 @@ impl Fixture {
         git(&self.root, &["commit", "-q", "-m", msg]);
     }
 
-    pub fn write(&self, rel: &str, content: &str) {
+    pub fn write(&self, rel: &str, content: impl AsRef<[u8]>) {
         let p = self.root.join(rel);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(p, content).unwrap();
+    }
+
+    /// Remove a file of the repo.
+    pub fn remove(&self, rel: &str) {
+        std::fs::remove_file(self.root.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"));
     }
 
     pub fn remove_tool(&self, name: &str) {
@@ -199,20 +221,22 @@ impl Fixture {
         )
     }
 
-    /// `deploy` with PATH restricted to the fake tools and git, in the repo, outside any CI.
-    pub fn deploy(&self) -> assert_cmd::Command {
-        let mut c = assert_cmd::Command::cargo_bin("deploy").unwrap();
+    /// A [`Test`]: the `deploy` binary run in this fixture, its expectations checked.
+    pub fn test(&self) -> Test<'_> {
+        Test::borrowing(self)
+    }
+
+    /// `deploy` with PATH restricted to the fake tools and git, in the repo, outside any CI (for
+    /// tests that need control of the process; [`Fixture::test`] for the others).
+    pub fn command(&self) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_deploy"));
         c.current_dir(&self.root)
             .env("PATH", &self.bin)
             .env("FAKE_LOG", self.fake.join("log"))
-            .env("FAKE_DIR", &self.fake)
-            .env_remove("GITHUB_ACTIONS")
-            .env_remove("TRAVIS")
-            // the end-to-end environment's, when the suite runs in it
-            .env_remove("KUBECONFIG")
-            .env_remove("CI")
-            .env_remove("GITHUB_OUTPUT")
-            .env_remove("GITHUB_STEP_SUMMARY");
+            .env("FAKE_DIR", &self.fake);
+        for k in OUTSIDE_ENV {
+            c.env_remove(k);
+        }
         c
     }
 
@@ -249,16 +273,8 @@ impl Fixture {
         env: &[(&str, &str)],
     ) -> (std::process::Child, std::time::Instant) {
         use std::os::unix::process::CommandExt;
-        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("deploy"));
-        cmd.current_dir(&self.root)
-            .env("PATH", &self.bin)
-            .env("FAKE_LOG", self.fake.join("log"))
-            .env("FAKE_DIR", &self.fake)
-            .env("FAKE_SLEEP_ON", sleep_on)
-            .env_remove("GITHUB_ACTIONS")
-            .env_remove("TRAVIS")
-            // the end-to-end environment's, when the suite runs in it
-            .env_remove("KUBECONFIG")
+        let mut cmd = self.command();
+        cmd.env("FAKE_SLEEP_ON", sleep_on)
             .envs(env.iter().copied())
             .args(args)
             .process_group(0)
