@@ -15,12 +15,18 @@ pub enum Arg {
     Plain(String),
     /// Shown as `***` everywhere; only the real runner sees the value.
     Secret(String),
+    /// A value that differs on every run (a private temp path), shown as a stable description
+    /// (`<private-kubeconfig>`) so printed plans and dry runs stay the same from run to run.
+    Shown {
+        value: String,
+        shown: String,
+    },
 }
 
 impl Arg {
     pub fn value(&self) -> &str {
         match self {
-            Arg::Plain(s) | Arg::Secret(s) => s,
+            Arg::Plain(s) | Arg::Secret(s) | Arg::Shown { value: s, .. } => s,
         }
     }
 }
@@ -30,6 +36,7 @@ impl fmt::Debug for Arg {
         match self {
             Arg::Plain(s) => write!(f, "{s:?}"),
             Arg::Secret(_) => f.write_str("***"),
+            Arg::Shown { shown, .. } => f.write_str(shown),
         }
     }
 }
@@ -39,6 +46,7 @@ impl fmt::Display for Arg {
         match self {
             Arg::Plain(s) => f.write_str(&quote(s)),
             Arg::Secret(_) => f.write_str("***"),
+            Arg::Shown { shown, .. } => f.write_str(shown),
         }
     }
 }

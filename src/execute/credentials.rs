@@ -73,6 +73,11 @@ pub fn connect(
     let dir = private_dir(&cluster.name)?;
     let kubeconfig = dir.path().join("kubeconfig");
     let kube = kubeconfig.display().to_string();
+    // as a tool's argument: shown the same on every run (the path is a new temp folder each time)
+    let kube_arg = Arg::Shown {
+        value: kube.clone(),
+        shown: "<private-kubeconfig>".into(),
+    };
     let mut decrypted = Decrypted::default();
     let mut env: Vec<(String, Arg)> = Vec::new();
     let run = |cmd: Cmd, env: &[(String, Arg)]| -> Result<Reply, CmdError> {
@@ -110,7 +115,7 @@ pub fn connect(
                     log.mask(s);
                 }
             }
-            run(cloud::aws_update_kubeconfig(name, region, &kube), &env)?;
+            run(cloud::aws_update_kubeconfig(name, region, &kube_arg), &env)?;
         }
         Access::Azure {
             key,
@@ -140,7 +145,7 @@ pub fn connect(
                 .map_err(|e| spawn_err("az secret file", e))?;
             run(cloud::az_login(&app, &tenant, &secret_file), &env)?;
             run(
-                cloud::az_aks_get_credentials(resource_group, name, &kube),
+                cloud::az_aks_get_credentials(resource_group, name, &kube_arg),
                 &env,
             )?;
         }

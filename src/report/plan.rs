@@ -321,13 +321,26 @@ pub fn commands(
     if plan.is_empty() {
         out.push_str("No hubs will be upgraded.\n");
     }
+    use crate::plan::run_plan::Access;
     for c in &plan.clusters {
-        let _ = writeln!(
-            out,
-            "# {}: cluster credentials ({})",
-            c.name,
-            c.provider.as_str()
-        );
+        let _ = match &c.access {
+            Access::Flux(t) => writeln!(
+                out,
+                "# {}: HelmReleases pushed to {} (branch {}, folder {})",
+                c.name, t.repo, t.branch, t.path
+            ),
+            Access::Kubeconfig { file } => writeln!(
+                out,
+                "# {}: cluster credentials (kubeconfig {}, copied into a private folder)",
+                c.name, file.path
+            ),
+            _ => writeln!(
+                out,
+                "# {}: cluster credentials ({})",
+                c.name,
+                c.provider.as_str()
+            ),
+        };
         for cmd in credentials.get(&c.name).into_iter().flatten() {
             let _ = writeln!(out, "{cmd}");
         }

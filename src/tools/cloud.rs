@@ -2,10 +2,10 @@
 //! gcloud lives in `gcloud.rs` (the legacy flow uses it too).
 
 use super::network_timeout;
-use crate::cmd::Cmd;
+use crate::cmd::{Arg, Cmd};
 
 /// `aws eks update-kubeconfig`; credentials come from the environment the caller sets.
-pub fn aws_update_kubeconfig(cluster: &str, region: &str, kubeconfig: &str) -> Cmd {
+pub fn aws_update_kubeconfig(cluster: &str, region: &str, kubeconfig: &Arg) -> Cmd {
     Cmd::new("aws")
         .args([
             "eks",
@@ -15,7 +15,8 @@ pub fn aws_update_kubeconfig(cluster: &str, region: &str, kubeconfig: &str) -> C
             "--region",
             region,
         ])
-        .args(["--kubeconfig", kubeconfig])
+        .arg("--kubeconfig")
+        .arg(kubeconfig.clone())
         .timeout(network_timeout())
 }
 
@@ -36,7 +37,7 @@ pub fn az_login(app_id: &str, tenant: &str, secret_file: &str) -> Cmd {
         .timeout(network_timeout())
 }
 
-pub fn az_aks_get_credentials(resource_group: &str, cluster: &str, kubeconfig: &str) -> Cmd {
+pub fn az_aks_get_credentials(resource_group: &str, cluster: &str, kubeconfig: &Arg) -> Cmd {
     Cmd::new("az")
         .args([
             "aks",
@@ -46,6 +47,8 @@ pub fn az_aks_get_credentials(resource_group: &str, cluster: &str, kubeconfig: &
             "--name",
             cluster,
         ])
-        .args(["--file", kubeconfig, "--overwrite-existing"])
+        .arg("--file")
+        .arg(kubeconfig.clone())
+        .arg("--overwrite-existing")
         .timeout(network_timeout())
 }

@@ -92,9 +92,9 @@ mod tests {
             (gcloud::activate_service_account("k"), net),
             (gcloud::get_credentials("c", "z", "p"), net),
             (gcloud::get_credentials_at("c", "z", "p"), net),
-            (cloud::aws_update_kubeconfig("c", "r", "k"), net),
+            (cloud::aws_update_kubeconfig("c", "r", &"k".into()), net),
             (cloud::az_login("a", "t", "f"), net),
-            (cloud::az_aks_get_credentials("g", "c", "k"), net),
+            (cloud::az_aks_get_credentials("g", "c", &"k".into()), net),
             (sops::decrypt("f"), net),
             (git::clone_branch("u", "b", "d"), transfer_timeout()),
         ]

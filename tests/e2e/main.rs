@@ -252,7 +252,7 @@ fn set_value(file: &Path, path: &[&str], value: &str) {
 }
 
 fn deploy_cmd(env: &TestEnv, root: &Path, bin: &Path, docker_config: &Path) -> Command {
-    let mut c = Command::new(assert_cmd::cargo::cargo_bin("deploy"));
+    let mut c = Command::new(env!("CARGO_BIN_EXE_deploy"));
     c.current_dir(root)
         .env("PATH", format!("{}:{}", bin.display(), env.path))
         .env("KUBECONFIG", env.kubeconfig())
