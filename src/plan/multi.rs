@@ -233,7 +233,7 @@ pub fn plan(repo: &MultiRepo, changes: &Changes) -> Result<Plan, ConfigErrors> {
                     let users = graph.users_of(dir);
                     let changed = dir.rsplit('/').next().unwrap_or(dir).to_string();
                     for cluster in &clusters {
-                        let support_chart = format!("{HELM_CHARTS_DIR}/support");
+                        let support_chart = super::release::support_chart();
                         if users.contains(&support_chart) {
                             let via = (support_chart != dir).then(|| "support".to_string());
                             acc.support(
@@ -246,7 +246,7 @@ pub fn plan(repo: &MultiRepo, changes: &Changes) -> Result<Plan, ConfigErrors> {
                             );
                         }
                         for hub in &cluster.file.hubs {
-                            let hub_chart = format!("{HELM_CHARTS_DIR}/{}", hub.helm_chart);
+                            let hub_chart = super::release::hub_chart(&hub.helm_chart);
                             if users.contains(&hub_chart) {
                                 let via = (hub_chart != dir).then(|| hub.helm_chart.clone());
                                 acc.hub(

@@ -70,6 +70,17 @@ pub enum Target<'a> {
     },
 }
 
+/// The chart folder of a hub whose `helm_chart` is `name` (the resolver's rule; the planner and
+/// validation ask it too, so no other place spells it).
+pub fn hub_chart(name: &str) -> String {
+    format!("{HELM_CHARTS_DIR}/{name}")
+}
+
+/// The support chart's folder.
+pub fn support_chart() -> String {
+    format!("{HELM_CHARTS_DIR}/support")
+}
+
 /// Everything helm will be given for `target`. `kind_of` tells a values file's kind from its
 /// repo-relative path (it reads the file; `None` when it cannot, and helm will say why).
 pub fn resolve(
@@ -87,7 +98,7 @@ pub fn resolve(
             }
             (
                 "support".to_string(),
-                format!("{HELM_CHARTS_DIR}/support"),
+                support_chart(),
                 cluster.support_files.clone(),
                 Vec::new(),
             )
@@ -106,7 +117,7 @@ pub fn resolve(
                 })?;
             (
                 hub.to_string(),
-                format!("{HELM_CHARTS_DIR}/{}", cluster.file.hubs[i].helm_chart),
+                hub_chart(&cluster.file.hubs[i].helm_chart),
                 cluster.hub_values[i].clone(),
                 Vec::new(),
             )

@@ -116,7 +116,10 @@ pub(super) fn check(
                 format!("hub `{}` is defined twice in this cluster", h.name),
             ));
         }
-        let chart = format!("{HELM_CHARTS_DIR}/{}/Chart.yaml", h.helm_chart);
+        let chart = format!(
+            "{}/Chart.yaml",
+            crate::plan::release::hub_chart(&h.helm_chart)
+        );
         if !repo.root.join(&chart).is_file() {
             problems.push(err(
                 &format!("/hubs/{i}/helm_chart"),
