@@ -481,19 +481,7 @@ fn github_actions_gets_a_group_per_release_and_a_step_summary() {
 /// gamma/prod with a sops-encrypted values file.
 fn with_encrypted_values() -> Fixture {
     let f = Fixture::multi();
-    f.write(
-        "config/clusters/gamma/enc-prod.secret.values.yaml",
-        "jupyterhub:\n  hub:\n    cookieSecret: ENC[AES256_GCM,data:abc=,type:str]\nsops:\n  version: 3.8.1\n",
-    );
-    let cluster =
-        std::fs::read_to_string(f.root.join("config/clusters/gamma/cluster.yaml")).unwrap();
-    let cluster = cluster.replacen(
-        "- prod.values.yaml",
-        "- prod.values.yaml\n      - enc-prod.secret.values.yaml",
-        1,
-    );
-    assert!(cluster.contains("enc-prod.secret.values.yaml"), "{cluster}");
-    f.write("config/clusters/gamma/cluster.yaml", &cluster);
+    f.encrypt_gamma_prod_values();
     f
 }
 

@@ -90,19 +90,7 @@ fn multi() -> Fixture {
         "config/clusters/gamma/deployer-credentials.secret.yaml",
         &kc,
     );
-    f.write(
-        "config/clusters/gamma/enc-prod.secret.values.yaml",
-        "jupyterhub:\n  hub:\n    cookieSecret: ENC[AES256_GCM,data:x]\nsops:\n  version: 3.8.1\n",
-    );
-    let c = std::fs::read_to_string(f.root.join("config/clusters/gamma/cluster.yaml")).unwrap();
-    f.write(
-        "config/clusters/gamma/cluster.yaml",
-        c.replacen(
-            "- prod.values.yaml",
-            "- prod.values.yaml\n      - enc-prod.secret.values.yaml",
-            1,
-        ),
-    );
+    f.encrypt_gamma_prod_values();
     f.write(
         "config/clusters/delta/cluster.yaml",
         "name: delta\nprovider: azure\nazure: {key: sp.secret.json, resource_group: rg, cluster: aks}\nhubs:\n- name: delta-prod\n  helm_chart: basehub\n  helm_chart_values_files: [prod.values.yaml]\n",
@@ -374,19 +362,7 @@ fn planted_secrets_never_leak_from_any_run() {
 /// gamma/prod with a sops-encrypted values file.
 fn with_encrypted_values() -> Fixture {
     let f = Fixture::multi();
-    f.write(
-        "config/clusters/gamma/enc-prod.secret.values.yaml",
-        "jupyterhub:\n  hub:\n    cookieSecret: ENC[AES256_GCM,data:abc=,type:str]\nsops:\n  version: 3.8.1\n",
-    );
-    let c = std::fs::read_to_string(f.root.join("config/clusters/gamma/cluster.yaml")).unwrap();
-    f.write(
-        "config/clusters/gamma/cluster.yaml",
-        c.replacen(
-            "- prod.values.yaml",
-            "- prod.values.yaml\n      - enc-prod.secret.values.yaml",
-            1,
-        ),
-    );
+    f.encrypt_gamma_prod_values();
     f.commit_all("encrypted values");
     f
 }

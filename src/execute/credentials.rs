@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::secrets::{self, Decrypted};
+use super::secrets::{self, Decrypted, SecretKind};
 use crate::cmd::{Arg, Cmd};
 use crate::log::Log;
 use crate::plan::run_plan::{Access, ClusterPlan, KeyFile};
@@ -85,8 +85,16 @@ pub fn connect(
         c.env.extend(env.iter().cloned());
         runner.run(&c)
     };
-    let mut key_path =
-        |k: &KeyFile| secrets::plain_key_path(runner, log, root, &k.path, &mut decrypted);
+    let mut key_path = |k: &KeyFile| {
+        secrets::plain_path(
+            runner,
+            log,
+            root,
+            &k.path,
+            SecretKind::Credentials,
+            &mut decrypted,
+        )
+    };
     match &cluster.access {
         Access::Gcp {
             key,

@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 
 use super::once_map::OnceMap;
 use super::release::DependencyCache;
-use super::secrets::{self, Decrypted};
+use super::secrets::{self, Decrypted, SecretKind};
 use crate::log::Log;
 use crate::plan::live::{self, ChartId, Live, Objects, Sides};
 use crate::plan::release::ReleaseSpec;
@@ -205,7 +205,7 @@ fn compare_release(
     key.update(chart.digest);
     for v in &spec.values {
         let v = &v.path;
-        let path = secrets::plain_path(runner, log, root, v, &mut decrypted)
+        let path = secrets::plain_path(runner, log, root, v, SecretKind::Values, &mut decrypted)
             .map_err(step("decrypting values"))?;
         let content =
             crate::config::input::read_text(root.join(&path)).map_err(|e| format!("{v}: {e}"))?;

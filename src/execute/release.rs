@@ -9,7 +9,7 @@ use super::lease::{self, LeaseSettings};
 use super::once_map::OnceMap;
 use super::outcome::Failure;
 use super::recovery::{self, LeaseOrigin, Refusal};
-use super::secrets::{self, Decrypted};
+use super::secrets::{self, Decrypted, SecretKind};
 use crate::cmd::Cmd;
 use crate::log::Log;
 use crate::plan::release::ReleaseSpec;
@@ -102,8 +102,15 @@ fn upgrade_holding_lease(
     let mut values = Vec::with_capacity(spec.values.len());
     for v in &spec.values {
         values.push(
-            secrets::plain_path(runner, log, root, &v.path, &mut decrypted)
-                .map_err(Failure::at("decrypting values"))?,
+            secrets::plain_path(
+                runner,
+                log,
+                root,
+                &v.path,
+                SecretKind::Values,
+                &mut decrypted,
+            )
+            .map_err(Failure::at("decrypting values"))?,
         );
     }
     let mut args = spec.upgrade_args(values);

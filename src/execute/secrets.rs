@@ -199,30 +199,10 @@ pub enum DecryptError {
     Invalid(crate::config::ConfigError),
 }
 
-/// The file to hand to a tool for values file `file` (repo-relative): the file itself, or a
-/// decrypted copy. In a dry run, a placeholder naming the file.
+/// The file to hand to a tool for `file` (repo-relative; a values file, or a credentials file
+/// with [`SecretKind::Credentials`]): the file itself, or a decrypted copy. In a dry run, a
+/// placeholder naming the file.
 pub fn plain_path(
-    runner: &dyn Runner,
-    log: &Log,
-    root: &Path,
-    file: &str,
-    out: &mut Decrypted,
-) -> Result<String, CmdError> {
-    plain_path_as(runner, log, root, file, SecretKind::Values, out)
-}
-
-/// [`plain_path`] for a credentials file (a cloud key, a kubeconfig).
-pub fn plain_key_path(
-    runner: &dyn Runner,
-    log: &Log,
-    root: &Path,
-    file: &str,
-    out: &mut Decrypted,
-) -> Result<String, CmdError> {
-    plain_path_as(runner, log, root, file, SecretKind::Credentials, out)
-}
-
-fn plain_path_as(
     runner: &dyn Runner,
     log: &Log,
     root: &Path,

@@ -147,6 +147,23 @@ impl Fixture {
         std::fs::remove_file(self.root.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"));
     }
 
+    /// gamma/prod gets a second, sops-encrypted values file (the multi-cluster example).
+    pub fn encrypt_gamma_prod_values(&self) {
+        self.write(
+            "config/clusters/gamma/enc-prod.secret.values.yaml",
+            "jupyterhub:\n  hub:\n    cookieSecret: ENC[AES256_GCM,data:abc=,type:str]\nsops:\n  version: 3.8.1\n",
+        );
+        let c =
+            std::fs::read_to_string(self.root.join("config/clusters/gamma/cluster.yaml")).unwrap();
+        let c = c.replacen(
+            "- prod.values.yaml",
+            "- prod.values.yaml\n      - enc-prod.secret.values.yaml",
+            1,
+        );
+        assert!(c.contains("enc-prod.secret.values.yaml"), "{c}");
+        self.write("config/clusters/gamma/cluster.yaml", c);
+    }
+
     pub fn remove_tool(&self, name: &str) {
         std::fs::remove_file(self.bin.join(name)).unwrap();
     }
