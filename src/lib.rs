@@ -11,6 +11,7 @@ pub mod config;
 pub mod docgen;
 pub mod execute;
 pub mod gitops;
+pub mod jsonnet;
 pub mod log;
 pub mod plan;
 pub mod report;

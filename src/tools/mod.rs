@@ -6,6 +6,7 @@ pub mod docker;
 pub mod gcloud;
 pub mod git;
 pub mod helm;
+pub mod jsonnet;
 pub mod kubectl;
 pub mod sops;
 
