@@ -23,6 +23,12 @@ pub enum Arg {
     },
 }
 
+impl Default for Arg {
+    fn default() -> Self {
+        Arg::Plain(String::new())
+    }
+}
+
 impl Arg {
     pub fn value(&self) -> &str {
         match self {

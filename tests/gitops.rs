@@ -326,6 +326,11 @@ fn run_writes_helm_releases_for_a_flux_run_cluster_instead_of_running_helm() {
             "report.json",
             "config/clusters/beta/research.values.yaml",
         ])
+        // what sops prints validates against basehub's schema (under `basehub:`)
+        .env(
+            "FAKE_SOPS_OUTPUT",
+            "basehub:\n  jupyterhub:\n    proxy:\n      secretToken: FAKE-research-token\n",
+        )
         .status(1)
         .stderr_contains(
             "research.values.yaml is sops-encrypted: its values cannot be written in clear",

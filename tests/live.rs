@@ -13,7 +13,7 @@ use deploy::cmd::Cmd;
 use deploy::config::multi::MultiRepo;
 use deploy::execute::live::{self, RenderCache};
 use deploy::execute::outcome::{Outcome, Status};
-use deploy::execute::release::DependencyCache;
+use deploy::execute::prepare::DependencyCache;
 use deploy::execute::run::RunOptions;
 use deploy::log::{Ci, Log, SharedBuf, Verbosity};
 use deploy::plan::jobs::{Job, Kind};
@@ -461,14 +461,21 @@ fn a_render_is_shared_by_releases_with_the_same_inputs() {
         release: "support".into(),
         namespace: "support".into(),
         chart: "helm-charts/support".into(),
+        chart_override: None,
+        dependency_updates: vec!["helm-charts/support".into()],
         values: vec![ValuesFile {
             path: values.into(),
             kind: ValuesKind::Plain,
         }],
+        jsonnet_vars: vec![],
+        domain_override: None,
+        crds: None,
+        before: vec![],
         set_string: vec![],
         timeout: "5m".into(),
         force: false,
         force_recover: false,
+        wait: deploy::plan::release::Wait::DeploymentsAndDaemonSets,
     };
     let shared = live::Shared {
         root,

@@ -402,10 +402,11 @@ fn upgrade_hub_and_upgrade_support_take_live_too() {
     assert_eq!(report["releases"][0]["status"], "unchanged");
     ok(&f, &["upgrade-hub", "alpha", "physics", "--live"]);
     assert_eq!(helm_calls(&f, "helm upgrade").len(), 1);
-    // support is not installed in this fixture: kept, and upgraded
+    // support is not installed in this fixture: kept, and upgraded (after cert-manager)
     ok(&f, &["upgrade-support", "alpha", "--live"]);
-    assert_eq!(helm_calls(&f, "helm upgrade").len(), 2);
+    assert_eq!(helm_calls(&f, "helm upgrade --install").len(), 2);
+    assert_eq!(helm_calls(&f, "helm upgrade cert-manager").len(), 1);
     // without --live, always
     ok(&f, &["upgrade-hub", "alpha", "prod"]);
-    assert_eq!(helm_calls(&f, "helm upgrade").len(), 3);
+    assert_eq!(helm_calls(&f, "helm upgrade --install").len(), 3);
 }

@@ -7,8 +7,6 @@
 
 mod common;
 
-use std::io::Write;
-
 use common::Test;
 use std::path::{Path, PathBuf};
 
@@ -18,34 +16,9 @@ use deploy::log::{Ci, Log, SharedBuf, Verbosity};
 use deploy::plan::legacy::{self, ImageTag, Request};
 use deploy::runner::{RealRunner, Reply, Runner};
 
-fn find_helm() -> Option<PathBuf> {
-    if let Ok(p) = which::which("helm") {
-        return Some(p);
-    }
-    let dir = std::env::var_os("DEPLOY_TOOLS_DIR")
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/deploy-tools"))
-        })?;
-    let p = dir.join("bin/helm");
-    p.is_file().then_some(p)
-}
-
 /// The helm binary, or `None` after a loud notice (a panic in CI).
 fn helm_or_skip(test: &str) -> Option<PathBuf> {
-    if let Some(p) = find_helm() {
-        return Some(p);
-    }
-    let msg = format!(
-        "helm 3 not found (PATH, $DEPLOY_TOOLS_DIR/bin, ~/.cache/deploy-tools/bin): run \
-         scripts/install-tools; test `{test}` did NOT run"
-    );
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{msg}");
-    }
-    // Written past the test harness's capture, so the skip is seen.
-    let _ = writeln!(std::io::stderr(), "\n*** SKIPPED: {msg} ***\n");
-    None
+    common::real::helm(test)
 }
 
 /// Point a command at the real helm and keep its state in a private folder.

@@ -6,7 +6,8 @@
 //! Without Go jsonnet these tests say so on stderr and pass, except in CI (`CI=true`), where a
 //! missing tool fails them: CI must never skip a real-tool test silently.
 
-use std::io::Write;
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -14,48 +15,13 @@ use deploy::cmd::Cmd;
 use deploy::config::cluster::Cluster;
 use deploy::jsonnet::{self, Render};
 use deploy::log::{Ci, Log, SharedBuf, Verbosity};
-use deploy::runner::{CmdError, RealRunner, Reply, Runner};
+use deploy::runner::{CmdError, RealRunner, Runner};
 use deploy::tools;
 use serde_json::{Value, json};
 
-fn tools_bin() -> Option<PathBuf> {
-    let dir = std::env::var_os("DEPLOY_TOOLS_DIR")
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/deploy-tools"))
-        })?;
-    Some(dir.join("bin"))
-}
-
-/// The Go jsonnet: the tools folder's first (a `jsonnet` on PATH may be the C++ one), then PATH.
-/// `None` after a loud notice (a panic in CI).
+/// The Go jsonnet, or `None` after a loud notice (a panic in CI).
 fn jsonnet_or_skip(test: &str) -> Option<PathBuf> {
-    let candidates = tools_bin()
-        .map(|b| b.join("jsonnet"))
-        .into_iter()
-        .chain(which::which("jsonnet").ok());
-    let mut seen = Vec::new();
-    for p in candidates.filter(|p| p.is_file()) {
-        let out = runner(Verbosity::Normal)
-            .0
-            .run(&with_program(&tools::jsonnet::version(), &p));
-        match out.map(stdout) {
-            Ok(v) if jsonnet::check_version(&v).is_ok() => return Some(p),
-            Ok(v) => seen.push(format!("{} ({})", p.display(), v.trim())),
-            Err(e) => seen.push(format!("{} ({e})", p.display())),
-        }
-    }
-    let msg = format!(
-        "Go jsonnet not found ($DEPLOY_TOOLS_DIR/bin, ~/.cache/deploy-tools/bin, PATH; seen: \
-         [{}]): run scripts/install-tools; test `{test}` did NOT run",
-        seen.join(", ")
-    );
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{msg}");
-    }
-    // Written past the test harness's capture, so the skip is seen.
-    let _ = writeln!(std::io::stderr(), "\n*** SKIPPED: {msg} ***\n");
-    None
+    common::real::go_jsonnet(test)
 }
 
 fn with_program(cmd: &Cmd, program: &Path) -> Cmd {
@@ -68,13 +34,6 @@ fn runner(v: Verbosity) -> (RealRunner, SharedBuf) {
     let buf = SharedBuf::default();
     let log = Log::with_sink(v, Ci::Plain, Box::new(buf.clone()));
     (RealRunner::new(log), buf)
-}
-
-fn stdout(r: Reply) -> String {
-    match r {
-        Reply::Ran(o) => o.stdout,
-        Reply::NotRun => panic!("not run"),
-    }
 }
 
 fn fixtures() -> PathBuf {

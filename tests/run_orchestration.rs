@@ -114,7 +114,11 @@ fn support_then_staging_then_prod_within_each_cluster() {
         let ups: Vec<(String, Instant, Instant)> = calls
             .iter()
             .filter(kube)
-            .filter(|c| c.cmd.line().starts_with("helm upgrade"))
+            .filter(|c| {
+                c.cmd
+                    .line()
+                    .starts_with("helm upgrade --install --namespace")
+            })
             .map(|c| (c.cmd.args[5].value().to_string(), c.start, c.end))
             .collect();
         let mut expected_sequential: Vec<&str> = Vec::new();

@@ -130,6 +130,7 @@ fn live_check(repo: &MultiRepo, plan: &mut Plan, helm_jobs: u16, log: &Log) -> a
 /// read-only queries run; nothing is decrypted.
 fn commands(repo: &MultiRepo, plan: &Plan, log: &Log) -> anyhow::Result<String> {
     let run_plan = run_plan::build(repo, &plan.jobs(), &release_options(repo))?;
+    preflight::require_jsonnet(&run_plan.programs, log)?;
     let factory = DryFactory {
         root: repo.root.clone(),
         out: || Box::new(std::io::sink()),

@@ -6,7 +6,8 @@ use crate::cli::{ValidateArgs, ValidateFormat};
 use crate::config::ConfigError;
 use crate::config::legacy::LegacyRepo;
 use crate::config::multi::MultiRepo;
-use crate::execute::preflight::decryptor;
+use crate::execute::prepare;
+use crate::execute::prepare::DependencyCache;
 use crate::log::Log;
 use crate::plan::release::{self, Options, Target};
 use crate::report::print_result;
@@ -35,11 +36,11 @@ pub(crate) fn validate_cmd(args: ValidateArgs, root: &Path, log: &Log) -> anyhow
             None
         };
         let (mut f, clusters) =
-            validate::multi(&repo, checks.as_deref(), &decryptor(&runner, log, root));
+            crate::execute::preflight::check_values(&repo, checks.as_deref(), &runner, log);
         if args.helm && f.problems.is_empty() {
             let releases =
                 checks.unwrap_or_else(|| validate::every_release(&repo, clusters.iter()));
-            helm_checks(&runner, &releases, &mut f);
+            helm_checks(&runner, log, root, &releases, &mut f);
         }
         f
     } else {
@@ -62,17 +63,16 @@ pub(crate) fn validate_cmd(args: ValidateArgs, root: &Path, log: &Log) -> anyhow
                         chart: c,
                         image_tag: None,
                     };
-                    let spec = release::resolve(target, &Options::default(), &|_| None).ok()?;
+                    let spec =
+                        release::resolve(target, &Options::default(), &legacy_sources()).ok()?;
                     Some(ValuesCheck {
                         dir: None,
                         cluster: "-".into(),
-                        release: spec.release.clone(),
-                        chart: spec.chart.clone(),
-                        values: spec.value_paths(),
+                        spec,
                     })
                 })
                 .collect();
-            helm_checks(&runner, &releases, &mut f);
+            helm_checks(&runner, log, root, &releases, &mut f);
         }
         f
     };
@@ -97,38 +97,70 @@ fn report(mut f: Findings, format: ValidateFormat, log: &Log) -> anyhow::Result<
     }
 }
 
-/// `helm dependency update` (once per chart), `helm lint` and `helm template` per release.
-fn helm_checks(runner: &dyn Runner, releases: &[ValuesCheck], f: &mut Findings) {
-    let mut updated = std::collections::BTreeSet::new();
+/// Each release's charts in place and their dependencies updated (once per chart), then `helm
+/// lint` and `helm template` with its values as the upgrade gives them (decrypted, rendered).
+/// Encrypted values files are never given to helm as they are: without sops, the release is
+/// left out with a notice.
+fn helm_checks(
+    runner: &dyn Runner,
+    log: &Log,
+    root: &Path,
+    releases: &[ValuesCheck],
+    f: &mut Findings,
+) {
+    let deps = DependencyCache::default();
+    let sops = which::which("sops").is_ok();
+    let mut failed_charts = std::collections::BTreeSet::new();
     for r in releases {
-        if updated.insert(r.chart.clone())
-            && let Err(e) = runner.run(&helm::dependency_update(&r.chart))
-        {
-            f.problems.push(ConfigError::new(
-                r.chart.clone(),
-                format!("helm dependency update failed: {e}"),
+        let spec = &r.spec;
+        let label = format!("{}/{}", r.cluster, spec.release);
+        let last_file = || {
+            spec.values
+                .last()
+                .map(|v| v.path.clone())
+                .unwrap_or_else(|| spec.chart.clone())
+        };
+        if spec.has_encrypted() && !sops {
+            f.notices.push(format!(
+                "{label}: not rendered with helm: sops is not installed, and encrypted values \
+                 files are never given to helm as they are"
             ));
             continue;
         }
+        let placed = match prepare::place_chart(runner, root, &deps, spec) {
+            Ok(p) => p,
+            Err(e) => {
+                if failed_charts.insert(spec.chart.clone()) {
+                    f.problems
+                        .push(ConfigError::new(spec.chart.clone(), format!("{e}")));
+                }
+                continue;
+            }
+        };
+        let (files, _kept) = match prepare::values(runner, log, &placed, spec) {
+            Ok(v) => v,
+            Err(e) => {
+                f.problems.push(ConfigError::new(
+                    last_file(),
+                    format!("release {label}: {e}"),
+                ));
+                continue;
+            }
+        };
+        let chart = placed.path(&spec.chart);
         let mut lint = crate::cmd::Cmd::new("helm")
-            .args(["lint", r.chart.as_str()])
+            .arg("lint")
+            .arg(chart.clone())
             .local_query();
-        for v in &r.values {
-            lint = lint.args(["-f", v.as_str()]);
+        for v in &files {
+            lint = lint.arg("-f").arg(v.clone());
         }
-        let template = helm::template(&helm::Upgrade {
-            release: &r.release,
-            chart: &r.chart,
-            namespace: &r.release,
-            values: r.values.clone(),
-            ..helm::Upgrade::default()
-        });
+        let template = helm::template(&spec.upgrade_args(chart, files));
         for (what, cmd) in [("helm lint", lint), ("helm template", template)] {
             if let Err(e) = runner.run(&cmd) {
-                let file = r.values.last().cloned().unwrap_or_else(|| r.chart.clone());
                 f.problems.push(ConfigError::new(
-                    file,
-                    format!("{what} of release {}/{} failed: {e}", r.cluster, r.release),
+                    last_file(),
+                    format!("{what} of release {label} failed: {e}"),
                 ));
             }
         }
@@ -173,5 +205,16 @@ fn render(f: &Findings, format: ValidateFormat) -> String {
                 format!("::error {props}::{msg}\n")
             })
             .collect(),
+    }
+}
+
+/// What the resolver reads for a legacy chart: nothing (git-crypt, not sops, keeps a legacy
+/// repo's secrets: files are passed as they are).
+fn legacy_sources() -> release::Sources<'static> {
+    static SUPPORT: std::sync::LazyLock<crate::config::deploy_yaml::SupportSettings> =
+        std::sync::LazyLock::new(Default::default);
+    release::Sources {
+        read: &|_| None,
+        support: &SUPPORT,
     }
 }

@@ -154,6 +154,16 @@ impl ClusterFile {
     }
 }
 
+/// A `chart_override` path as 2i2c's deployer reads it: with a `/`, relative to the repo root,
+/// else to the cluster folder `dir`.
+pub fn chart_override_path(dir: &str, value: &str) -> Result<String, String> {
+    if value.contains('/') {
+        paths::normalize(value)
+    } else {
+        paths::join(dir, value)
+    }
+}
+
 /// A staging hub is one whose name contains `staging`: it is deployed first, as a canary.
 pub fn is_staging_name(hub: &str) -> bool {
     hub.contains("staging")
@@ -251,13 +261,14 @@ impl Cluster {
             )?;
             let mut files = values.clone();
             hub_values.push(values);
-            let extra: Vec<String> = hub
-                .chart_override
-                .iter()
-                .chain(hub.domain_override_file.iter())
-                .cloned()
-                .collect();
-            files.extend(resolve(format!("hubs[{i}]"), &extra)?);
+            if let Some(o) = &hub.chart_override {
+                files.push(
+                    chart_override_path(&dir, o)
+                        .map_err(|m| err(&format!("hubs[{i}].chart_override"), m))?,
+                );
+            }
+            let extra: Vec<String> = hub.domain_override_file.iter().cloned().collect();
+            files.extend(resolve(format!("hubs[{i}].domain_override_file"), &extra)?);
             hub_files.push(files);
         }
         Ok(Cluster {

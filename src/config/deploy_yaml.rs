@@ -30,6 +30,53 @@ pub struct DeployYaml {
     /// cluster (`--live`) unless given `--no-live`.
     #[serde(default)]
     pub live: bool,
+    /// How support releases are deployed (multi-cluster layout). The defaults are what 2i2c's
+    /// deployer does.
+    #[serde(default)]
+    pub support: SupportSettings,
+}
+
+/// `support:` in deploy.yaml.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SupportSettings {
+    /// Values files of the support chart given to every cluster's support release, first
+    /// (repo-relative). Default: 2i2c's chart-level encrypted files, those of them that exist.
+    pub values_files: Option<Vec<String>>,
+    /// cert-manager's CRDs and chart installed before each support release, at this version;
+    /// `null`: not installed.
+    #[serde(default = "default_cert_manager")]
+    pub cert_manager_version: Option<String>,
+    /// On AWS clusters, the tigera operator's manifest applied (and patched) before each
+    /// support release, at this version; `null`: not applied.
+    #[serde(default = "default_tigera_operator")]
+    pub tigera_operator_version: Option<String>,
+}
+
+/// 2i2c's deployer's `--cert-manager-version` default.
+fn default_cert_manager() -> Option<String> {
+    Some("v1.20.3".into())
+}
+
+/// The tigera operator version 2i2c's deployer hard-codes.
+fn default_tigera_operator() -> Option<String> {
+    Some("v3.29.3".into())
+}
+
+/// The support chart's own values files 2i2c's deployer gives every support release first.
+pub const DEFAULT_SUPPORT_VALUES: [&str; 2] = [
+    "helm-charts/support/enc-support.secret.values.yaml",
+    "helm-charts/support/enc-cryptnono.secret.values.yaml",
+];
+
+impl Default for SupportSettings {
+    fn default() -> Self {
+        SupportSettings {
+            values_files: None,
+            cert_manager_version: default_cert_manager(),
+            tigera_operator_version: default_tigera_operator(),
+        }
+    }
 }
 
 fn default_charts_dir() -> String {
@@ -96,6 +143,11 @@ impl DeployYaml {
             super::names::check_arg(value)
                 .map_err(|m| super::ConfigError::new(file, m).field(field))?;
         }
+        for (i, f) in self.support.values_files.iter().flatten().enumerate() {
+            super::paths::normalize(f).map_err(|m| {
+                super::ConfigError::new(file, m).field(format!("support.values_files[{i}]"))
+            })?;
+        }
         Ok(())
     }
 
@@ -121,6 +173,17 @@ impl DeployYaml {
                 ("image.tag_value", &i.tag_value),
             ]);
         }
+        let s = &self.support;
+        out.extend(
+            s.cert_manager_version
+                .as_deref()
+                .map(|v| ("support.cert_manager_version", v)),
+        );
+        out.extend(
+            s.tigera_operator_version
+                .as_deref()
+                .map(|v| ("support.tigera_operator_version", v)),
+        );
         out
     }
 }

@@ -10,7 +10,7 @@ use super::lease::LeaseSettings;
 use super::live::RenderCache;
 use super::outcome::{Failure, Status};
 use super::pool::{Guarded, Permits, RunnerFactory};
-use super::release::DependencyCache;
+use super::prepare::DependencyCache;
 use crate::log::{Ci, Log, Verbosity};
 use crate::plan::run_plan::ClusterPlan;
 use crate::signals;

@@ -8,9 +8,10 @@ use super::context::{Ctx, finish_release};
 use super::outcome::{Outcome, Status};
 use super::pool::Guarded;
 use crate::plan::jobs::Kind;
-use crate::plan::release::ValuesKind;
+use crate::plan::release::{Extra, ValuesKind};
 use crate::plan::run_plan::{Access, ClusterPlan, FluxTarget, Step};
-use crate::runner::CmdError;
+use crate::runner::{CmdError, Runner};
+use crate::validate::Undecrypted;
 
 /// Write the cluster's HelmReleases and push them; every job gets the push's outcome (or its own
 /// problem when its HelmRelease could not be made, and then nothing is pushed).
@@ -20,10 +21,18 @@ pub(super) fn flux_cluster(ctx: &Ctx<'_>, cluster: &ClusterPlan) -> Vec<(usize, 
     };
     let t0 = Instant::now();
     let started = ctx.now();
+    let (rlog, buf) = ctx.log.buffered_child();
+    let guarded = Guarded::new(ctx.factory.make(&rlog), &ctx.permits);
     let mut files = Vec::new();
     let mut problems: Vec<(usize, String)> = Vec::new();
     for step in &cluster.steps {
-        match helm_release_file(ctx.root, target, step) {
+        if let Some(what) = not_in_helm_release(&step.spec) {
+            rlog.warn(&format!(
+                "{}: {what}: not in its HelmRelease; Flux does not apply it, apply it yourself",
+                step.job.label()
+            ));
+        }
+        match helm_release_file(ctx.root, target, step, &guarded) {
             Ok(file) => files.push(file),
             Err(m) => {
                 ctx.log.error(&format!("{}: {m}", step.job.label()));
@@ -31,8 +40,6 @@ pub(super) fn flux_cluster(ctx: &Ctx<'_>, cluster: &ClusterPlan) -> Vec<(usize, 
             }
         }
     }
-    let (rlog, buf) = ctx.log.buffered_child();
-    let guarded = Guarded::new(ctx.factory.make(&rlog), &ctx.permits);
     let label = format!("{}: gitops", cluster.name);
     ctx.log.info(&format!(
         "start   {label} ({} HelmRelease(s) to {})",
@@ -117,25 +124,71 @@ fn status_of_chain(e: &anyhow::Error) -> Status {
     }
 }
 
-/// One release of a Flux-run cluster as `(path in the releases repo, HelmRelease YAML)`.
+/// What a run does around a release's upgrade that a HelmRelease cannot say: CRD updates
+/// (Flux's default installs a chart's CRDs on first install only) and support's extras.
+fn not_in_helm_release(spec: &crate::plan::release::ReleaseSpec) -> Option<String> {
+    let mut what: Vec<String> = Vec::new();
+    if let Some(c) = &spec.crds {
+        what.push(format!("the CRDs of {} {}", c.chart, c.version));
+    }
+    for e in &spec.before {
+        what.push(match e {
+            Extra::CertManager { version } => format!("cert-manager {version}"),
+            Extra::TigeraOperator { version } => format!("the tigera operator {version}"),
+        });
+    }
+    (!what.is_empty()).then(|| what.join(", "))
+}
+
+/// One release of a Flux-run cluster as `(path in the releases repo, HelmRelease YAML)`: its
+/// values files merged (jsonnet ones rendered through `runner`, as a run renders them).
 fn helm_release_file(
     root: &Path,
     target: &FluxTarget,
     step: &Step,
+    runner: &dyn Runner,
 ) -> Result<(String, String), String> {
     let spec = &step.spec;
+    if let Some(o) = &spec.chart_override {
+        return Err(format!(
+            "chart_override {} replaces a Chart.yaml in a temp copy at deploy time: a HelmRelease \
+             can only name a chart folder of its source",
+            o.file
+        ));
+    }
+    if let Some(f) = &spec.domain_override {
+        return Err(format!(
+            "domain_override_file {f} is read at deploy time (decrypted): a HelmRelease cannot \
+             carry it; set the hub's domain in cluster.yaml instead"
+        ));
+    }
+    let render = super::preflight::renderer(runner, root);
     let mut docs = Vec::new();
     for v in &spec.values {
         let f = &v.path;
-        if v.kind == ValuesKind::Encrypted {
-            return Err(format!(
-                "{f} is sops-encrypted: its values cannot be written in clear to the releases repo \
-                 (give Flux the secret through valuesFrom and a sops-encrypted Secret instead)"
-            ));
-        }
-        let text =
-            crate::config::files::read_text(&root.join(f)).map_err(|e| format!("{f} {e}"))?;
-        docs.push(crate::config::yaml::to_json(f, &text).map_err(|e| e.to_string())?);
+        let doc = match v.kind {
+            ValuesKind::Encrypted => {
+                return Err(format!(
+                    "{f} is sops-encrypted: its values cannot be written in clear to the releases \
+                     repo (give Flux the secret through valuesFrom and a sops-encrypted Secret \
+                     instead)"
+                ));
+            }
+            ValuesKind::Jsonnet => {
+                let text = render(spec, f).map_err(|e| match e {
+                    Undecrypted::Skipped(why) => format!("{f} could not be rendered: {why}"),
+                    Undecrypted::Invalid(e) => e.to_string(),
+                })?;
+                serde_json::from_str(&text)
+                    .map_err(|e| format!("{f}: jsonnet rendered no JSON document: {e}"))?
+            }
+            ValuesKind::Plain => {
+                let text = crate::config::files::read_text(&root.join(f))
+                    .map_err(|e| format!("{f} {e}"))?;
+                crate::config::yaml::to_json(f, &text).map_err(|e| e.to_string())?
+            }
+        };
+        docs.push(doc);
     }
     // Flux keeps deploy's order: staging after support, prod after every staging hub
     let depends_on: Vec<String> = match step.job.kind {

@@ -15,8 +15,8 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::once_map::OnceMap;
-use super::release::DependencyCache;
-use super::secrets::{self, Decrypted, SecretKind};
+use super::prepare;
+use super::prepare::DependencyCache;
 use crate::log::Log;
 use crate::plan::live::{self, ChartId, Live, Objects, Sides};
 use crate::plan::release::ReleaseSpec;
@@ -194,31 +194,31 @@ fn compare_release(
         app_version: text("appVersion"),
     };
 
-    deps.update(runner, &spec.chart)
-        .map_err(step("helm dependency update"))?;
-    let chart = cache.chart(root, &spec.chart)?;
+    let placed = prepare::place_chart(runner, root, deps, spec).map_err(|f| f.to_string())?;
+    let chart_arg = placed.path(&spec.chart);
+    // an override's copy is the release's own: its digest is not shared
+    let chart = match &chart_arg {
+        crate::cmd::Arg::Plain(c) => cache.chart(root, c)?,
+        other => chart_info(Path::new(other.value())).map_err(|e| format!("{other}: {e}"))?,
+    };
 
-    let mut decrypted = Decrypted::default();
-    let mut files = Vec::with_capacity(spec.values.len());
-    let mut docs = Vec::with_capacity(spec.values.len());
+    let (files, decrypted) =
+        prepare::values(runner, log, &placed, spec).map_err(|f| f.to_string())?;
+    let mut docs = Vec::with_capacity(files.len());
     let mut key = Sha256::new();
     key.update(chart.digest);
-    for v in &spec.values {
+    for (f, v) in files.iter().zip(&spec.values) {
         let v = &v.path;
-        let path = secrets::plain_path(runner, log, root, v, SecretKind::Values, &mut decrypted)
-            .map_err(step("decrypting values"))?;
-        let content =
-            crate::config::input::read_text(root.join(&path)).map_err(|e| format!("{v}: {e}"))?;
+        let content = crate::config::input::read_text(root.join(f.value()))
+            .map_err(|e| format!("{v}: {e}"))?;
         key.update(Sha256::digest(content.as_bytes()));
-        crate::config::yaml::check_depth(v, &content).map_err(|e| e.to_string())?;
-        docs.push(serde_yaml::from_str::<Value>(&content).map_err(|e| format!("{v}: {e}"))?);
-        files.push(path);
+        docs.push(crate::config::yaml::to_json(v, &content).map_err(|e| e.to_string())?);
     }
     let mut values = crate::config::values::merge_values(docs);
     for (k, v) in &spec.set_string {
         crate::config::values::set_string(&mut values, k, v);
     }
-    let args = spec.upgrade_args(files);
+    let args = spec.upgrade_args(chart_arg.clone(), files);
     let cmd = helm::template_for(&args, Some(caps), true);
     // Everything else the render depends on: the arguments after the values files' paths (which
     // differ per decrypted copy), the release, namespace and capabilities.

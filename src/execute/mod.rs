@@ -14,6 +14,7 @@ pub mod once_map;
 pub mod outcome;
 pub mod pool;
 pub mod preflight;
+pub mod prepare;
 pub mod recovery;
 pub mod release;
 pub mod run;

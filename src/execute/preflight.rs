@@ -7,31 +7,52 @@ use std::path::Path;
 use super::secrets::{self, DecryptError, SecretKind};
 use crate::config::legacy::LegacyRepo;
 use crate::config::multi::MultiRepo;
-use crate::config::{ConfigErrors, MissingPrograms};
+use crate::config::{ConfigError, ConfigErrors, MissingPrograms, UsageError};
 use crate::log::Log;
-use crate::plan::release::ValuesKind;
+use crate::plan::release::{ReleaseSpec, ValuesKind};
 use crate::plan::run_plan::{Access, RunPlan};
-use crate::runner::{RealRunner, Runner};
-use crate::validate::{self, Findings, Undecrypted};
+use crate::runner::{CmdError, RealRunner, Reply, Runner};
+use crate::validate::{self, Findings, Readers, Undecrypted};
 
-/// Stop (exit 2) when a program is not on PATH; a dry run only warns.
+/// Stop (exit 2) when a program is not on PATH; a dry run only warns, except for jsonnet (a dry
+/// run renders for real: the commands it prints use the renders). When jsonnet is needed, it
+/// must be the Go implementation (`jsonnet --version`), as 2i2c's deployer checks.
 pub fn require_programs(programs: &[String], dry_run: bool, log: &Log) -> anyhow::Result<()> {
     let missing: Vec<String> = programs
         .iter()
         .filter(|p| which::which(p).is_err())
         .cloned()
         .collect();
-    if missing.is_empty() {
+    let jsonnet = crate::jsonnet::PROGRAM;
+    if !missing.is_empty() {
+        if !dry_run || missing.iter().any(|p| p == jsonnet) {
+            return Err(MissingPrograms(missing).into());
+        }
+        log.warn(&format!(
+            "not on PATH (a real run would stop here): {}",
+            missing.join(", ")
+        ));
+    }
+    require_jsonnet(programs, log)
+}
+
+/// When `programs` has jsonnet: it is on PATH and `jsonnet --version` names the Go
+/// implementation, or the run stops (exit 2). Renders run even in dry runs and printed plans.
+pub fn require_jsonnet(programs: &[String], log: &Log) -> anyhow::Result<()> {
+    let jsonnet = crate::jsonnet::PROGRAM;
+    if !programs.iter().any(|p| p == jsonnet) {
         return Ok(());
     }
-    if !dry_run {
-        return Err(MissingPrograms(missing).into());
+    if which::which(jsonnet).is_err() {
+        return Err(MissingPrograms(vec![jsonnet.to_string()]).into());
     }
-    log.warn(&format!(
-        "not on PATH (a real run would stop here): {}",
-        missing.join(", ")
-    ));
-    Ok(())
+    let runner = RealRunner::new(log.clone());
+    let printed = match runner.run(&crate::tools::jsonnet::version()) {
+        Ok(Reply::Ran(o)) => format!("{}{}", o.stdout, o.stderr),
+        Ok(Reply::NotRun) => return Ok(()),
+        Err(e) => return Err(UsageError(format!("jsonnet: {e}")).into()),
+    };
+    crate::jsonnet::check_version(&printed).map_err(|m| UsageError(m).into())
 }
 
 /// Decrypt with sops when it is installed; otherwise the file is skipped with a notice. What
@@ -56,6 +77,66 @@ pub fn decryptor<'a>(
     }
 }
 
+/// Render a jsonnet values file with jsonnet when it is installed (otherwise it is skipped with a
+/// notice) as the run renders it, into a private temp file that is read and removed. A render
+/// that fails is a problem in that file: jsonnet's message names the line.
+pub fn renderer<'a>(
+    runner: &'a dyn Runner,
+    root: &'a Path,
+) -> impl Fn(&ReleaseSpec, &str) -> Result<String, Undecrypted> + 'a {
+    // whether jsonnet is here, and the Go one: asked once, on the first render
+    let usable = std::cell::OnceCell::new();
+    move |spec: &ReleaseSpec, file: &str| {
+        let why_not = usable.get_or_init(|| {
+            if which::which(crate::jsonnet::PROGRAM).is_err() {
+                return Some("jsonnet is not installed".to_string());
+            }
+            match runner.run(&crate::tools::jsonnet::version()) {
+                Ok(Reply::Ran(o)) => {
+                    crate::jsonnet::check_version(&format!("{}{}", o.stdout, o.stderr)).err()
+                }
+                Ok(Reply::NotRun) => None,
+                Err(e) => Some(e.to_string()),
+            }
+        });
+        if let Some(why) = why_not {
+            return Err(Undecrypted::Skipped(why.clone()));
+        }
+        let invalid = |why: String| Undecrypted::Invalid(ConfigError::new(file, why));
+        let io = |e: std::io::Error| invalid(format!("could not render it: {e}"));
+        let out = crate::signals::TempFile::new("deploy-render-", ".json").map_err(io)?;
+        let render =
+            crate::jsonnet::Render::new(&root.join(file), spec.jsonnet_vars.clone()).map_err(io)?;
+        let cmd = crate::tools::jsonnet::render(&render, &out.path().display().to_string());
+        match runner.run(&cmd) {
+            Ok(Reply::Ran(_)) => crate::config::files::read_text(out.path())
+                .map_err(|e| invalid(format!("jsonnet's output {e}"))),
+            Ok(Reply::NotRun) => Err(Undecrypted::Skipped("not rendered in a dry run".into())),
+            Err(CmdError::Failed { tail, .. }) => Err(invalid(format!(
+                "jsonnet could not render it: {}",
+                tail.trim()
+            ))),
+            Err(e) => Err(Undecrypted::Skipped(e.to_string())),
+        }
+    }
+}
+
+/// Validation's readers for a run: sops and jsonnet through `runner`.
+pub fn check_values<'a>(
+    repo: &MultiRepo,
+    checks: Option<&[validate::ValuesCheck]>,
+    runner: &'a dyn Runner,
+    log: &'a Log,
+) -> (Findings, Vec<crate::config::cluster::Cluster>) {
+    let decrypt = decryptor(runner, log, &repo.root);
+    let render = renderer(runner, &repo.root);
+    let readers = Readers {
+        decrypt: &decrypt,
+        render: &render,
+    };
+    validate::multi(repo, checks, readers)
+}
+
 /// The checks `deploy run` makes before it starts: refuse on any problem. A real run also
 /// decrypts every encrypted file it will use (values files and cluster credentials) and checks
 /// what sops prints, so a secret that cannot be parsed (and so cannot be masked) stops the run
@@ -68,7 +149,7 @@ pub fn before_run(
 ) -> anyhow::Result<()> {
     let runner = RealRunner::in_repo(&repo.root, log);
     let checks = validate::checks_of(plan);
-    let (mut f, _) = validate::multi(repo, Some(&checks), &decryptor(&runner, log, &repo.root));
+    let (mut f, _) = check_values(repo, Some(&checks), &runner, log);
     if !dry_run && f.problems.is_empty() {
         let mut files: Vec<(&str, SecretKind)> = Vec::new();
         for c in &plan.clusters {

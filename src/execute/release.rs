@@ -1,18 +1,19 @@
 //! Deploying one Helm release, the same way for `deploy <chart> --deploy`, `deploy run`,
-//! `upgrade-support` and `upgrade-hub`: lease → recover a stuck release (see [`recovery`]) →
-//! upgrade, marked as ours → rollout.
+//! `upgrade-support` and `upgrade-hub`: its chart in place and dependencies updated (see
+//! [`prepare`]) → lease → recover a stuck release (see [`recovery`]) → what runs before it
+//! (support: cert-manager, the tigera operator) → its CRDs → its values decrypted and rendered →
+//! upgrade, marked as ours → rollout of its Deployments (and DaemonSets).
 
 use std::path::Path;
 
 use super::credentials::ClusterAccess;
 use super::lease::{self, LeaseSettings};
-use super::once_map::OnceMap;
 use super::outcome::Failure;
+use super::prepare;
 use super::recovery::{self, LeaseOrigin, Refusal};
-use super::secrets::{self, Decrypted, SecretKind};
 use crate::cmd::Cmd;
 use crate::log::Log;
-use crate::plan::release::ReleaseSpec;
+use crate::plan::release::{Extra, ReleaseSpec, Wait};
 use crate::runner::{CmdError, Reply, Runner};
 use crate::tools::{helm, kubectl};
 
@@ -28,31 +29,16 @@ impl Runner for InCluster<'_> {
     }
 }
 
-/// `helm dependency update` once per chart per run, however many releases use the chart.
-#[derive(Default)]
-pub struct DependencyCache {
-    done: OnceMap<String, Result<(), CmdError>>,
-}
-
-impl DependencyCache {
-    pub fn update(&self, runner: &dyn Runner, chart: &str) -> Result<(), CmdError> {
-        self.done.get_or_init(chart.to_string(), || {
-            runner.run(&helm::dependency_update(chart)).map(|_| ())
-        })
-    }
-}
-
 /// Upgrade one release. `runner` already applies the cluster's environment.
 pub fn deploy(
     runner: &dyn Runner,
     log: &Log,
     root: &Path,
-    deps: &DependencyCache,
+    deps: &prepare::DependencyCache,
     lease_settings: &LeaseSettings,
     spec: &ReleaseSpec,
 ) -> Result<(), Failure> {
-    deps.update(runner, &spec.chart)
-        .map_err(Failure::at("helm dependency update"))?;
+    let placed = prepare::place_chart(runner, root, deps, spec)?;
     std::thread::scope(|scope| {
         let held = lease::acquire(
             scope,
@@ -72,7 +58,7 @@ pub fn deploy(
             }
             None => LeaseOrigin::Free,
         };
-        match upgrade_holding_lease(runner, log, root, spec, origin) {
+        match upgrade_holding_lease(runner, log, &placed, spec, origin) {
             Err(Refusal {
                 error,
                 leave_lease: true,
@@ -93,34 +79,57 @@ pub fn deploy(
 fn upgrade_holding_lease(
     runner: &dyn Runner,
     log: &Log,
-    root: &Path,
+    placed: &prepare::Placed,
     spec: &ReleaseSpec,
     origin: LeaseOrigin,
 ) -> Result<(), Refusal> {
     let next = recovery::prepare(runner, log, spec, origin)?;
-    let mut decrypted = Decrypted::default();
-    let mut values = Vec::with_capacity(spec.values.len());
-    for v in &spec.values {
-        values.push(
-            secrets::plain_path(
-                runner,
-                log,
-                root,
-                &v.path,
-                SecretKind::Values,
-                &mut decrypted,
-            )
-            .map_err(Failure::at("decrypting values"))?,
-        );
+    for extra in &spec.before {
+        before(runner, extra)?;
     }
-    let mut args = spec.upgrade_args(values);
+    prepare::apply_crds(runner, placed, spec)?;
+    let (values, files) = prepare::values(runner, log, placed, spec)?;
+    let mut args = spec.upgrade_args(placed.path(&spec.chart), values);
     args.labels = recovery::marker(next, &spec.timeout);
     runner
         .run(&helm::upgrade(&args))
         .map_err(|e| explain_timeout(e, spec))
         .map_err(Failure::at("helm upgrade"))?;
-    drop(decrypted); // the decrypted values are not needed past the upgrade
-    Ok(rollout(runner, log, &spec.namespace, &spec.timeout)?)
+    drop(files); // the decrypted and rendered values are not needed past the upgrade
+    Ok(rollout(
+        runner,
+        log,
+        &spec.namespace,
+        &spec.timeout,
+        spec.wait,
+    )?)
+}
+
+/// What runs before a support release: cert-manager's CRDs and chart, the tigera operator and
+/// its patch, as 2i2c's deployer runs them.
+fn before(runner: &dyn Runner, extra: &Extra) -> Result<(), Failure> {
+    let (step, cmds) = match extra {
+        Extra::CertManager { version } => (
+            "installing cert-manager",
+            vec![
+                kubectl::apply_url(&format!(
+                    "https://github.com/cert-manager/cert-manager/releases/download/{version}/cert-manager.crds.yaml"
+                )),
+                helm::cert_manager(version),
+            ],
+        ),
+        Extra::TigeraOperator { version } => (
+            "installing the tigera operator",
+            vec![
+                kubectl::apply_tigera_operator(version),
+                kubectl::patch_tigera_operator(),
+            ],
+        ),
+    };
+    for c in cmds {
+        runner.run(&c).map_err(Failure::at(step))?;
+    }
+    Ok(())
 }
 
 /// helm's own words for a `--wait` that ran out of time are terse; say what happened.
@@ -141,15 +150,20 @@ fn explain_timeout(e: CmdError, spec: &ReleaseSpec) -> CmdError {
     }
 }
 
-/// Wait for every deployment of the namespace.
+/// Wait for every Deployment (and DaemonSet) of the namespace.
 pub fn rollout(
     runner: &dyn Runner,
     log: &Log,
     namespace: &str,
     timeout: &str,
+    wait: Wait,
 ) -> Result<(), Failure> {
+    let (kinds, what) = match wait {
+        Wait::Deployments => ("deployments", "deployment"),
+        Wait::DeploymentsAndDaemonSets => ("deployments,daemonsets", "deployment and daemonset"),
+    };
     match runner
-        .run(&kubectl::get_deployments(namespace))
+        .run(&kubectl::get_workloads(namespace, kinds))
         .map_err(Failure::at("listing deployments"))?
     {
         Reply::Ran(out) => {
@@ -161,7 +175,7 @@ pub fn rollout(
                 .collect();
             if names.is_empty() {
                 log.info(&format!(
-                    "no deployments found in namespace {namespace}: nothing to wait for"
+                    "no {kinds} found in namespace {namespace}: nothing to wait for"
                 ));
             }
             for name in names {
@@ -171,8 +185,13 @@ pub fn rollout(
             }
         }
         Reply::NotRun => {
-            let c = kubectl::rollout_status(namespace, "<deployment>", timeout)
-                .note("for each deployment");
+            let placeholder = if wait == Wait::Deployments {
+                "<deployment>"
+            } else {
+                "<workload>"
+            };
+            let c = kubectl::rollout_status(namespace, placeholder, timeout)
+                .note(format!("for each {what}"));
             runner.run(&c).map_err(Failure::at("rollout status"))?;
         }
     }

@@ -4,7 +4,7 @@
 //! answer (is the tag already pushed? which deployments exist?) is decided by `execute`, which
 //! reads the probe commands from here.
 
-use super::release::{Options, ReleaseSpec, Target};
+use super::release::{Options, ReleaseSpec, Sources, Target};
 use crate::cmd::Cmd;
 use crate::config::ConfigError;
 use crate::config::duration::GoDuration;
@@ -218,7 +218,10 @@ pub fn plan(
                     force_recover: req.force_recover,
                 },
                 // git-crypt, not sops, keeps a legacy repo's secrets: the file is passed as is
-                &|_| None,
+                &Sources {
+                    read: &|_| None,
+                    support: &repo.settings.support,
+                },
             )?,
         })
     };

@@ -1,6 +1,7 @@
 //! What to do and why, as plain data. Pure: reads files, starts nothing.
 
 pub mod changes;
+pub mod chart;
 pub mod jobs;
 pub mod json;
 pub mod legacy;
@@ -10,4 +11,5 @@ pub mod multi;
 pub mod objects;
 pub mod reasons;
 pub mod release;
+pub mod release_parts;
 pub mod run_plan;

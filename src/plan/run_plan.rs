@@ -136,6 +136,11 @@ pub fn build(repo: &MultiRepo, jobs: &[Job], options: &Options) -> anyhow::Resul
         .into_iter()
         .map(|c| (c.name.clone(), c))
         .collect();
+    let read = |path: &str| repo.text(path);
+    let src = release::Sources {
+        read: &read,
+        support: &repo.settings.support,
+    };
     let kind_of = |path: &str| repo.text(path).map(|t| release::kind_of_text(&t));
     let mut problems = Vec::new();
     let mut plans = Vec::new();
@@ -149,7 +154,7 @@ pub fn build(repo: &MultiRepo, jobs: &[Job], options: &Options) -> anyhow::Resul
                     hub: &job.release,
                 },
             };
-            match release::resolve(target, options, &kind_of) {
+            match release::resolve(target, options, &src) {
                 Ok(spec) => steps.push(Step {
                     index,
                     job: job.clone(),
@@ -256,6 +261,12 @@ fn programs(clusters: &[ClusterPlan]) -> Vec<String> {
         }
         encrypted |= key.is_some_and(|k| k.kind == ValuesKind::Encrypted);
         encrypted |= c.steps.iter().any(|s| s.spec.has_encrypted());
+        if c.steps.iter().any(|s| !s.spec.before.is_empty()) {
+            p.push("helm");
+        }
+        if c.steps.iter().any(|s| s.spec.has_jsonnet()) {
+            p.push(crate::jsonnet::PROGRAM);
+        }
     }
     if encrypted {
         p.push("sops");

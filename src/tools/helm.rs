@@ -1,15 +1,16 @@
 //! helm 3: dependency update, upgrade --install, template, and the release queries.
 
 use super::{network_timeout, waiting_watchdog};
-use crate::cmd::{Cmd, Effect};
+use crate::cmd::{Arg, Cmd, Effect};
 
 /// helm waits up to `--timeout` for pre-upgrade hooks, the resources, then post-upgrade hooks.
 const HELM_WAITS: u32 = 3;
 
 /// Downloads the chart's dependencies.
-pub fn dependency_update(chart_dir: &str) -> Cmd {
+pub fn dependency_update(chart_dir: impl Into<Arg>) -> Cmd {
     Cmd::new("helm")
-        .args(["dependency", "update", chart_dir])
+        .args(["dependency", "update"])
+        .arg(chart_dir)
         .timeout(network_timeout())
 }
 
@@ -17,10 +18,12 @@ pub fn dependency_update(chart_dir: &str) -> Cmd {
 #[derive(Clone, Debug, Default)]
 pub struct Upgrade<'a> {
     pub release: &'a str,
-    pub chart: &'a str,
+    /// The chart folder (a `chart_override`'s temp copy is shown by its description).
+    pub chart: Arg,
     pub namespace: &'a str,
     pub timeout: &'a str,
-    pub values: Vec<String>,
+    /// The files helm reads, in order (decrypted and rendered copies shown by description).
+    pub values: Vec<Arg>,
     pub set_string: Vec<(String, String)>,
     /// Helm 3's `--force` deletes and recreates changed resources: only on request.
     pub force: bool,
@@ -32,7 +35,7 @@ pub struct Upgrade<'a> {
 /// `-f` for each values file in order, then the `--set-string`s, as helm layers them.
 fn with_values(mut c: Cmd, u: &Upgrade<'_>) -> Cmd {
     for v in &u.values {
-        c = c.args(["-f", v.as_str()]);
+        c = c.arg("-f").arg(v.clone());
     }
     for (k, v) in &u.set_string {
         c = c.args(["--set-string".to_string(), format!("{k}={v}")]);
@@ -49,14 +52,9 @@ pub fn upgrade(u: &Upgrade<'_>) -> Cmd {
             u.namespace,
             "--create-namespace",
         ])
-        .args([
-            u.release,
-            u.chart,
-            "--wait",
-            "--timeout",
-            u.timeout,
-            "--cleanup-on-fail",
-        ]);
+        .arg(u.release)
+        .arg(u.chart.clone())
+        .args(["--wait", "--timeout", u.timeout, "--cleanup-on-fail"]);
     c = with_values(c, u);
     if u.force {
         c = c.arg("--force");
@@ -86,7 +84,10 @@ pub fn template(u: &Upgrade<'_>) -> Cmd {
 /// [`template`] as an upgrade of an installed release on a cluster with `caps` would render:
 /// `--is-upgrade` sets `.Release.IsUpgrade`, the capabilities replace helm's built-in defaults.
 pub fn template_for(u: &Upgrade<'_>, caps: Option<&Capabilities>, is_upgrade: bool) -> Cmd {
-    let mut c = Cmd::new("helm").args(["template", u.release, u.chart, "--namespace", u.namespace]);
+    let mut c = Cmd::new("helm")
+        .args(["template", u.release])
+        .arg(u.chart.clone())
+        .args(["--namespace", u.namespace]);
     c = with_values(c, u);
     if is_upgrade {
         c = c.arg("--is-upgrade");
@@ -107,7 +108,7 @@ pub fn template_for(u: &Upgrade<'_>, caps: Option<&Capabilities>, is_upgrade: bo
 /// secrets.
 pub fn upgrade_dry_run(u: &Upgrade<'_>) -> Cmd {
     let c = Cmd::new("helm").args(["upgrade", "--install", "--namespace", u.namespace]);
-    with_values(c.args([u.release, u.chart]), u)
+    with_values(c.arg(u.release).arg(u.chart.clone()), u)
         .args(["--dry-run=server", "-o", "json"])
         .effect(Effect::RemoteQuery)
         .timeout(network_timeout())
@@ -189,6 +190,22 @@ pub fn rollback(release: &str, namespace: &str, revision: Option<u64>, timeout: 
         .args(revision.map(|r| r.to_string()))
         .args(["--namespace", namespace, "--wait", "--timeout", timeout])
         .timeout(waiting_watchdog(timeout, HELM_WAITS))
+}
+
+/// cert-manager's chart from its repository, at `version`, as 2i2c's deployer installs it.
+pub fn cert_manager(version: &str) -> Cmd {
+    Cmd::new("helm")
+        .args([
+            "upgrade",
+            "cert-manager",
+            "cert-manager",
+            "--repo=https://charts.jetstack.io",
+            "--install",
+            "--create-namespace",
+            "--namespace=cert-manager",
+        ])
+        .arg(format!("--version={version}"))
+        .timeout(network_timeout())
 }
 
 /// Remove a release that never installed (stuck in pending-install).

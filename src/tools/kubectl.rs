@@ -2,11 +2,54 @@
 
 use crate::cmd::{Cmd, Effect};
 
-/// Prints `deployment.apps/<name>` per line.
-pub fn get_deployments(namespace: &str) -> Cmd {
+/// Prints `<kind>.apps/<name>` per line for each object of `kinds` (`deployments`,
+/// `deployments,daemonsets`).
+pub fn get_workloads(namespace: &str, kinds: &str) -> Cmd {
     Cmd::new("kubectl")
-        .args(["-n", namespace, "get", "deployments", "-o", "name"])
+        .args(["-n", namespace, "get", kinds, "-o", "name"])
         .effect(Effect::RemoteQuery)
+        .timeout(super::network_timeout())
+}
+
+/// `kubectl apply -f -` of a manifest given on stdin, described as `desc` in printed lines.
+pub fn apply_doc(manifest: &str, desc: &str) -> Cmd {
+    Cmd::new("kubectl")
+        .args(["apply", "-f", "-"])
+        .stdin_doc(manifest, desc)
+        .timeout(super::network_timeout())
+}
+
+/// `kubectl apply -f URL` (cert-manager's CRDs, as 2i2c's deployer applies them).
+pub fn apply_url(url: &str) -> Cmd {
+    Cmd::new("kubectl")
+        .args(["apply", "-f", url])
+        .timeout(super::network_timeout())
+}
+
+/// The tigera operator's manifest, applied server-side as 2i2c's deployer does (ownership given
+/// back to kubectl on conflicts).
+pub fn apply_tigera_operator(version: &str) -> Cmd {
+    Cmd::new("kubectl")
+        .args(["apply", "--force-conflicts", "--server-side", "-f"])
+        .arg(format!(
+            "https://raw.githubusercontent.com/projectcalico/calico/{version}/manifests/tigera-operator.yaml"
+        ))
+        .timeout(super::network_timeout())
+}
+
+/// The tigera operator's tolerations patched as 2i2c's deployer patches them (the patch as
+/// Python's `json.dumps` writes it).
+pub fn patch_tigera_operator() -> Cmd {
+    Cmd::new("kubectl")
+        .args([
+            "--namespace",
+            "tigera-operator",
+            "patch",
+            "deployment",
+            "tigera-operator",
+            "--patch",
+            r#"{"spec": {"template": {"spec": {"tolerations": [{"effect": "NoExecute", "operator": "Exists"}]}}}}"#,
+        ])
         .timeout(super::network_timeout())
 }
 

@@ -57,7 +57,7 @@ mod tests {
         let net = network_timeout();
         let u = helm::Upgrade {
             release: "r",
-            chart: "c",
+            chart: "c".into(),
             namespace: "n",
             timeout: "10m",
             ..Default::default()
@@ -77,7 +77,12 @@ mod tests {
                 kubectl::rollout_status("n", "d", "10m"),
                 Duration::from_secs(600) + net,
             ),
-            (kubectl::get_deployments("n"), net),
+            (kubectl::get_workloads("n", "deployments"), net),
+            (kubectl::apply_doc("x", "d"), net),
+            (kubectl::apply_url("u"), net),
+            (kubectl::apply_tigera_operator("v"), net),
+            (kubectl::patch_tigera_operator(), net),
+            (helm::cert_manager("v"), net),
             (kubectl::version(), net),
             (kubectl::api_versions(), net),
             (kubectl::create_json("{}", "x"), net),

@@ -33,7 +33,10 @@ pub(super) fn check(
         .unwrap_or_else(|_| repo.root.clone());
     let dir_canon = root_canon.join(&c.dir);
     // every file the cluster names: inside its folder, present, no symlink out of the repo
+    // (pointer, file, repo-relative with a `/`: a `chart_override` may name a file anywhere in
+    // the repo, as 2i2c's deployer reads it)
     let mut files: Vec<(String, &str)> = Vec::new();
+    let mut anywhere: Vec<String> = Vec::new();
     if let Some(s) = &c.file.support {
         for (i, v) in s.helm_chart_values_files.iter().enumerate() {
             files.push((format!("/support/helm_chart_values_files/{i}"), v));
@@ -44,7 +47,11 @@ pub(super) fn check(
             files.push((format!("/hubs/{i}/helm_chart_values_files/{j}"), v));
         }
         if let Some(o) = &h.chart_override {
-            files.push((format!("/hubs/{i}/chart_override"), o));
+            let p = format!("/hubs/{i}/chart_override");
+            if o.contains('/') {
+                anywhere.push(p.clone());
+            }
+            files.push((p, o));
         }
         if let Some(o) = &h.domain_override_file {
             files.push((format!("/hubs/{i}/domain_override_file"), o));
@@ -70,11 +77,17 @@ pub(super) fn check(
             ));
             continue;
         }
-        let Ok(norm) = paths::join(&c.dir, file) else {
+        let repo_relative = anywhere.contains(&pointer);
+        let joined = if repo_relative {
+            paths::normalize(file)
+        } else {
+            paths::join(&c.dir, file)
+        };
+        let Ok(norm) = joined else {
             problems.push(err(&pointer, format!("`{file}` leaves the repository")));
             continue;
         };
-        if !paths::is_under(&norm, &c.dir) {
+        if !repo_relative && !paths::is_under(&norm, &c.dir) {
             problems.push(err(
                 &pointer,
                 format!("`{file}` is outside the cluster folder {}", c.dir),
@@ -89,7 +102,7 @@ pub(super) fn check(
                     format!("{norm} is a symlink out of the repository"),
                 ));
             }
-            Ok(real) if !real.starts_with(&dir_canon) => {
+            Ok(real) if !repo_relative && !real.starts_with(&dir_canon) => {
                 problems.push(err(
                     &pointer,
                     format!("{norm} resolves outside the cluster folder {}", c.dir),

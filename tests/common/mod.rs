@@ -5,6 +5,8 @@
 #![allow(dead_code)]
 
 mod builder;
+pub mod commands;
+pub mod real;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -46,8 +48,11 @@ pub struct Fixture {
     pub bin: PathBuf,
 }
 
+/// Copy a tree, symlinks as symlinks (2i2c's daskhub/values.jsonnet is one).
 pub fn copy_tree(from: &Path, to: &Path) {
-    if from.is_dir() {
+    if from.is_symlink() {
+        std::os::unix::fs::symlink(std::fs::read_link(from).unwrap(), to).unwrap();
+    } else if from.is_dir() {
         std::fs::create_dir_all(to).unwrap();
         for e in std::fs::read_dir(from).unwrap() {
             let e = e.unwrap();
@@ -91,6 +96,18 @@ impl Fixture {
             copy_tree(&manifest_dir().join(part), &f.root.join(part));
         }
         f.commit_all("example hub-ops repo");
+        f
+    }
+
+    /// A copy of tests/fixtures/hub-ops-2i2c (a 2i2c-style repo), committed.
+    pub fn hub_ops_2i2c() -> Fixture {
+        let f = Fixture::empty();
+        let src = manifest_dir().join("tests/fixtures/hub-ops-2i2c");
+        for e in std::fs::read_dir(&src).unwrap() {
+            let e = e.unwrap();
+            copy_tree(&e.path(), &f.root.join(e.file_name()));
+        }
+        f.commit_all("a 2i2c-style repo");
         f
     }
 
@@ -162,6 +179,34 @@ impl Fixture {
         );
         assert!(c.contains("enc-prod.secret.values.yaml"), "{c}");
         self.write("config/clusters/gamma/cluster.yaml", c);
+    }
+
+    /// Calls of `name` (those whose `"<name> <argv>"` contains one of `when`, or all when empty)
+    /// run the real program at `path` after being logged (see tests/fake-tools/fake-tool).
+    pub fn use_real(&self, name: &str, path: &Path, when: &[&str]) {
+        let real = self.fake.join("real");
+        std::fs::create_dir_all(&real).unwrap();
+        std::os::unix::fs::symlink(path, real.join(name)).unwrap();
+        if !when.is_empty() {
+            std::fs::write(real.join(format!("{name}.when")), when.join("\n") + "\n").unwrap();
+        }
+        let link = self.bin.join(name);
+        if !link.exists() {
+            let script = manifest_dir().join("tests/fake-tools/fake-tool");
+            std::os::unix::fs::symlink(script, link).unwrap();
+        }
+    }
+
+    /// What the fake `sops --decrypt <rel>` prints for that file.
+    pub fn sops_output(&self, rel: &str, text: &str) {
+        let dir = self.fake.join("sops");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(rel.replace('/', "_")), text).unwrap();
+    }
+
+    /// A file the fake tools wrote in their state folder ("" when absent).
+    pub fn fake_state(&self, name: &str) -> String {
+        std::fs::read_to_string(self.fake.join(name)).unwrap_or_default()
     }
 
     pub fn remove_tool(&self, name: &str) {

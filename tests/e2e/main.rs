@@ -7,6 +7,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod hub_ops_2i2c;
 
 use std::collections::BTreeMap;
 use std::io::Write;
