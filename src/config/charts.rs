@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use super::error::ConfigError;
 use super::paths;
+use super::tree::{Tree, WorkTree};
 
 /// Only the fields we read; Chart.yaml has many more, which are not ours to police.
 #[derive(Deserialize)]
@@ -33,6 +34,14 @@ impl ChartGraph {
         root: &Path,
         dirs: impl IntoIterator<Item = String>,
     ) -> Result<ChartGraph, ConfigError> {
+        ChartGraph::load_from(&WorkTree::new(root), dirs)
+    }
+
+    /// Like [`ChartGraph::load`], each Chart.yaml read from `tree`.
+    pub fn load_from(
+        tree: &dyn Tree,
+        dirs: impl IntoIterator<Item = String>,
+    ) -> Result<ChartGraph, ConfigError> {
         let mut g = ChartGraph::default();
         let mut todo: Vec<String> = dirs.into_iter().collect();
         while let Some(dir) = todo.pop() {
@@ -40,7 +49,7 @@ impl ChartGraph {
                 continue;
             }
             let file = format!("{dir}/Chart.yaml");
-            let Some(text) = super::files::read_repo_opt(root, &file)? else {
+            let Some(text) = tree.read(&file)? else {
                 g.deps.insert(dir, BTreeSet::new());
                 continue;
             };

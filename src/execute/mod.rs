@@ -16,6 +16,7 @@ pub mod pool;
 pub mod preflight;
 pub mod recovery;
 pub mod release;
+pub mod revision;
 pub mod run;
 pub mod secrets;
 pub mod select;

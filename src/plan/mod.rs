@@ -1,6 +1,7 @@
 //! What to do and why, as plain data. Pure: reads files, starts nothing.
 
 pub mod changes;
+mod cluster_diff;
 pub mod jobs;
 pub mod json;
 pub mod legacy;
