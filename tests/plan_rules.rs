@@ -89,11 +89,31 @@ fn rules_on_the_example_repo() {
             &["helm-charts/README.md"],
         ),
         ("deployer code: every hub", &["deployer/deploy.py"]),
+        ("pyproject.toml: every hub", &["pyproject.toml"]),
         (
-            "deployer README and health checks: nothing",
+            "deployer README, health checks, tests, dev commands: nothing",
             &[
                 "deployer/README.md",
                 "deployer/health_check_tests/test_hub.py",
+                "deployer/tests/test_config.py",
+                "deployer/dev_commands/exec/infra.py",
+                "deployer/src/deployer/dev/commands/debug.py",
+            ],
+        ),
+        (
+            "2i2c's CI filter: hub image, chartpress, templates: nothing",
+            &[
+                "helm-charts/images/hub/Dockerfile",
+                "helm-charts/chartpress.yaml",
+                "config/clusters/templates/gcp/support.values.yaml",
+            ],
+        ),
+        (
+            "the deployer in src/ (2i2c's decision matches deployer/* only): nothing",
+            &[
+                "src/deployer/commands/deployer.py",
+                "src/deployer/dev/commands/cilogon.py",
+                "src/deployer/health_check_tests/test_hub.py",
             ],
         ),
         ("deploy.yaml: every hub", &["deploy.yaml"]),
