@@ -116,6 +116,7 @@ fn multi_rows() -> Vec<(&'static str, Vec<&'static str>, Mutate)> {
         ("gitops render: --set without =", vec!["gitops", "render", "--env", "prod", "--set", "NAME"], |r| std::fs::write(r.join(".flux.ci"), "metadata:\n  name: ${NAME}\n").unwrap()),
         ("gitops render: a HelmRelease name that is a path", vec!["gitops", "render", "--env", "prod", "--set", "NAME=../../x"], |r| std::fs::write(r.join(".flux.ci"), FLUX_TEMPLATE).unwrap()),
         ("plan: duplicate key in cluster.yaml", vec!["plan", "config/clusters/alpha/prod.values.yaml"], |r| edit(r, ALPHA, "provider: gcp\n", "provider: gcp\nprovider: aws\n")),
+        ("plan --head: a broken cluster.yaml at that revision, the work tree fine", vec!["plan", "--base", "main", "--head", "broken"], |r| { common::git(r, &["checkout", "-q", "-b", "broken"]); edit(r, ALPHA, "name: alpha", "name: alpha\nregion: x"); common::git(r, &["commit", "-q", "-am", "broken"]); common::git(r, &["checkout", "-q", "main"]); }),
         ("plan: cluster folder name with a line break", vec!["plan", "deployer/x.py"], |r| { let d = r.join("config/clusters/x\n::warning::injected"); std::fs::create_dir_all(&d).unwrap(); std::fs::copy(r.join(ALPHA), d.join("cluster.yaml")).unwrap(); }),
         ("run: helm_chart leaves helm-charts", vec!["run", "config/clusters/alpha/prod.values.yaml"], |r| edit(r, ALPHA, "helm_chart: basehub", "helm_chart: ../../x")),
         ("run: gitops.path leaves the releases repo", vec!["run", "config/clusters/gamma/prod.values.yaml"], |r| edit(r, GAMMA, "hubs:", "gitops:\n  repo: /nonexistent\n  path: ../..\nhubs:")),
@@ -126,6 +127,42 @@ fn multi_rows() -> Vec<(&'static str, Vec<&'static str>, Mutate)> {
         ("run: --timeout of zero", vec!["run", "--timeout", "0s", "config/clusters/alpha/prod.values.yaml"], none),
         ("run: secret values file with a duplicate key", vec!["run", "config/clusters/alpha/physics.values.yaml"], |r| append(r, "config/clusters/alpha/physics.secret.values.yaml", "jupyterhub:\n  x: FAKE-dup-value\n")),
         ("filter-prod: a failed cluster in no input", vec!["filter-prod", "--plan", "plan.json", "--failed-clusters", "alpha,zeta"], |r| std::fs::write(r.join("plan.json"), r#"{"prod-jobs":[{"provider":"gcp","cluster_name":"alpha","hub_name":"prod"}]}"#).unwrap()),
+    ]
+}
+
+/// A C++ jsonnet on PATH: 2i2c's deployer refuses it (a bug they hit), and so do we.
+fn cpp_jsonnet(root: &Path) {
+    jsonnet_saying(root, "Jsonnet commandline interpreter (C++) v0.20.0");
+}
+
+/// A `jsonnet` that only answers `--version` (as the Go one does): enough for the rows whose
+/// problem is found before anything is rendered.
+fn go_jsonnet_version(root: &Path) {
+    jsonnet_saying(
+        root,
+        "Jsonnet commandline interpreter (Go implementation) v0.22.0",
+    );
+}
+
+fn jsonnet_saying(root: &Path, version: &str) {
+    let bin = root.parent().unwrap().join("bin/jsonnet");
+    std::fs::write(&bin, format!("#!/bin/sh\necho '{version}'\n")).unwrap();
+    let mut p = std::fs::metadata(&bin).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut p, 0o755);
+    std::fs::set_permissions(&bin, p).unwrap();
+}
+
+/// Rows on the 2i2c-style fixture (jsonnet values files), which has no jsonnet program on PATH.
+#[rustfmt::skip]
+fn hub_ops_2i2c_rows() -> Vec<(&'static str, Vec<&'static str>, Mutate)> {
+    vec![
+        ("run: jsonnet values and no jsonnet program", vec!["run", "--label", "deployer:deploy-hubs"], none),
+        ("run --dry-run: jsonnet values and no jsonnet program (a dry run renders too)", vec!["run", "--dry-run", "--label", "deployer:deploy-hubs"], none),
+        ("plan --format commands: jsonnet values and no jsonnet program", vec!["plan", "--format", "commands", "--label", "deployer:deploy-hubs"], none),
+        ("upgrade-hub: the C++ jsonnet", vec!["upgrade-hub", "gcp-east", "prod"], cpp_jsonnet),
+        ("upgrade-support: the C++ jsonnet (support's values.jsonnet)", vec!["upgrade-support", "gcp-east"], cpp_jsonnet),
+        ("upgrade-hub: chart_override missing", vec!["upgrade-hub", "k8s-lab", "lab"], |r| { go_jsonnet_version(r); std::fs::remove_file(r.join("config/overrides/lab-chart.yaml")).unwrap() }),
+        ("upgrade-hub: chart_override that leaves the repo", vec!["upgrade-hub", "k8s-lab", "lab"], |r| edit(r, "config/clusters/k8s-lab/cluster.yaml", "config/overrides/lab-chart.yaml", "../../../etc/chart.yaml")),
     ]
 }
 
@@ -168,6 +205,11 @@ fn multi_cluster_bad_input() {
 }
 
 #[test]
+fn hub_ops_2i2c_bad_input() {
+    insta::assert_snapshot!(table(Fixture::hub_ops_2i2c, hub_ops_2i2c_rows()));
+}
+
+#[test]
 fn at_least_40_rows() {
-    assert!(legacy_rows().len() + multi_rows().len() >= 40);
+    assert!(legacy_rows().len() + multi_rows().len() + hub_ops_2i2c_rows().len() >= 40);
 }

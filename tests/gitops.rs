@@ -6,7 +6,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{Fixture, Output, Test, git, manifest_dir, text};
+use common::{Fixture, Output, Test, bare_repo, files_on_main, manifest_dir, text};
 
 const ARGS: &[&str] = &[
     "--env",
@@ -106,46 +106,12 @@ fn every_required_field_and_bad_input_is_an_error_before_anything_is_written() {
     nothing_written(&out);
 }
 
-/// A bare releases repo with one commit on main.
-fn bare_repo(dir: &Path) -> String {
-    let bare = dir.join("releases.git");
-    git(
-        dir,
-        &["init", "-q", "--bare", "-b", "main", bare.to_str().unwrap()],
-    );
-    let seed = dir.join("seed");
-    git(
-        dir,
-        &[
-            "clone",
-            "-q",
-            bare.to_str().unwrap(),
-            seed.to_str().unwrap(),
-        ],
-    );
-    std::fs::write(seed.join("README.md"), "releases\n").unwrap();
-    git(&seed, &["add", "-A"]);
-    git(&seed, &["commit", "-q", "-m", "seed"]);
-    git(&seed, &["push", "-q", "origin", "HEAD:main"]);
-    bare.display().to_string()
-}
-
 /// `deploy gitops push` to `url` (real git: the fixture's PATH has it).
 fn push<'f>(f: &'f Fixture, url: &str, extra: &[&str]) -> Test<'f> {
     f.test()
         .args(["gitops", "push", "--releases-repo", url])
         .args(ARGS)
         .args(extra)
-}
-
-fn files_on_main(bare: &str) -> String {
-    text(
-        &std::process::Command::new("git")
-            .args(["--git-dir", bare, "ls-tree", "-r", "--name-only", "main"])
-            .output()
-            .unwrap()
-            .stdout,
-    )
 }
 
 #[test]

@@ -354,7 +354,7 @@ fn dask_gateways_crds_are_applied_from_the_vendored_chart() {
     let Some(f) = repo("dask_gateways_crds_are_applied_from_the_vendored_chart") else {
         return;
     };
-    let (calls, _) = run_all(&f, &[]);
+    let (all_calls, _) = run_all(&f, &[]);
     // the science hub enables dask-gateway at the top level, the dask hub under `basehub:`
     let applied = f.fake_state("applied");
     let names: Vec<&str> = applied
@@ -372,8 +372,10 @@ fn dask_gateways_crds_are_applied_from_the_vendored_chart() {
         ],
         "{applied}"
     );
-    // before each of those hubs' upgrade, after the lease
-    for hub in ["science", "dask"] {
+    // before each of those hubs' upgrade, after the lease (one hub per run: clusters run
+    // concurrently, so the calls of a whole run interleave)
+    for (cluster, hub) in [("aws-west", "science"), ("gcp-east", "dask")] {
+        let calls = deploy(&f).args(["upgrade-hub", cluster, hub]).run().calls;
         let at = |p: &str| calls.iter().position(|c| c.starts_with(p)).unwrap();
         let upgrade = at(&format!("helm upgrade --install --namespace {hub} "));
         let status = at(&format!("helm status {hub} "));
@@ -386,6 +388,7 @@ fn dask_gateways_crds_are_applied_from_the_vendored_chart() {
         assert_eq!(crds.len(), 2, "{hub}: {calls:?}");
     }
     // no CRDs for hubs without dask-gateway
+    let calls = all_calls;
     assert_eq!(
         calls
             .iter()
@@ -439,5 +442,113 @@ fn a_jsonnet_error_stops_the_run_before_anything_starts() {
             .all(|c| c.starts_with("jsonnet ") || c.starts_with("sops ")),
         "{:?}",
         out.calls
+    );
+}
+
+#[test]
+fn a_changed_override_plans_its_hub_and_the_reason_says_which() {
+    // needs no real tool: planning reads the config only
+    let f = Fixture::hub_ops_2i2c();
+    let out = f
+        .test()
+        .args(["plan", "--format", "json"])
+        .args([
+            "config/overrides/lab-chart.yaml",
+            "config/clusters/aws-west/chart.yaml",
+            "config/clusters/gcp-east/enc-prod-domain.secret.yaml",
+        ])
+        .run();
+    assert!(out.status.success(), "{}", out.stderr);
+    let plan: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let reasons: BTreeMap<String, String> = ["staging-jobs", "prod-jobs"]
+        .iter()
+        .flat_map(|k| plan[k].as_array().unwrap().clone())
+        .map(|j| {
+            (
+                format!(
+                    "{}/{}",
+                    j["cluster_name"].as_str().unwrap(),
+                    j["hub_name"].as_str().unwrap()
+                ),
+                j["reason_for_redeploy"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        reasons["k8s-lab/lab"], "chart_override changed: config/overrides/lab-chart.yaml",
+        "a root-relative override, outside the cluster's folder"
+    );
+    assert_eq!(
+        reasons["aws-west/staging"],
+        "chart_override changed: config/clusters/aws-west/chart.yaml"
+    );
+    assert_eq!(
+        reasons["gcp-east/prod"],
+        "domain_override_file changed: config/clusters/gcp-east/enc-prod-domain.secret.yaml"
+    );
+    assert_eq!(
+        reasons.len(),
+        4,
+        "and gcp-east's staging canary: {reasons:?}"
+    );
+}
+
+#[test]
+fn a_flux_run_cluster_gets_rendered_values_and_what_flux_cannot_do_is_refused() {
+    let Some(f) =
+        repo("a_flux_run_cluster_gets_rendered_values_and_what_flux_cannot_do_is_refused")
+    else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let url = common::bare_repo(tmp.path());
+    for c in ["gcp-east", "k8s-lab"] {
+        let file = format!("config/clusters/{c}/cluster.yaml");
+        let yaml = std::fs::read_to_string(f.root.join(&file)).unwrap();
+        f.write(
+            &file,
+            format!("{yaml}gitops:\n  repo: {url}\n  path: clusters/{c}\n"),
+        );
+    }
+    f.commit_all("gcp-east and k8s-lab are run by Flux");
+    let out = deploy(&f)
+        .args(["run", "--report", "report.json"])
+        .args(ALL)
+        .status(1)
+        .stderr_contains("chart_override config/overrides/lab-chart.yaml replaces a Chart.yaml")
+        .stderr_contains("domain_override_file config/clusters/gcp-east/enc-prod-domain.secret.yaml is read at deploy time")
+        .stderr_contains("enc-staging.secret.values.yaml is sops-encrypted")
+        .stderr_contains("the CRDs of dask-gateway 2026.3.0")
+        .run();
+    // nothing of the two Flux-run clusters ran against a cluster
+    for c in &out.calls {
+        assert!(
+            !(c.starts_with("helm upgrade") && (c.contains(" dask ") || c.contains(" lab "))),
+            "{c}"
+        );
+    }
+    // staging failed, so gcp-east's prod hubs were skipped: deploy dask on its own
+    deploy(&f)
+        .args(["upgrade-hub", "gcp-east", "dask"])
+        .stderr_contains("the CRDs of dask-gateway 2026.3.0")
+        .run();
+    let files = common::files_on_main(&url);
+    assert!(files.contains("clusters/gcp-east/dask.yaml"), "{files}");
+    let dask = common::git(
+        tmp.path(),
+        &[
+            "--git-dir",
+            &url,
+            "show",
+            "main:clusters/gcp-east/dask.yaml",
+        ],
+    );
+    let doc: serde_json::Value = serde_yaml::from_str(&dask).unwrap();
+    deploy::gitops::check(&doc).unwrap();
+    // the daskhub chart's values.jsonnet, rendered with the hub's variables, is in its values
+    assert_eq!(
+        doc["spec"]["values"]["basehub"]["jupyterhub"]["ingress"]["hosts"][0],
+        "dask.east.example.org",
+        "{dask}"
     );
 }

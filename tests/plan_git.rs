@@ -53,25 +53,8 @@ fn plan(f: &Fixture, args: &[&str]) -> (Value, String) {
     (out.json(), out.stderr)
 }
 
-/// `cluster/hub` of each job of a kind, with the reasons.
 fn jobs(v: &Value, kind: &str) -> Vec<String> {
-    v[kind]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|j| {
-            let hub = j
-                .get("hub_name")
-                .and_then(Value::as_str)
-                .map(|h| format!("/{h}"))
-                .unwrap_or_default();
-            format!(
-                "{}{hub}: {}",
-                j["cluster_name"].as_str().unwrap(),
-                j["reason_for_redeploy"].as_str().unwrap()
-            )
-        })
-        .collect()
+    common::plan_jobs(v, kind)
 }
 
 fn edit(f: &Fixture, from: &str, to: &str) {

@@ -1,17 +1,42 @@
-//! Every planning rule, on the shipped example (examples/multi-cluster): one row per case, the
-//! plan as a table plus the notices, in one snapshot.
+//! Every planning rule, on the shipped example (examples/multi-cluster) with the files a 2i2c
+//! repo has besides (deployer code, hub image, chartpress, terraform...) and deploy.yaml's
+//! defaults: one row per case, the plan as a table plus the notices, in one snapshot.
 
 mod common;
 
-use common::{Fixture, manifest_dir};
+use common::Fixture;
 
-/// `deploy -C examples/multi-cluster plan --format table args…`, which starts no tool: the table,
-/// then the notices. `f`: fake tools and a folder to run in (the example is used in place).
+/// A copy of the example, with the other files of a 2i2c repo the rows change (a changed path
+/// that exists nowhere plans nothing), and no `plan:` in deploy.yaml: the defaults apply.
+fn rules_repo() -> Fixture {
+    let f = Fixture::multi();
+    f.write("deploy.yaml", "live: false\n");
+    for p in [
+        "pyproject.toml",
+        "deployer/deploy.py",
+        "deployer/dev_commands/exec/infra.py",
+        "deployer/tests/test_config.py",
+        "deployer/health_check_tests/test_hub.py",
+        "deployer/src/deployer/dev/commands/debug.py",
+        "src/deployer/commands/deployer.py",
+        "src/deployer/dev/commands/cilogon.py",
+        "src/deployer/health_check_tests/test_hub.py",
+        "helm-charts/chartpress.yaml",
+        "helm-charts/images/hub/Dockerfile",
+        "config/clusters/templates/gcp/support.values.yaml",
+        "config/clusters/alpha/old.values.yaml",
+        "terraform/main.tf",
+        ".github/workflows/deploy.yaml",
+    ] {
+        f.write(p, "# a file of a 2i2c-style repo\n");
+    }
+    f
+}
+
+/// `deploy plan --format table args…` in `f`, which starts no tool: the table, then the notices.
 fn plan(f: &Fixture, args: &[&str], stdin: Option<&str>) -> String {
     let mut t = f
         .test()
-        .arg("-C")
-        .arg(manifest_dir().join("examples/multi-cluster"))
         .arg("plan")
         .args(["--format", "table"])
         .args(args)
@@ -64,11 +89,31 @@ fn rules_on_the_example_repo() {
             &["helm-charts/README.md"],
         ),
         ("deployer code: every hub", &["deployer/deploy.py"]),
+        ("pyproject.toml: every hub", &["pyproject.toml"]),
         (
-            "deployer README and health checks: nothing",
+            "deployer README, health checks, tests, dev commands: nothing",
             &[
                 "deployer/README.md",
                 "deployer/health_check_tests/test_hub.py",
+                "deployer/tests/test_config.py",
+                "deployer/dev_commands/exec/infra.py",
+                "deployer/src/deployer/dev/commands/debug.py",
+            ],
+        ),
+        (
+            "2i2c's CI filter: hub image, chartpress, templates: nothing",
+            &[
+                "helm-charts/images/hub/Dockerfile",
+                "helm-charts/chartpress.yaml",
+                "config/clusters/templates/gcp/support.values.yaml",
+            ],
+        ),
+        (
+            "the deployer in src/ (2i2c's decision matches deployer/* only): nothing",
+            &[
+                "src/deployer/commands/deployer.py",
+                "src/deployer/dev/commands/cilogon.py",
+                "src/deployer/health_check_tests/test_hub.py",
             ],
         ),
         ("deploy.yaml: every hub", &["deploy.yaml"]),
@@ -99,6 +144,16 @@ fn rules_on_the_example_repo() {
         (
             "a file no hub uses: nothing",
             &["config/clusters/alpha/old.values.yaml"],
+        ),
+        (
+            "a path that exists nowhere is reported, not planned; each notice once",
+            &[
+                "config/clusters/alpha/phsyics.values.yaml",
+                "./config/clusters/alpha/phsyics.values.yaml",
+                "helm-charts/basehub/valeus.yaml",
+                "../outside.yaml",
+                "../outside.yaml",
+            ],
         ),
         (
             "the Jinja template folder is not a cluster",
@@ -158,7 +213,7 @@ fn rules_on_the_example_repo() {
             ],
         ),
     ];
-    let f = Fixture::empty();
+    let f = rules_repo();
     let mut all = String::new();
     for (name, args) in cases {
         all.push_str(&format!(
@@ -172,7 +227,7 @@ fn rules_on_the_example_repo() {
 
 #[test]
 fn changed_from_file_and_stdin_match_arguments() {
-    let f = Fixture::empty();
+    let f = rules_repo();
     let paths = [
         "config/clusters/beta/research.values.yaml",
         "helm-charts/support/Chart.yaml",
@@ -194,7 +249,7 @@ fn changed_from_file_and_stdin_match_arguments() {
 
 #[test]
 fn every_cluster_of_the_example_loads() {
-    let f = Fixture::empty();
+    let f = rules_repo();
     let out = plan(
         &f,
         &[

@@ -40,6 +40,15 @@ fn all_four_samples_load_and_plan() {
 #[test]
 fn sample_values_files_plan_their_hubs() {
     let f = samples_repo();
+    // the changed files exist (a path that exists nowhere plans nothing)
+    for v in [
+        "leap/daskhub-common.values.yaml",
+        "utoronto/r-prod.values.yaml",
+        "2i2c-aws-us/enc-support.secret.values.yaml",
+        "2i2c-uk/lis-chart.yaml",
+    ] {
+        f.write(&format!("config/clusters/{v}"), "x: 1\n");
+    }
     let out = f
         .test()
         .args([

@@ -59,7 +59,7 @@ pub(crate) fn plan_cmd(args: PlanArgs, root: &Path, log: &Log) -> anyhow::Result
             )
             .into());
         }
-        let (raw, _) = select::raw_changes(&args.changes, root, log)?;
+        let raw = select::raw_changes(&args.changes, root, log)?.paths;
         let changes = Changes::new(raw, args.changes.labels.clone());
         let plan = crate::plan::legacy_changes::plan(&repo, &changes)?;
         for n in &plan.notices {

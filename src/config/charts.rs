@@ -8,17 +8,24 @@ use serde::Deserialize;
 
 use super::error::ConfigError;
 use super::paths;
+use super::tree::{Tree, WorkTree};
 
 /// Only the fields we read; Chart.yaml has many more, which are not ours to police.
 #[derive(Deserialize)]
-struct ChartYaml {
+pub(crate) struct ChartYaml {
     #[serde(default)]
-    dependencies: Vec<Dependency>,
+    pub dependencies: Vec<Dependency>,
 }
 
+/// One entry of a Chart.yaml's `dependencies`.
 #[derive(Deserialize)]
-struct Dependency {
-    repository: Option<String>,
+pub(crate) struct Dependency {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub version: Option<serde_yaml::Value>,
+    pub repository: Option<String>,
+    pub alias: Option<String>,
 }
 
 /// Chart folders (repo-relative) and the local chart folders each depends on.
@@ -33,6 +40,14 @@ impl ChartGraph {
         root: &Path,
         dirs: impl IntoIterator<Item = String>,
     ) -> Result<ChartGraph, ConfigError> {
+        ChartGraph::load_from(&WorkTree::new(root), dirs)
+    }
+
+    /// Like [`ChartGraph::load`], each Chart.yaml read from `tree`.
+    pub fn load_from(
+        tree: &dyn Tree,
+        dirs: impl IntoIterator<Item = String>,
+    ) -> Result<ChartGraph, ConfigError> {
         let mut g = ChartGraph::default();
         let mut todo: Vec<String> = dirs.into_iter().collect();
         while let Some(dir) = todo.pop() {
@@ -40,7 +55,7 @@ impl ChartGraph {
                 continue;
             }
             let file = format!("{dir}/Chart.yaml");
-            let Some(text) = super::files::read_repo_opt(root, &file)? else {
+            let Some(text) = tree.read(&file)? else {
                 g.deps.insert(dir, BTreeSet::new());
                 continue;
             };

@@ -224,6 +224,11 @@ impl PlanSettings {
     }
 }
 
+/// What redeploys every hub in 2i2c's CI (`.github/workflows/deploy-hubs.yaml` hands the files
+/// its path filter lists to the deployer's `plan-upgrade` decision): the deployer package in its
+/// `deployer/` layout, the Python project files, and our own settings. Their decision matches
+/// `deployer/*`, which since the deployer moved to `src/deployer/` matches none of its files: a
+/// change there redeploys nothing, here as there.
 fn default_all_hubs() -> Vec<String> {
     [
         "deployer/**",
@@ -235,10 +240,27 @@ fn default_all_hubs() -> Vec<String> {
     .to_vec()
 }
 
+/// What 2i2c's CI never deploys for, though another rule would match it here: the paths its
+/// workflow filter excludes (the deployer's README, health checks, tests and developer commands,
+/// in each layout the deployer has had; the Jinja cluster templates), and the files under
+/// `helm-charts/` outside the chart folders its filter lists (the hub image and chartpress's
+/// config, which a "file under helm-charts/ in no chart" rule would take for every hub).
 fn default_ignore() -> Vec<String> {
-    ["deployer/README.md", "deployer/health_check_tests/**"]
-        .map(String::from)
-        .to_vec()
+    [
+        "deployer/README.md",
+        "deployer/health_check_tests/**",
+        "deployer/dev_commands/**",
+        "deployer/tests/**",
+        "deployer/src/deployer/health_check_tests/**",
+        "deployer/src/deployer/dev/commands/**",
+        "src/deployer/health_check_tests/**",
+        "src/deployer/dev/commands/**",
+        "helm-charts/images/**",
+        "helm-charts/chartpress.yaml",
+        "config/clusters/templates/**",
+    ]
+    .map(String::from)
+    .to_vec()
 }
 
 fn globset(patterns: &[String], field: &str) -> Result<globset::GlobSet, super::ConfigError> {
@@ -254,4 +276,43 @@ fn globset(patterns: &[String], field: &str) -> Result<globset::GlobSet, super::
     }
     b.build()
         .map_err(|e| super::ConfigError::new(DEPLOY_YAML, e.to_string()).field(field))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_spells_out_the_plan_defaults() {
+        let text = include_str!("../../examples/multi-cluster/deploy.yaml");
+        let example: DeployYaml = crate::config::yaml::from_str(DEPLOY_YAML, text).unwrap();
+        let defaults = PlanSettings::default();
+        assert_eq!(example.plan.all_hubs, defaults.all_hubs);
+        assert_eq!(example.plan.ignore, defaults.ignore);
+    }
+
+    #[test]
+    fn default_globs_match_as_2i2c_ci_filters() {
+        let (all_hubs, ignore) = PlanSettings::default().globs().unwrap();
+        for p in [
+            "deployer/commands/deployer.py",
+            "pyproject.toml",
+            "deploy.yaml",
+        ] {
+            assert!(all_hubs.is_match(p) && !ignore.is_match(p), "{p}");
+        }
+        for p in [
+            "deployer/dev_commands/exec/aws.py",
+            "src/deployer/dev/commands/generate/hub_asset/cluster_entry.py",
+            "deployer/src/deployer/health_check_tests/test_hub.py",
+            "helm-charts/images/hub/Dockerfile",
+            "helm-charts/chartpress.yaml",
+            "config/clusters/templates/gcp/cluster.yaml",
+        ] {
+            assert!(ignore.is_match(p), "{p}");
+        }
+        // a path matches only itself: a chart's own chartpress.yaml belongs to the chart
+        assert!(!ignore.is_match("helm-charts/basehub/chartpress.yaml"));
+        assert!(!all_hubs.is_match("src/deployer/commands/deployer.py"));
+    }
 }

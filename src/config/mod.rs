@@ -13,6 +13,7 @@ pub mod multi;
 pub mod names;
 pub mod paths;
 pub mod secret_files;
+pub mod tree;
 pub mod values;
 pub mod yaml;
 

@@ -1,5 +1,6 @@
 //! The multi-cluster layout: `config/clusters/<c>/cluster.yaml` + shared charts in
-//! `helm-charts/<chart>/`. `deploy.yaml` is optional here.
+//! `helm-charts/<chart>/`. `deploy.yaml` is optional here. Every file is read through a
+//! [`Tree`]: the work tree, or for `deploy plan --head REV` that revision.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -10,11 +11,13 @@ use super::cluster::{CLUSTERS_DIR, Cluster};
 use super::deploy_yaml::DEPLOY_YAML;
 use super::deploy_yaml::DeployYaml;
 use super::error::{ConfigError, ConfigErrors};
+use super::tree::{Tree, WorkTree};
 
 pub const HELM_CHARTS_DIR: &str = "helm-charts";
 
 #[derive(Clone, Debug)]
 pub struct MultiRepo {
+    /// The checkout (commands run here), whichever tree the config is read from.
     pub root: PathBuf,
     pub settings: DeployYaml,
     /// Folders of config/clusters/ holding a cluster.yaml directly (not deeper), sorted.
@@ -23,6 +26,8 @@ pub struct MultiRepo {
     pub settings_error: Option<ConfigError>,
     /// Set by [`MultiRepo::load_lenient`]: cluster folders whose names are not valid (left out).
     pub folder_problems: Vec<ConfigError>,
+    /// Where the config is read from.
+    tree: Arc<dyn Tree>,
     /// Each file read once per process, however many steps need it.
     cache: Arc<Cache>,
 }
@@ -43,24 +48,17 @@ struct Cache {
 /// Cluster folders: exactly `config/clusters/*/cluster.yaml`, one level down (2i2c keeps a
 /// Jinja template deeper that is not YAML), sorted; and a problem for each folder whose name is
 /// not a valid cluster name (it would reach log lines, temp folder names and matrix jobs).
-fn cluster_folders(root: &Path) -> (Vec<String>, Vec<ConfigError>) {
-    let Ok(entries) = std::fs::read_dir(root.join(CLUSTERS_DIR)) else {
-        return (Vec::new(), Vec::new());
-    };
+fn cluster_folders(tree: &dyn Tree) -> (Vec<String>, Vec<ConfigError>) {
     let mut names = Vec::new();
     let mut problems = Vec::new();
-    for e in entries.flatten() {
-        if !e.path().join("cluster.yaml").is_file() {
-            continue;
-        }
-        let raw = e.file_name();
+    for raw in tree.folders_with(CLUSTERS_DIR, "cluster.yaml") {
         let checked = raw
             .to_str()
             .ok_or_else(|| format!("cluster folder name {raw:?} is not UTF-8"))
             .and_then(|n| super::names::check_cluster_name(n).map(|()| n.to_string()));
         match checked {
             Ok(n) => names.push(n),
-            Err(m) => problems.push(ConfigError::new(CLUSTERS_DIR, m)),
+            Err(m) => problems.push(ConfigError::new(tree.locate(CLUSTERS_DIR), m)),
         }
     }
     names.sort();
@@ -71,15 +69,19 @@ fn cluster_folders(root: &Path) -> (Vec<String>, Vec<ConfigError>) {
 impl MultiRepo {
     /// Whether `root` uses this layout.
     pub fn detect(root: &Path) -> bool {
-        let (names, problems) = cluster_folders(root);
+        let (names, problems) = cluster_folders(&WorkTree::new(root));
         !names.is_empty() || !problems.is_empty()
     }
 
-    fn load_settings(root: &Path) -> Result<DeployYaml, ConfigError> {
-        Ok(match super::files::read_repo_opt(root, DEPLOY_YAML)? {
+    fn load_settings(tree: &dyn Tree) -> Result<DeployYaml, ConfigError> {
+        let located = |e: ConfigError| ConfigError {
+            file: tree.locate(&e.file),
+            ..e
+        };
+        Ok(match tree.read(DEPLOY_YAML).map_err(located)? {
             Some(text) => {
-                let s: DeployYaml = super::yaml::from_str(DEPLOY_YAML, &text)?;
-                s.check(DEPLOY_YAML)?;
+                let s: DeployYaml = super::yaml::from_str(DEPLOY_YAML, &text).map_err(located)?;
+                s.check(DEPLOY_YAML).map_err(located)?;
                 s
             }
             None => DeployYaml::default(),
@@ -87,8 +89,14 @@ impl MultiRepo {
     }
 
     pub fn load(root: &Path) -> Result<MultiRepo, ConfigError> {
-        let settings = MultiRepo::load_settings(root)?;
-        let (cluster_names, mut problems) = cluster_folders(root);
+        MultiRepo::load_from(root, Arc::new(WorkTree::new(root)))
+    }
+
+    /// The repo checked out at `root`, its config (deploy.yaml, cluster files, charts) read from
+    /// `tree`: what `deploy plan --head REV` plans with.
+    pub fn load_from(root: &Path, tree: Arc<dyn Tree>) -> Result<MultiRepo, ConfigError> {
+        let settings = MultiRepo::load_settings(tree.as_ref())?;
+        let (cluster_names, mut problems) = cluster_folders(tree.as_ref());
         if !problems.is_empty() {
             return Err(problems.swap_remove(0));
         }
@@ -98,6 +106,7 @@ impl MultiRepo {
             cluster_names,
             settings_error: None,
             folder_problems: Vec::new(),
+            tree,
             cache: Arc::default(),
         })
     }
@@ -105,8 +114,9 @@ impl MultiRepo {
     /// Like [`MultiRepo::load`], but a broken deploy.yaml is kept as an error to report with the
     /// rest (`deploy validate` lists every problem at once).
     pub fn load_lenient(root: &Path) -> MultiRepo {
-        let (cluster_names, folder_problems) = cluster_folders(root);
-        let (settings, settings_error) = match MultiRepo::load_settings(root) {
+        let tree = WorkTree::new(root);
+        let (cluster_names, folder_problems) = cluster_folders(&tree);
+        let (settings, settings_error) = match MultiRepo::load_settings(&tree) {
             Ok(s) => (s, None),
             Err(e) => (DeployYaml::default(), Some(e)),
         };
@@ -116,7 +126,21 @@ impl MultiRepo {
             cluster_names,
             settings_error,
             folder_problems,
+            tree: Arc::new(tree),
             cache: Arc::default(),
+        }
+    }
+
+    /// Where the config is read from.
+    pub fn tree(&self) -> &dyn Tree {
+        self.tree.as_ref()
+    }
+
+    /// `e`, its file named as the tree names it (`REV:path` at a revision).
+    fn located(&self, e: ConfigError) -> ConfigError {
+        ConfigError {
+            file: self.tree.locate(&e.file),
+            ..e
         }
     }
 
@@ -128,6 +152,8 @@ impl MultiRepo {
 
     /// Read and parse the named clusters, in parallel; all problems are reported together.
     pub fn load_clusters(&self, names: &[String]) -> Result<Vec<Cluster>, ConfigErrors> {
+        let paths: Vec<String> = names.iter().map(|n| Cluster::yaml_path(n)).collect();
+        self.tree.prefetch(&paths);
         let threads = std::thread::available_parallelism()
             .map_or(1, usize::from)
             .min(names.len().max(1));
@@ -197,12 +223,20 @@ impl MultiRepo {
         }
         let text = match lock().get(name) {
             Some(e) => e.0.clone(),
-            None => super::files::read_repo(&self.root, &Cluster::yaml_path(name)),
+            None => {
+                let path = Cluster::yaml_path(name);
+                match self.tree.read(&path) {
+                    Ok(Some(t)) => Ok(t),
+                    Ok(None) => Err(ConfigError::new(path, "does not exist")),
+                    Err(e) => Err(e),
+                }
+                .map_err(|e| self.located(e))
+            }
         };
         let parsed = parse.then(|| {
             text.as_ref()
                 .map_err(Clone::clone)
-                .and_then(|t| Cluster::parse(name, t))
+                .and_then(|t| Cluster::parse(name, t).map_err(|e| self.located(e)))
         });
         let entry = Arc::new((text, parsed));
         lock().insert(name.to_string(), Arc::clone(&entry));
@@ -220,25 +254,22 @@ impl MultiRepo {
         if let Some(t) = lock().get(rel) {
             return t.clone();
         }
-        let t: Option<Arc<str>> = super::files::read_text(&self.root.join(rel))
-            .ok()
-            .map(Arc::from);
+        let t: Option<Arc<str>> = self.tree.read(rel).ok().flatten().map(Arc::from);
         lock().insert(rel.to_string(), t.clone());
         t
     }
 
     /// The shared charts (`helm-charts/<chart>/` with a Chart.yaml) and their local dependencies.
     pub fn charts(&self) -> Result<ChartGraph, ConfigError> {
-        let mut dirs = Vec::new();
-        if let Ok(entries) = std::fs::read_dir(self.root.join(HELM_CHARTS_DIR)) {
-            for e in entries.flatten() {
-                if e.path().join("Chart.yaml").is_file()
-                    && let Ok(n) = e.file_name().into_string()
-                {
-                    dirs.push(format!("{HELM_CHARTS_DIR}/{n}"));
-                }
-            }
-        }
-        ChartGraph::load(&self.root, dirs)
+        let dirs: Vec<String> = self
+            .tree
+            .folders_with(HELM_CHARTS_DIR, "Chart.yaml")
+            .into_iter()
+            .filter_map(|n| n.into_string().ok())
+            .map(|n| format!("{HELM_CHARTS_DIR}/{n}"))
+            .collect();
+        let files: Vec<String> = dirs.iter().map(|d| format!("{d}/Chart.yaml")).collect();
+        self.tree.prefetch(&files);
+        ChartGraph::load_from(self.tree.as_ref(), dirs).map_err(|e| self.located(e))
     }
 }

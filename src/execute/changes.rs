@@ -2,9 +2,12 @@
 //! the base version of changed cluster.yaml files. Local read-only queries only.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
+use super::revision::Revision;
 use crate::config::UsageError;
 use crate::config::cluster::Cluster;
+use crate::config::tree::Tree;
 use crate::runner::{CmdError, Reply, Runner};
 use crate::tools::git;
 
@@ -61,10 +64,19 @@ pub fn range(runner: &dyn Runner, base: &str, head: Option<&str>) -> anyhow::Res
     })
 }
 
-/// Changed paths between `base` and `head` (default: the work tree, untracked files included).
-pub fn changed_paths(runner: &dyn Runner, r: &Range) -> anyhow::Result<Vec<String>> {
+/// What git says changed between `base` and `head` (default: the work tree, untracked files
+/// included).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Changed {
+    pub paths: Vec<String>,
+    /// The paths deleted: they exist at the base only.
+    pub deleted: Vec<String>,
+}
+
+/// The changed paths of a range.
+pub fn changed_paths(runner: &dyn Runner, r: &Range) -> anyhow::Result<Changed> {
     let (base, head) = (r.base.as_str(), r.head.as_deref());
-    let diff = run(runner, &git::diff_names(base, head)).map_err(|e| match e {
+    let diff = run(runner, &git::diff_status(base, head)).map_err(|e| match e {
         CmdError::Failed { tail, .. } => anyhow::Error::new(UsageError(format!(
             "cannot compare {base}{}: {}\nIn a shallow clone, fetch more history \
              (actions/checkout `fetch-depth: 0`, or `git fetch --deepen`).",
@@ -73,23 +85,44 @@ pub fn changed_paths(runner: &dyn Runner, r: &Range) -> anyhow::Result<Vec<Strin
         ))),
         other => other.into(),
     })?;
-    let mut paths: Vec<String> = split_nul(&diff.stdout).collect();
-    if head.is_none() {
-        paths.extend(split_nul(&run(runner, &git::untracked())?.stdout));
+    let mut out = Changed::default();
+    let mut fields = diff.stdout.split('\0');
+    while let (Some(status), Some(path)) = (fields.next(), fields.next()) {
+        if path.is_empty() {
+            continue;
+        }
+        if status.starts_with('D') {
+            out.deleted.push(path.to_string());
+        }
+        out.paths.push(path.to_string());
     }
-    Ok(paths)
+    if head.is_none() {
+        out.paths
+            .extend(split_nul(&run(runner, &git::untracked())?.stdout));
+    }
+    Ok(out)
 }
 
-/// The text of each named cluster's cluster.yaml at `rev` (`None` where it did not exist).
+/// Each named cluster's cluster.yaml at `rev`: its text, why it cannot be read, or `None` where it
+/// did not exist. Read with one git process.
 pub fn base_cluster_files(
-    runner: &dyn Runner,
+    runner: Arc<dyn Runner>,
     rev: &str,
     clusters: &[String],
-) -> anyhow::Result<BTreeMap<String, Option<String>>> {
+) -> anyhow::Result<BTreeMap<String, Option<Result<String, String>>>> {
     let mut out = BTreeMap::new();
-    for c in clusters {
-        let o = run(runner, &git::show(rev, &Cluster::yaml_path(c)))?;
-        out.insert(c.clone(), o.success().then_some(o.stdout));
+    if clusters.is_empty() {
+        return Ok(out);
+    }
+    let base = Revision::open(runner, rev, rev)?;
+    let paths: Vec<String> = clusters.iter().map(|c| Cluster::yaml_path(c)).collect();
+    base.prefetch(&paths);
+    for (c, path) in clusters.iter().zip(&paths) {
+        let text = match base.read(path) {
+            Ok(t) => t.map(Ok),
+            Err(e) => Some(Err(e.message)),
+        };
+        out.insert(c.clone(), text);
     }
     Ok(out)
 }

@@ -17,6 +17,7 @@ pub mod preflight;
 pub mod prepare;
 pub mod recovery;
 pub mod release;
+pub mod revision;
 pub mod run;
 pub mod secrets;
 pub mod select;

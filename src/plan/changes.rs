@@ -1,5 +1,5 @@
-//! What changed: paths (normalized one way) and pull-request labels, and with `--base` the base
-//! version of each changed cluster.yaml.
+//! What changed: paths (normalized one way) and pull-request labels, and with `--base` the paths
+//! deleted and the base version of each changed cluster.yaml.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -15,9 +15,12 @@ pub const LABEL_DEPLOY_HUBS: &str = "deployer:deploy-hubs";
 pub struct Changes {
     pub paths: Vec<String>,
     pub labels: Vec<String>,
-    /// With `--base`: each changed cluster.yaml's text at the base, by cluster name (`None`: the
-    /// file did not exist there). Without a base: `None`.
-    pub base: Option<BTreeMap<String, Option<String>>>,
+    /// With `--base`: each changed cluster.yaml at the base, by cluster name: its text, why it
+    /// could not be read (`Err`), or `None` when it did not exist there. Without a base: `None`.
+    pub base: Option<BTreeMap<String, Option<Result<String, String>>>>,
+    /// With `--base`: the changed paths that exist at the base only (git says they were deleted).
+    /// A changed path that exists neither where the config is read nor here exists nowhere.
+    pub deleted: BTreeSet<String>,
     /// Problems with the input that are reported, not fatal (a path outside the repo).
     pub notices: Vec<String>,
 }
@@ -51,8 +54,17 @@ impl Changes {
             paths: paths.into_iter().collect(),
             labels,
             base: None,
+            deleted: BTreeSet::new(),
             notices,
         }
+    }
+
+    /// Record the paths git reports as deleted (normalized like the changed paths).
+    pub fn set_deleted(&mut self, deleted: impl IntoIterator<Item = String>) {
+        self.deleted = deleted
+            .into_iter()
+            .filter_map(|p| crate::config::paths::normalize(&p).ok())
+            .collect();
     }
 
     pub fn has_label(&self, l: &str) -> bool {

@@ -5,27 +5,11 @@
 
 use std::sync::Arc;
 
-use serde::Deserialize;
-
+use crate::config::charts::ChartYaml;
 use crate::config::paths;
 
 /// Reads a repo file's text (repo-relative path); `None` when it cannot be read.
 pub type Read<'a> = &'a dyn Fn(&str) -> Option<Arc<str>>;
-
-#[derive(Deserialize)]
-struct ChartYaml {
-    #[serde(default)]
-    dependencies: Vec<Dependency>,
-}
-
-#[derive(Deserialize)]
-struct Dependency {
-    name: String,
-    #[serde(default)]
-    version: Option<serde_yaml::Value>,
-    repository: Option<String>,
-    alias: Option<String>,
-}
 
 fn chart_yaml(read: Read<'_>, file: &str) -> Option<ChartYaml> {
     let text = read(file)?;

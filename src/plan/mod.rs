@@ -2,6 +2,7 @@
 
 pub mod changes;
 pub mod chart;
+mod cluster_diff;
 pub mod jobs;
 pub mod json;
 pub mod legacy;

@@ -3,6 +3,8 @@
 //!
 //! Only the cluster files a rule needs are parsed, and values files never are.
 
+mod files;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_yaml::Value;
@@ -105,6 +107,10 @@ struct Acc {
 }
 
 impl Acc {
+    fn notice(&mut self, n: String) {
+        self.notices.push(n);
+    }
+
     fn support(&mut self, c: &Cluster, cause: Cause, what: &str) {
         if c.has_support() {
             self.support
@@ -128,18 +134,20 @@ impl Acc {
     }
 }
 
-/// Compute the plan. Config errors in a cluster file the plan needs are fatal (exit 2).
+/// Compute the plan. Config errors in a cluster file the plan needs are fatal (exit 2). Every
+/// file is read from `repo`'s tree: the work tree, or the `--head` revision.
 pub fn plan(repo: &MultiRepo, changes: &Changes) -> Result<Plan, ConfigErrors> {
     let mut acc = Acc {
         notices: changes.notices.clone(),
         ..Acc::default()
     };
     if changes.has_label(LABEL_SKIP_DEPLOY) {
-        acc.notices.push(format!(
+        acc.notice(format!(
             "label {LABEL_SKIP_DEPLOY}: nothing will be deployed"
         ));
         return Ok(finish(acc, &[]));
     }
+    let tree = repo.tree();
     let (all_hubs_globs, ignore_globs) = repo
         .settings
         .plan
@@ -151,8 +159,14 @@ pub fn plan(repo: &MultiRepo, changes: &Changes) -> Result<Plan, ConfigErrors> {
     let mut cluster_paths: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     let mut cluster_yamls: Vec<&str> = Vec::new();
     let mut chart_paths = Vec::new();
+    let mut other_yamls = Vec::new();
     for p in &changes.paths {
         if ignore_globs.is_match(p) {
+            continue;
+        }
+        // A deleted file is a change (it exists at the base); a path that exists nowhere is not.
+        if !tree.exists(p) && !changes.deleted.contains(p) {
+            acc.notice(files::nowhere(repo, changes, p));
             continue;
         }
         if all_hubs_globs.is_match(p) {
@@ -168,12 +182,18 @@ pub fn plan(repo: &MultiRepo, changes: &Changes) -> Result<Plan, ConfigErrors> {
             }
         } else if is_under(p, HELM_CHARTS_DIR) {
             chart_paths.push(p.as_str());
+        } else if p.ends_with(".yaml") || p.ends_with(".yml") {
+            // perhaps a hub's root-relative chart_override (2i2c's `a/b.yaml` form)
+            other_yamls.push(p.as_str());
         }
     }
     let deploy_support = changes.has_label(LABEL_DEPLOY_SUPPORT);
     let deploy_hubs = changes.has_label(LABEL_DEPLOY_HUBS);
-    let need_all =
-        deploy_support || deploy_hubs || !all_hub_paths.is_empty() || !chart_paths.is_empty();
+    let need_all = deploy_support
+        || deploy_hubs
+        || !all_hub_paths.is_empty()
+        || !chart_paths.is_empty()
+        || !other_yamls.is_empty();
     let wanted: Vec<String> = if need_all {
         repo.cluster_names.clone()
     } else {
@@ -190,11 +210,12 @@ pub fn plan(repo: &MultiRepo, changes: &Changes) -> Result<Plan, ConfigErrors> {
     // A cluster's own files: support and hub values files (and hub override files).
     for (c, paths) in &cluster_paths {
         let Some(cluster) = by_name.get(c) else {
-            // A folder without its own cluster.yaml (2i2c's templates/) is not a cluster; a
-            // folder that does not exist is worth a word (a typo, or a removed cluster).
-            if !repo.root.join(CLUSTERS_DIR).join(c).is_dir() {
+            // A folder without its own cluster.yaml (2i2c's templates/) is not a cluster; the
+            // files of a removed cluster are covered by the notice about its removal; a file of
+            // a folder that is gone and never was a cluster is worth a word.
+            if !tree.is_dir(&format!("{CLUSTERS_DIR}/{c}")) && !cluster_yamls.contains(c) {
                 for p in paths {
-                    acc.notices.push(format!(
+                    acc.notice(format!(
                         "{p}: there is no cluster `{c}` ({CLUSTERS_DIR}/{c}/cluster.yaml does not exist)"
                     ));
                 }
@@ -202,23 +223,12 @@ pub fn plan(repo: &MultiRepo, changes: &Changes) -> Result<Plan, ConfigErrors> {
             continue;
         };
         for p in paths {
-            let mut used = false;
-            if cluster.support_files.iter().any(|f| f == p) {
-                acc.support(cluster, Cause::SupportFile, p);
-                used = true;
-            }
-            for (hub, files) in cluster.file.hubs.iter().zip(&cluster.hub_files) {
-                if files.iter().any(|f| f == p) {
-                    acc.hub(cluster, &hub.name, Cause::HubFile, p);
-                    used = true;
-                }
-            }
-            if used && !repo.root.join(p).exists() {
-                acc.notices.push(format!(
-                    "{p}: listed in {CLUSTERS_DIR}/{c}/cluster.yaml but missing"
-                ));
-            }
+            files::cluster_file_rule(cluster, p, !tree.is_file(p), &mut acc);
         }
+    }
+
+    for p in &other_yamls {
+        files::chart_override_rule(&clusters, p, &mut acc);
     }
 
     for c in &cluster_yamls {
@@ -308,93 +318,62 @@ fn cluster_yaml_rule(
 ) {
     let path = Cluster::yaml_path(c);
     let Some(cluster) = cluster else {
-        acc.notices.push(format!(
+        acc.notice(format!(
             "{path}: cluster `{c}` was removed; nothing is deployed for it"
         ));
         return;
     };
-    let old_text = changes.base.as_ref().map(|b| b.get(c).cloned().flatten());
-    let diff = match old_text {
-        None => None,
-        Some(None) => Some(Err("new cluster")),
-        Some(Some(old)) => {
-            let new = crate::config::input::read_text(repo.root.join(&path)).unwrap_or_default();
-            match (
-                crate::config::yaml::from_str::<Value>(&path, &old),
-                crate::config::yaml::from_str::<Value>(&path, &new),
-            ) {
-                (Ok(o), Ok(n)) => Some(Ok((o, n))),
-                _ => Some(Err("the base version does not parse")),
+    let parse = |text: &str| crate::config::yaml::from_str::<Value>(&path, text).ok();
+    let pair = match changes.base.as_ref().map(|b| b.get(c).cloned().flatten()) {
+        None => Err("no base to diff against"),
+        Some(None) => Err("new cluster"),
+        Some(Some(Err(_))) => Err("the base version cannot be read"),
+        Some(Some(Ok(old))) => {
+            // the new version is the one the cluster was loaded from (the same tree, read once)
+            let new = repo.cluster_text(c).ok();
+            match (parse(&old), new.as_deref().and_then(parse)) {
+                (Some(o), Some(n)) => Ok((o, n)),
+                _ => Err("the base version does not parse"),
             }
         }
     };
-    let (old, new) = match diff {
-        None => {
-            acc.support(
-                cluster,
-                Cause::ClusterYaml("no base to diff against".into()),
-                &path,
-            );
-            acc.all_hubs(
-                cluster,
-                &Cause::ClusterYaml("no base to diff against".into()),
-                &path,
-            );
-            return;
-        }
-        Some(Err(why)) => {
+    let (old, new) = match pair {
+        Err(why) => {
             acc.support(cluster, Cause::ClusterYaml(why.into()), &path);
             acc.all_hubs(cluster, &Cause::ClusterYaml(why.into()), &path);
             return;
         }
-        Some(Ok(pair)) => pair,
+        Ok(pair) => pair,
     };
-    let cluster_keys = ["provider", "gcp", "aws", "azure", "kubeconfig", "support"];
-    let changed_keys: Vec<&str> = cluster_keys
-        .into_iter()
-        .filter(|k| old.get(k) != new.get(k))
-        .collect();
-    if !changed_keys.is_empty() {
-        let what = format!("{} changed", changed_keys.join(", "));
+    let d = super::cluster_diff::diff(&old, &new);
+    if !d.cluster_keys.is_empty() {
+        let what = format!("{} changed", d.cluster_keys.join(", "));
         acc.support(cluster, Cause::ClusterYaml(what.clone()), &path);
         acc.all_hubs(cluster, &Cause::ClusterYaml(what), &path);
     }
-    let hubs_by_name = |v: &Value| -> BTreeMap<String, Value> {
-        v.get("hubs")
-            .and_then(Value::as_sequence)
-            .map(|s| {
-                s.iter()
-                    .filter_map(|h| Some((h.get("name")?.as_str()?.to_string(), h.clone())))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let (old_hubs, new_hubs) = (hubs_by_name(&old), hubs_by_name(&new));
-    for (name, entry) in &new_hubs {
-        match old_hubs.get(name) {
-            None => acc.hub(
-                cluster,
-                name,
-                Cause::ClusterYaml(format!("hub {name} added")),
-                &path,
-            ),
-            Some(o) if o != entry => {
-                acc.hub(
-                    cluster,
-                    name,
-                    Cause::ClusterYaml(format!("hub {name} entry changed")),
-                    &path,
-                );
-            }
-            Some(_) => {}
-        }
+    for name in &d.added {
+        let why = Cause::ClusterYaml(format!("hub {name} added"));
+        acc.hub(cluster, name, why, &path);
     }
-    for name in old_hubs.keys().filter(|n| !new_hubs.contains_key(*n)) {
-        acc.notices.push(format!(
+    for name in &d.changed {
+        let why = Cause::ClusterYaml(format!("hub {name} entry changed"));
+        acc.hub(cluster, name, why, &path);
+    }
+    for name in &d.removed {
+        acc.notice(format!(
             "{path}: hub {name} was removed; it is not deployed (uninstall it with \
              `helm uninstall {name} --namespace {name}` if it still runs)"
         ));
     }
+}
+
+/// Each notice once, in the order first given.
+fn unique(notices: Vec<String>) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    notices
+        .into_iter()
+        .filter(|n| seen.insert(n.clone()))
+        .collect()
 }
 
 /// Split hub jobs into staging and prod, add staging canaries, sort.
@@ -455,7 +434,7 @@ fn finish(acc: Acc, clusters: &[Cluster]) -> Plan {
             .collect(),
         staging: hub_jobs(staging),
         prod: hub_jobs(prod),
-        notices: acc.notices,
+        notices: unique(acc.notices),
         live: false,
         dropped: Vec::new(),
     }

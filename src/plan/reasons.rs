@@ -6,8 +6,12 @@ use std::fmt;
 /// One kind of cause; the paths (or names) that triggered it are collected per kind.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Cause {
-    /// A values file (or chart_override/domain_override_file) of this hub changed.
+    /// A values file of this hub changed.
     HubFile,
+    /// The hub's `chart_override` (the Chart.yaml that replaces its chart's) changed.
+    ChartOverride,
+    /// The hub's `domain_override_file` (its domain, encrypted) changed.
+    DomainOverride,
     SupportFile,
     /// A file of chart `changed`; `via` is the release's chart when it only depends on it.
     Chart {
@@ -31,6 +35,8 @@ impl fmt::Display for Cause {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Cause::HubFile => f.write_str("values files changed"),
+            Cause::ChartOverride => f.write_str("chart_override changed"),
+            Cause::DomainOverride => f.write_str("domain_override_file changed"),
             Cause::SupportFile => f.write_str("support values files changed"),
             Cause::Chart { changed, via: None } => write!(f, "chart {changed} changed"),
             Cause::Chart {

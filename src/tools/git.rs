@@ -41,12 +41,13 @@ pub fn is_inside_work_tree() -> Cmd {
     c
 }
 
-/// Paths changed between `base` and `head` (or the work tree), NUL-separated. Renames are listed
-/// as a deletion and an addition so both paths count. Give commit hashes (from
-/// [`rev_parse_commit`]), not what the user typed.
-pub fn diff_names(base: &str, head: Option<&str>) -> Cmd {
+/// Paths changed between `base` and `head` (or the work tree), each with its status letter
+/// (`M`, `A`, `D`, ...): `STATUS\0PATH\0` per path. Renames are listed as a deletion and an
+/// addition so both paths count. Give commit hashes (from [`rev_parse_commit`]), not what the user
+/// typed.
+pub fn diff_status(base: &str, head: Option<&str>) -> Cmd {
     Cmd::new("git")
-        .args(["diff", "--name-only", "--no-renames", "-z", base])
+        .args(["diff", "--name-status", "--no-renames", "-z", base])
         .args(head)
         .arg("--")
         .local_query()
@@ -59,14 +60,24 @@ pub fn untracked() -> Cmd {
         .local_query()
 }
 
-/// A file's content at a revision; exits non-zero when it does not exist there.
-pub fn show(rev: &str, path: &str) -> Cmd {
-    let mut c = Cmd::new("git")
-        .arg("show")
-        .arg(format!("{rev}:{path}"))
-        .local_query();
-    c.probe = true;
-    c
+/// Every file of revision `rev` (a commit hash), recursively, NUL-terminated:
+/// `MODE TYPE OBJECT SIZE\tPATH`.
+pub fn ls_tree(rev: &str) -> Cmd {
+    Cmd::new("git")
+        .args(["ls-tree", "-r", "-z", "-l", "--full-tree", rev])
+        .local_query()
+}
+
+/// The content of each object named on stdin (one object hash per line), each as
+/// `OBJECT TYPE SIZE\n` + content + `\n`. Its output is any file of the repo: never logged.
+pub fn cat_file_batch(objects: &[&str]) -> Cmd {
+    let mut input = objects.join("\n");
+    input.push('\n');
+    Cmd::new("git")
+        .args(["cat-file", "--batch"])
+        .stdin_doc(&input, &format!("<{} object names>", objects.len()))
+        .local_query()
+        .private_output()
 }
 
 /// `git -C dir …` (a repository other than the one we run in).

@@ -6,6 +6,7 @@
 
 mod builder;
 pub mod commands;
+mod git_repos;
 pub mod real;
 
 use std::path::{Path, PathBuf};
@@ -14,6 +15,8 @@ use std::process::Command;
 // not every test file names them all
 #[allow(unused_imports)]
 pub use builder::{Held, Output, Test};
+#[allow(unused_imports)]
+pub use git_repos::{bare_repo, files_on_main};
 
 pub const EXAMPLE_PARTS: &[&str] = &[
     "deploy.yaml",
@@ -459,4 +462,26 @@ pub fn run_example_with(
         deploy::execute::run::run(&repo.root, &plan, r, &log, o),
         buf.text(),
     )
+}
+
+/// `cluster/hub: reason` of each job of a kind (`support-jobs`, `staging-jobs`, `prod-jobs`) of a
+/// JSON plan.
+pub fn plan_jobs(v: &serde_json::Value, kind: &str) -> Vec<String> {
+    v[kind]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| {
+            let hub = j
+                .get("hub_name")
+                .and_then(serde_json::Value::as_str)
+                .map(|h| format!("/{h}"))
+                .unwrap_or_default();
+            format!(
+                "{}{hub}: {}",
+                j["cluster_name"].as_str().unwrap(),
+                j["reason_for_redeploy"].as_str().unwrap()
+            )
+        })
+        .collect()
 }

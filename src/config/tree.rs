@@ -1,0 +1,122 @@
+//! Where the repo's config is read from: the work tree, or one git revision (`deploy plan --head
+//! REV`). [`MultiRepo`](super::multi::MultiRepo) reads every file through a [`Tree`], so the
+//! planner has one code path whichever it is. The work tree is here; a revision, which needs git,
+//! is built by `execute` (config never starts a process).
+
+use std::ffi::OsString;
+use std::fmt::Debug;
+use std::path::{Path, PathBuf};
+
+use super::error::ConfigError;
+use super::files::{self, ReadError};
+
+/// A read-only view of the repo's files, by repo-relative path (normalized, `/`-separated).
+pub trait Tree: Debug + Send + Sync {
+    /// How notices name it: `the work tree`, `revision 1a2b3c4d5e6f`.
+    fn describe(&self) -> String;
+
+    /// How errors name one of its files: `rel` in the work tree, `1a2b3c4d5e6f:rel` (git's
+    /// notation) at a revision.
+    fn locate(&self, rel: &str) -> String {
+        rel.to_string()
+    }
+
+    /// A file's text (checked as [`files`] describes); `Ok(None)` when there is nothing at `rel`.
+    /// Errors name the file (and the revision).
+    fn read(&self, rel: &str) -> Result<Option<String>, ConfigError>;
+
+    /// A hint: these files are about to be read. A revision reads them all with one git process;
+    /// the work tree ignores it.
+    fn prefetch(&self, _rels: &[String]) {}
+
+    /// Whether anything (a file, a folder, a symlink, a submodule) is at `rel`.
+    fn exists(&self, rel: &str) -> bool;
+
+    fn is_dir(&self, rel: &str) -> bool;
+
+    /// Whether a file is at `rel` (a symlink to one counts).
+    fn is_file(&self, rel: &str) -> bool;
+
+    /// The names of the folders of `rel` that hold a file `file` (`config/clusters/*/cluster.yaml`,
+    /// `helm-charts/*/Chart.yaml`), in no particular order.
+    fn folders_with(&self, rel: &str, file: &str) -> Vec<OsString>;
+}
+
+/// The files on disk under the repo root.
+#[derive(Debug)]
+pub struct WorkTree {
+    pub root: PathBuf,
+}
+
+impl WorkTree {
+    pub fn new(root: &Path) -> WorkTree {
+        WorkTree {
+            root: root.to_path_buf(),
+        }
+    }
+}
+
+impl Tree for WorkTree {
+    fn describe(&self) -> String {
+        "the work tree".into()
+    }
+
+    fn read(&self, rel: &str) -> Result<Option<String>, ConfigError> {
+        match files::read_text(&self.root.join(rel)) {
+            Ok(t) => Ok(Some(t)),
+            Err(ReadError::Missing) => Ok(None),
+            Err(e) => Err(ConfigError::new(rel, e.to_string())),
+        }
+    }
+
+    fn exists(&self, rel: &str) -> bool {
+        std::fs::symlink_metadata(self.root.join(rel)).is_ok()
+    }
+
+    fn is_dir(&self, rel: &str) -> bool {
+        self.root.join(rel).is_dir()
+    }
+
+    fn is_file(&self, rel: &str) -> bool {
+        self.root.join(rel).is_file()
+    }
+
+    fn folders_with(&self, rel: &str, file: &str) -> Vec<OsString> {
+        let Ok(entries) = std::fs::read_dir(self.root.join(rel)) else {
+            return Vec::new();
+        };
+        entries
+            .flatten()
+            .filter(|e| e.path().join(file).is_file())
+            .map(|e| e.file_name())
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn work_tree_reads_lists_and_tells_files_from_folders() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(tmp.path().join("a/b")).unwrap();
+        std::fs::create_dir_all(tmp.path().join("a/c")).unwrap();
+        std::fs::write(tmp.path().join("a/b/f.yaml"), "").unwrap();
+        std::fs::write(tmp.path().join("a/x.yaml"), "\u{feff}k: 1\n").unwrap();
+        std::os::unix::fs::symlink("gone", tmp.path().join("a/dangling")).unwrap();
+        let t = WorkTree::new(tmp.path());
+        assert_eq!(t.read("a/x.yaml").unwrap().as_deref(), Some("k: 1\n"));
+        assert_eq!(t.read("a/none").unwrap(), None);
+        assert!(
+            t.read("a/b")
+                .unwrap_err()
+                .to_string()
+                .starts_with("a/b: is a folder")
+        );
+        assert!(t.is_file("a/x.yaml") && !t.is_file("a/b") && t.is_dir("a/b"));
+        assert!(t.exists("a/dangling") && !t.is_file("a/dangling") && !t.exists("a/none"));
+        assert_eq!(t.folders_with("a", "f.yaml"), ["b"]);
+        assert!(t.folders_with("a/x.yaml", "f.yaml").is_empty());
+    }
+}
