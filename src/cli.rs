@@ -210,6 +210,11 @@ pub struct PlanArgs {
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: u16,
 
+    /// Also write the Markdown plan (a PR comment's body, with its marker) to FILE
+    /// [default with --format github: comment-body.txt]
+    #[arg(long, value_name = "FILE")]
+    pub comment_body: Option<PathBuf>,
+
     #[command(flatten)]
     pub changes: ChangeArgs,
 }

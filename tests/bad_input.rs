@@ -124,6 +124,7 @@ fn multi_rows() -> Vec<(&'static str, Vec<&'static str>, Mutate)> {
         ("run: --plan with an unknown key", vec!["run", "--plan", "plan.json"], |r| std::fs::write(r.join("plan.json"), r#"{"prod_jobs":[{"provider":"gcp","cluster_name":"alpha","hub_name":"prod"}]}"#).unwrap()),
         ("run: --plan with the same job twice", vec!["run", "--plan", "plan.json"], |r| std::fs::write(r.join("plan.json"), r#"{"staging-jobs":[{"provider":"gcp","cluster_name":"alpha","hub_name":"prod"}],"prod-jobs":[{"provider":"gcp","cluster_name":"alpha","hub_name":"prod"}]}"#).unwrap()),
         ("run: --report in a missing folder", vec!["run", "--report", "no/such/dir/report.json", "config/clusters/alpha/prod.values.yaml"], none),
+        ("plan: --comment-body in a missing folder", vec!["plan", "--format", "github", "--comment-body", "no/such/dir/body.md", "config/clusters/alpha/prod.values.yaml"], none),
         ("run: --timeout of zero", vec!["run", "--timeout", "0s", "config/clusters/alpha/prod.values.yaml"], none),
         ("run: secret values file with a duplicate key", vec!["run", "config/clusters/alpha/physics.values.yaml"], |r| append(r, "config/clusters/alpha/physics.secret.values.yaml", "jupyterhub:\n  x: FAKE-dup-value\n")),
         ("filter-prod: a failed cluster in no input", vec!["filter-prod", "--plan", "plan.json", "--failed-clusters", "alpha,zeta"], |r| std::fs::write(r.join("plan.json"), r#"{"prod-jobs":[{"provider":"gcp","cluster_name":"alpha","hub_name":"prod"}]}"#).unwrap()),

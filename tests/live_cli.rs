@@ -97,6 +97,7 @@ fn plan_live_drops_unchanged_releases_and_says_why() {
         json!([{
             "provider": "gcp", "cluster_name": "alpha", "hub_name": "physics",
             "reason_for_redeploy": "values files changed: config/clusters/alpha/common.values.yaml",
+            "choice_reason": "values files changed: config/clusters/alpha/common.values.yaml",
             "live": "changes: 1 changed (ConfigMap/physics-config)"
         }])
     );

@@ -89,6 +89,63 @@ fn github_format_writes_step_outputs_and_summary() {
 }
 
 #[test]
+fn github_format_writes_the_comment_body_and_both_reason_names() {
+    let f = Fixture::empty();
+    let example = manifest_dir().join("examples/multi-cluster");
+    let changed = "config/clusters/beta/research.values.yaml";
+    let plan = |args: &[&str]| {
+        f.test()
+            .arg("-C")
+            .arg(&example)
+            .arg("plan")
+            .args(args)
+            .arg(changed)
+            .no_calls()
+            .run()
+    };
+    // by default in the current folder, under the name 2i2c's workflow uploads
+    let json = plan(&["--format", "github"]).json();
+    let markdown = plan(&["--format", "markdown"]).stdout;
+    let body = std::fs::read_to_string(f.root.join("comment-body.txt")).unwrap();
+    assert_eq!(body, markdown);
+    assert!(body.starts_with("<!-- deployment-plan -->\n"), "{body}");
+    // each job's reason also under 2i2c's newer name
+    for kind in ["staging-jobs", "prod-jobs"] {
+        for job in json[kind].as_array().unwrap() {
+            assert_eq!(job["choice_reason"], job["reason_for_redeploy"], "{job}");
+            assert!(!job["choice_reason"].as_str().unwrap().is_empty());
+        }
+    }
+    // anywhere with --comment-body, with any format
+    let tmp = tempfile::tempdir().unwrap();
+    let elsewhere = tmp.path().join("body.md");
+    plan(&[
+        "--format",
+        "json",
+        "--comment-body",
+        elsewhere.to_str().unwrap(),
+    ]);
+    assert_eq!(std::fs::read_to_string(&elsewhere).unwrap(), markdown);
+}
+
+#[test]
+fn a_plan_with_both_reason_names_or_only_2i2cs_is_read_back() {
+    let f = Fixture::multi();
+    f.write(
+        "plan.json",
+        r#"{"prod-jobs":[{"provider":"aws","cluster_name":"beta","hub_name":"research","choice_reason":"theirs"}]}"#,
+    );
+    let out = f
+        .test()
+        .args(["filter-prod", "--plan", "plan.json"])
+        .no_calls()
+        .run();
+    let kept: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(kept[0]["reason_for_redeploy"], "theirs");
+    assert_eq!(kept[0]["choice_reason"], "theirs");
+}
+
+#[test]
 fn github_format_without_the_variables_just_prints_json() {
     example()
         .args(["plan", "--format", "github"])

@@ -24,11 +24,21 @@ pub(crate) fn plan_cmd(args: PlanArgs, root: &Path, log: &Log) -> anyhow::Result
     } else {
         PlanFormat::Json
     });
+    let comment_body = args
+        .comment_body
+        .clone()
+        .or_else(|| (format == PlanFormat::Github).then(|| std::path::PathBuf::from(COMMENT_BODY)));
+    if let Some(path) = &comment_body {
+        super::run::check_writable(path, "--comment-body")?;
+    }
     let out = if MultiRepo::detect(root) {
         let repo = MultiRepo::load(root)?;
         let mut plan = select::multi_plan(&repo, &args.changes, log)?;
         if args.live.enabled(repo.settings.live) {
             live_check(&repo, &mut plan, args.jobs, log)?;
+        }
+        if let Some(path) = &comment_body {
+            write_comment_body(path, &report::plan::markdown(&plan))?;
         }
         match format {
             PlanFormat::Json => crate::plan::json::json(&plan),
@@ -65,6 +75,9 @@ pub(crate) fn plan_cmd(args: PlanArgs, root: &Path, log: &Log) -> anyhow::Result
         for n in &plan.notices {
             log.warn(n);
         }
+        if let Some(path) = &comment_body {
+            write_comment_body(path, &report::plan::legacy_markdown(&plan))?;
+        }
         match format {
             PlanFormat::Json | PlanFormat::Commands => crate::plan::json::legacy_json(&plan),
             PlanFormat::Table => report::plan::legacy_table(&plan),
@@ -76,6 +89,16 @@ pub(crate) fn plan_cmd(args: PlanArgs, root: &Path, log: &Log) -> anyhow::Result
         }
     };
     print_result(&out)
+}
+
+/// Where `--format github` writes the PR comment's body unless `--comment-body` says: the name
+/// 2i2c's workflow gives it.
+const COMMENT_BODY: &str = "comment-body.txt";
+
+fn write_comment_body(path: &Path, markdown: &str) -> anyhow::Result<()> {
+    use anyhow::Context;
+    std::fs::write(path, markdown)
+        .with_context(|| format!("writing the comment body to {}", path.display()))
 }
 
 /// How each release of a plan runs: deploy.yaml's `helm.timeout`, else helm's own 10m.

@@ -176,7 +176,13 @@ pub(crate) fn release_options(repo: &MultiRepo, exec: &ExecArgs) -> release::Opt
 /// `--report FILE` must be writable before anything runs: finding out after the upgrades would
 /// lose the record of what they did.
 fn check_report_path(path: &Path) -> anyhow::Result<()> {
-    let bad = |why: String| UsageError(format!("--report {}: {why}", path.display()));
+    check_writable(path, "--report")
+}
+
+/// An output file named by `option` can be written (its folder exists and takes a file), checked
+/// before anything runs.
+pub(crate) fn check_writable(path: &Path, option: &str) -> anyhow::Result<()> {
+    let bad = |why: String| UsageError(format!("{option} {}: {why}", path.display()));
     if path.is_dir() {
         return Err(bad("is a folder; give a file name".into()).into());
     }

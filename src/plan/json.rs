@@ -18,6 +18,8 @@ struct SupportOut<'a> {
     provider: &'a str,
     cluster_name: &'a str,
     reason_for_redeploy: String,
+    /// The same reason under 2i2c's newer name (their workflows read either).
+    choice_reason: String,
     /// `--live` only: what the check found.
     #[serde(skip_serializing_if = "Option::is_none")]
     live: Option<&'a str>,
@@ -29,6 +31,7 @@ struct HubOut<'a> {
     cluster_name: &'a str,
     hub_name: &'a str,
     reason_for_redeploy: String,
+    choice_reason: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     live: Option<&'a str>,
 }
@@ -41,6 +44,7 @@ struct DroppedOut<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     hub_name: Option<&'a str>,
     reason_for_redeploy: String,
+    choice_reason: String,
     /// Why it is not upgraded.
     dropped_because: &'a str,
 }
@@ -50,6 +54,7 @@ fn support_out(j: &SupportJob) -> SupportOut<'_> {
         provider: j.provider.as_str(),
         cluster_name: &j.cluster,
         reason_for_redeploy: j.reasons.to_string(),
+        choice_reason: j.reasons.to_string(),
         live: j.live.as_deref(),
     }
 }
@@ -60,6 +65,7 @@ fn hub_out(j: &HubJob) -> HubOut<'_> {
         cluster_name: &j.cluster,
         hub_name: &j.hub,
         reason_for_redeploy: j.reasons.to_string(),
+        choice_reason: j.reasons.to_string(),
         live: j.live.as_deref(),
     }
 }
@@ -71,6 +77,7 @@ fn dropped_out(j: &DroppedJob) -> DroppedOut<'_> {
         cluster_name: &j.cluster,
         hub_name: (j.kind != Kind::Support).then_some(j.release.as_str()),
         reason_for_redeploy: j.reasons.to_string(),
+        choice_reason: j.reasons.to_string(),
         dropped_because: &j.why,
     }
 }
@@ -118,6 +125,7 @@ struct LegacyOut<'a> {
     chart: &'a str,
     build: bool,
     reason_for_redeploy: String,
+    choice_reason: String,
 }
 
 /// The legacy jobs as a JSON list, staging first.
@@ -129,12 +137,13 @@ pub fn legacy_jobs_json(p: &LegacyChangePlan) -> String {
             chart: &j.chart,
             build: j.build,
             reason_for_redeploy: j.reasons.to_string(),
+            choice_reason: j.reasons.to_string(),
         })
         .collect();
     to_json(&jobs)
 }
 
-/// Legacy layout: `{"legacy-jobs":[{"chart","build","reason_for_redeploy"}]}`.
+/// Legacy layout: `{"legacy-jobs":[{"chart","build","reason_for_redeploy","choice_reason"}]}`.
 pub fn legacy_json(p: &LegacyChangePlan) -> String {
     format!("{{\"legacy-jobs\":{}}}", legacy_jobs_json(p))
 }
@@ -150,6 +159,10 @@ struct JobJson {
     hub_name: Option<String>,
     #[serde(default)]
     reason_for_redeploy: String,
+    /// 2i2c's newer name for the reason: read when `reason_for_redeploy` is absent, written
+    /// next to it.
+    #[serde(default)]
+    choice_reason: String,
     /// `--live`: what the check found (informational).
     #[serde(default, skip_serializing)]
     #[allow(dead_code)]
@@ -230,7 +243,11 @@ pub fn parse_plan_json(file: &str, text: &str) -> Result<Vec<Job>, ConfigError> 
                 provider: j.provider,
                 cluster: j.cluster_name,
                 release,
-                reason: j.reason_for_redeploy,
+                reason: if j.reason_for_redeploy.is_empty() {
+                    j.choice_reason
+                } else {
+                    j.reason_for_redeploy
+                },
             });
         }
     }
@@ -270,6 +287,7 @@ pub fn filter_prod(jobs: &[Job], failed: &BTreeSet<String>) -> String {
             cluster_name: j.cluster.clone(),
             hub_name: Some(j.release.clone()),
             reason_for_redeploy: j.reason.clone(),
+            choice_reason: j.reason.clone(),
             live: None,
         })
         .collect();
