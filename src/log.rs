@@ -249,15 +249,46 @@ impl Log {
     }
 
     pub fn error(&self, msg: &str) {
-        // GitHub annotations are one line; the full text follows as plain lines.
-        if self.inner.ci == Ci::GitHub {
-            let first = msg.lines().next().unwrap_or_default();
-            self.emit(
-                Verbosity::Quiet,
-                &format!("::error::{}", escape_data(first)),
-            );
+        self.error_at(msg, None);
+    }
+
+    /// An error, at a place in a file when it has one. On GitHub it is one `::error` annotation
+    /// holding the whole message (a failed command's last lines too), escaped, with `file=`,
+    /// `line=` and `col=` where known; elsewhere `error: …` lines.
+    pub fn error_at(&self, msg: &str, at: Option<&Location>) {
+        if self.inner.ci != Ci::GitHub {
+            self.emit(Verbosity::Quiet, &format!("error: {msg}"));
+            return;
         }
-        self.emit(Verbosity::Quiet, &format!("error: {msg}"));
+        // secrets out first: escaping changes the text the scrubber looks for
+        let msg = self.scrub(msg);
+        let props = at.map(Location::properties).unwrap_or_default();
+        self.emit(
+            Verbosity::Quiet,
+            &format!("::error{props}::{}", escape_data(&msg)),
+        );
+    }
+}
+
+/// Where an error is, for a GitHub annotation.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Location {
+    pub file: String,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+}
+
+impl Location {
+    /// ` file=…,line=…,col=…` (values escaped as workflow command properties).
+    fn properties(&self) -> String {
+        let mut out = format!(" file={}", escape_property(&self.file));
+        if let Some(l) = self.line {
+            out.push_str(&format!(",line={l}"));
+            if let Some(c) = self.column {
+                out.push_str(&format!(",col={c}"));
+            }
+        }
+        out
     }
 }
 
@@ -266,6 +297,11 @@ pub fn escape_data(msg: &str) -> String {
     msg.replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
+}
+
+/// A workflow command's property value: as [`escape_data`], and `:` and `,` too (they end it).
+pub fn escape_property(value: &str) -> String {
+    escape_data(value).replace(':', "%3A").replace(',', "%2C")
 }
 
 /// How many bytes at the end of `text` are a proper prefix of one of `secrets`.
@@ -318,6 +354,33 @@ mod tests {
             Log::with_sink(Verbosity::Normal, ci, Box::new(buf.clone())),
             buf,
         )
+    }
+
+    #[test]
+    fn a_github_error_is_one_annotation_with_its_place_secrets_out_before_escaping() {
+        let (log, buf) = log(Ci::GitHub);
+        log.mask("FAKE-100%\n");
+        let at = Location {
+            file: "config/clusters/a,b/x:y.yaml".into(),
+            line: Some(3),
+            column: Some(7),
+        };
+        log.error_at("bad value FAKE-100%\nlast lines\r\nend", Some(&at));
+        let text = buf.text();
+        let line = text.lines().find(|l| l.starts_with("::error")).unwrap();
+        assert_eq!(
+            line,
+            "::error file=config/clusters/a%2Cb/x%3Ay.yaml,line=3,col=7::bad value ***%0Alast lines%0D%0Aend"
+        );
+        assert_eq!(
+            text.lines()
+                .filter(|l| !l.starts_with("::add-mask::"))
+                .count(),
+            1
+        );
+        let (plain, buf) = super::tests::log(Ci::Plain);
+        plain.error("two\nlines");
+        assert_eq!(buf.text(), "error: two\nlines\n");
     }
 
     #[test]

@@ -455,7 +455,8 @@ fn azure_secret_reaches_az_through_a_private_file_never_argv() {
 fn github_actions_gets_a_group_per_release_and_a_step_summary() {
     let f = Fixture::multi();
     let summary = f.root.join("summary.md");
-    f.test()
+    let out = f
+        .test()
         .env("GITHUB_ACTIONS", "true")
         .env("GITHUB_STEP_SUMMARY", &summary)
         .env("FAKE_FAIL", "--namespace binder ")
@@ -467,8 +468,23 @@ fn github_actions_gets_a_group_per_release_and_a_step_summary() {
         .status(1)
         .stderr_contains("::group::done    gamma/prod in")
         .stderr_contains("::group::FAILED  gamma/binder after")
+        .env(
+            "FAKE_FAIL_TEXT",
+            "UPGRADE FAILED: timed out\nwaiting for pod binder-0\n50% done",
+        )
         .stderr_contains("::error::gamma/binder: helm upgrade:")
         .run();
+    // the whole message in one annotation: the command's last lines, escaped
+    let annotation = out
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("::error::gamma/binder"))
+        .unwrap();
+    assert!(
+        annotation
+            .contains("UPGRADE FAILED: timed out%0A  | waiting for pod binder-0%0A  | 50%25 done"),
+        "{annotation}"
+    );
     let md = std::fs::read_to_string(summary).unwrap();
     assert!(
         md.starts_with("## Deploy results\n\n| Release | Cluster | Result | Duration |\n"),
@@ -476,6 +492,55 @@ fn github_actions_gets_a_group_per_release_and_a_step_summary() {
     );
     assert!(md.contains("| binder | gamma | failed |"), "{md}");
     assert!(md.contains("| prod | gamma | succeeded |"), "{md}");
+    // each failure with its message and output tail
+    let failures = md.split("### Failures").nth(1).expect("a failures section");
+    assert!(
+        failures.contains("#### gamma/binder (prod) failed after"),
+        "{md}"
+    );
+    assert!(
+        failures.contains("waiting for pod binder-0\n  | 50% done"),
+        "{md}"
+    );
+    // the run as a timeline, per cluster
+    let chart = md.split("```mermaid\n").nth(1).expect("a timeline");
+    assert!(chart.starts_with("gantt\n    dateFormat x\n"), "{chart}");
+    assert!(chart.contains("    section gamma\n"), "{chart}");
+    assert!(chart.contains("    binder failed : crit, "), "{chart}");
+    assert!(chart.contains("    prod succeeded : done, "), "{chart}");
+}
+
+#[test]
+fn github_actions_gets_an_annotation_per_config_problem_on_its_file_and_line() {
+    let f = Fixture::multi();
+    let cluster = f.root.join("config/clusters/alpha/cluster.yaml");
+    let yaml = std::fs::read_to_string(&cluster).unwrap();
+    std::fs::write(
+        &cluster,
+        yaml.replacen("provider: gcp", "provider: gcpp", 1),
+    )
+    .unwrap();
+    let out = f
+        .test()
+        .env("GITHUB_ACTIONS", "true")
+        .args(["run", "config/clusters/alpha/prod.values.yaml"])
+        .status(2)
+        .no_calls()
+        .run();
+    let line = out
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("::error "))
+        .unwrap_or_else(|| panic!("{}", out.stderr));
+    assert!(
+        line.starts_with("::error file=config/clusters/alpha/cluster.yaml,line="),
+        "{line}"
+    );
+    assert!(line.contains(",col="), "{line}");
+    assert!(
+        line.contains("::config/clusters/alpha/cluster.yaml:"),
+        "{line}"
+    );
 }
 
 /// gamma/prod with a sops-encrypted values file.

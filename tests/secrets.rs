@@ -410,8 +410,9 @@ fn sops_output_that_cannot_be_parsed_stops_the_run_before_anything_starts() {
             .status(2)
             // only sops ran
             .calls([format!("sops --decrypt {file}")])
-            // the error names the file
-            .stderr_contains(format!("error: {file}:"))
+            // the error names the file, in an annotation on it
+            .stderr_contains(format!("::error file={file},line="))
+            .stderr_contains(format!("::{file}:"))
             .run();
         let mut cap = Capture {
             text: String::new(),

@@ -39,12 +39,33 @@ pub fn main(cli: Cli) -> i32 {
             let code = exit_code(&e);
             if code == 130 {
                 log.error(&format!("interrupted: {e:#}"));
+            } else if log.ci() == Ci::GitHub
+                && let Some(problems) = located(&e)
+            {
+                // one annotation per problem, on its file and line
+                for p in problems {
+                    let at = crate::log::Location {
+                        file: p.file.clone(),
+                        line: p.line,
+                        column: p.column,
+                    };
+                    log.error_at(&p.to_string(), Some(&at));
+                }
             } else {
                 log.error(&format!("{e:#}"));
             }
             code
         }
     }
+}
+
+/// The config problems an error is made of, each with its file (and line), when it is one.
+fn located(e: &anyhow::Error) -> Option<Vec<ConfigError>> {
+    e.chain().find_map(|c| {
+        c.downcast_ref::<ConfigErrors>()
+            .map(|all| all.0.clone())
+            .or_else(|| c.downcast_ref::<ConfigError>().map(|one| vec![one.clone()]))
+    })
 }
 
 /// 2: usage/config (nothing ran), 130: interrupted, 1: a step failed.

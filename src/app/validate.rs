@@ -186,7 +186,8 @@ fn render(f: &Findings, format: ValidateFormat) -> String {
             .problems
             .iter()
             .map(|p| {
-                let mut props = format!("file={}", p.file);
+                use crate::log::{escape_data, escape_property};
+                let mut props = format!("file={}", escape_property(&p.file));
                 if let Some(l) = p.line {
                     props.push_str(&format!(",line={l}"));
                 }
@@ -198,10 +199,8 @@ fn render(f: &Findings, format: ValidateFormat) -> String {
                     .as_deref()
                     .map(|f| format!("{f}: "))
                     .unwrap_or_default();
-                // annotation messages are one line; %0A is the runner's escaped newline
-                let msg = format!("{field}{}", p.message)
-                    .replace('%', "%25")
-                    .replace('\n', "%0A");
+                // annotation messages are one line: the runner reads %0A back as a newline
+                let msg = escape_data(&format!("{field}{}", p.message));
                 format!("::error {props}::{msg}\n")
             })
             .collect(),

@@ -91,7 +91,8 @@ pub fn summary(outcomes: &[Outcome]) -> String {
     out
 }
 
-/// Markdown for `$GITHUB_STEP_SUMMARY`.
+/// Markdown for `$GITHUB_STEP_SUMMARY`: a table of every release, each failure with its message
+/// (the failed command's last lines included), and the run as a timeline.
 pub fn markdown(outcomes: &[Outcome]) -> String {
     let mut out = String::from(
         "## Deploy results\n\n| Release | Cluster | Result | Duration |\n|---|---|---|---|\n",
@@ -102,9 +103,87 @@ pub fn markdown(outcomes: &[Outcome]) -> String {
             "| {} | {} | {} | {:.1}s |",
             o.job.release,
             o.job.cluster,
-            result_cell(o).replace('|', "\\|"),
+            first_line(&result_cell(o)).replace('|', "\\|"),
             o.duration
         );
     }
+    out.push_str(&failures(outcomes));
+    out.push_str(&timeline(outcomes));
+    out
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or_default()
+}
+
+/// Each failed release: its message in a fenced block (no Markdown from a tool's output).
+fn failures(outcomes: &[Outcome]) -> String {
+    let failed: Vec<&Outcome> = outcomes
+        .iter()
+        .filter(|o| o.status == Status::Failed)
+        .collect();
+    if failed.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("\n### Failures\n");
+    for o in failed {
+        // a fence longer than any run of backticks in the message
+        let longest = o
+            .message
+            .split(|c| c != '`')
+            .map(str::len)
+            .max()
+            .unwrap_or(0);
+        let fence = "`".repeat(longest.max(2) + 1);
+        let _ = write!(
+            out,
+            "\n#### {} ({}) failed after {:.1}s\n\n{fence}text\n{}\n{fence}\n",
+            o.job.label(),
+            o.job.kind.as_str(),
+            o.duration,
+            o.message.trim_end()
+        );
+    }
+    out
+}
+
+/// A Mermaid gantt chart: per cluster, each release that ran, from its start for its duration
+/// (times in milliseconds from the start of the run).
+fn timeline(outcomes: &[Outcome]) -> String {
+    let ran: Vec<(&Outcome, f64)> = outcomes
+        .iter()
+        .filter_map(|o| o.started.map(|s| (o, s)))
+        .collect();
+    if ran.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        "\n### Timeline\n\n```mermaid\ngantt\n    dateFormat x\n    axisFormat %M:%S\n",
+    );
+    let mut clusters: Vec<&str> = ran.iter().map(|(o, _)| o.job.cluster.as_str()).collect();
+    clusters.dedup();
+    clusters.sort_unstable();
+    clusters.dedup();
+    for c in clusters {
+        let _ = writeln!(out, "    section {c}");
+        for (o, started) in ran.iter().filter(|(o, _)| o.job.cluster == c) {
+            let tag = match o.status {
+                Status::Failed => "crit, ",
+                Status::Succeeded | Status::Unchanged => "done, ",
+                Status::Interrupted => "active, ",
+                Status::Skipped | Status::DryRun => "",
+            };
+            let start = (started * 1000.0).round() as u64;
+            // at least a millisecond: a zero-length task is not drawn
+            let end = start + ((o.duration * 1000.0).round() as u64).max(1);
+            let _ = writeln!(
+                out,
+                "    {} {} : {tag}{start}, {end}",
+                o.job.release,
+                o.status.as_str()
+            );
+        }
+    }
+    out.push_str("```\n");
     out
 }
