@@ -33,6 +33,11 @@ pub struct Cli {
     #[arg(short, long, global = true)]
     pub quiet: bool,
 
+    /// While releases run, say every DURATION which are still running, for how long, and their
+    /// current command (0s: never)
+    #[arg(long, value_name = "DURATION", global = true, default_value = "30s", value_parser = parse_duration)]
+    pub heartbeat: GoDuration,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 

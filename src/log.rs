@@ -86,6 +86,30 @@ impl Log {
         (log, buf)
     }
 
+    /// The log of one release (`label`): buffered and shown when it ends ([`Log::buffered_child`]),
+    /// or with `-v` streamed as it comes, each line prefixed with `[label] ` (the buffer then
+    /// stays empty).
+    pub fn release_child(&self, label: &str) -> (Log, SharedBuf) {
+        if self.inner.verbosity < Verbosity::Verbose {
+            return self.buffered_child();
+        }
+        let sink = Prefixed {
+            parent: self.clone(),
+            prefix: format!("[{label}] "),
+            partial: Vec::new(),
+        };
+        let log = Log {
+            inner: Arc::new(Inner {
+                verbosity: self.inner.verbosity,
+                ci: self.inner.ci,
+                secrets: Arc::clone(&self.inner.secrets),
+                sink: Mutex::new(Box::new(sink)),
+                parent: Some(self.clone()),
+            }),
+        };
+        (log, SharedBuf::default())
+    }
+
     /// A log with the same secrets and CI, writing to stderr at another verbosity (warnings still
     /// go through this one).
     pub fn with_verbosity(&self, verbosity: Verbosity) -> Log {
@@ -317,6 +341,32 @@ pub fn partial_secret_suffix<'a>(text: &str, secrets: impl IntoIterator<Item = &
         }
     }
     longest
+}
+
+/// Writes each whole line to `parent`, after `prefix` (a release's streamed output).
+struct Prefixed {
+    parent: Log,
+    prefix: String,
+    partial: Vec<u8>,
+}
+
+impl Write for Prefixed {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.partial.extend_from_slice(buf);
+        while let Some(i) = self.partial.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = self.partial.drain(..=i).collect();
+            self.parent.write_raw(&format!(
+                "{}{}",
+                self.prefix,
+                String::from_utf8_lossy(&line)
+            ));
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// A poisoned lock only means another thread panicked while logging; the data is still usable.

@@ -7,11 +7,17 @@ use crate::config::legacy::LegacyRepo;
 use crate::config::{ConfigErrors, MissingPrograms, UsageError};
 use crate::execute;
 use crate::execute::preflight;
+use crate::execute::progress::{Activity, Tracked, with_heartbeat};
 use crate::log::Log;
 use crate::plan::legacy::{self as legacy_plan, Request};
 use crate::runner::{DryRunner, RealRunner, Runner};
 
-pub(crate) fn legacy(a: LegacyArgs, root: &Path, log: &Log) -> anyhow::Result<()> {
+pub(crate) fn legacy(
+    a: LegacyArgs,
+    root: &Path,
+    log: &Log,
+    beat: Option<std::time::Duration>,
+) -> anyhow::Result<()> {
     let Some(name) = a.chart else {
         return Err(UsageError("missing <CHART>; see `deploy --help`".into()).into());
     };
@@ -63,8 +69,13 @@ pub(crate) fn legacy(a: LegacyArgs, root: &Path, log: &Log) -> anyhow::Result<()
     } else {
         Box::new(real)
     };
-
-    execute::legacy::deploy_chart(&repo, &req, runner.as_ref(), log)?;
+    // the steps' own output streams as they run; helm --wait and a long build can still be
+    // silent for minutes: the heartbeat says what is running
+    let activity = Activity::default();
+    let tracked = Tracked::new(runner, &activity, &chart.name);
+    with_heartbeat(log, &activity, beat, "deploying", || {
+        execute::legacy::deploy_chart(&repo, &req, &tracked, log)
+    })?;
     log.info(if a.dry_run {
         "dry run: nothing was changed"
     } else {

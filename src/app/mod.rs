@@ -97,11 +97,12 @@ fn run(cli: Cli, log: &Log) -> anyhow::Result<()> {
     if !root.is_dir() {
         return Err(UsageError(format!("-C {}: no such directory", root.display())).into());
     }
+    let beat = Some(cli.heartbeat.duration()).filter(|d| !d.is_zero());
     match cli.command {
-        Some(Command::Plan(args)) => plan::plan_cmd(args, &root, log),
-        Some(Command::Run(args)) => run::run_cmd(args, &root, log),
-        Some(Command::UpgradeSupport(args)) => run::upgrade_support(args, &root, log),
-        Some(Command::UpgradeHub(args)) => run::upgrade_hub(args, &root, log),
+        Some(Command::Plan(args)) => plan::plan_cmd(args, &root, log, beat),
+        Some(Command::Run(args)) => run::run_cmd(args, &root, log, beat),
+        Some(Command::UpgradeSupport(args)) => run::upgrade_support(args, &root, log, beat),
+        Some(Command::UpgradeHub(args)) => run::upgrade_hub(args, &root, log, beat),
         Some(Command::FilterProd(args)) => run::filter_prod(args, log),
         Some(Command::Validate(args)) => validate::validate_cmd(args, &root, log),
         Some(Command::Gitops(cmd)) => gitops::gitops_cmd(cmd, &root, log),
@@ -111,6 +112,6 @@ fn run(cli: Cli, log: &Log) -> anyhow::Result<()> {
             clap_complete::generate(shell, &mut cmd, "deploy", &mut out);
             print_result(&String::from_utf8_lossy(&out))
         }
-        None => legacy::legacy(cli.legacy, &root, log),
+        None => legacy::legacy(cli.legacy, &root, log, beat),
     }
 }

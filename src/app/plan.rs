@@ -18,7 +18,12 @@ use crate::plan::release;
 use crate::plan::run_plan;
 use crate::report::{self, print_result};
 
-pub(crate) fn plan_cmd(args: PlanArgs, root: &Path, log: &Log) -> anyhow::Result<()> {
+pub(crate) fn plan_cmd(
+    args: PlanArgs,
+    root: &Path,
+    log: &Log,
+    beat: Option<std::time::Duration>,
+) -> anyhow::Result<()> {
     let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
         PlanFormat::Table
     } else {
@@ -35,7 +40,7 @@ pub(crate) fn plan_cmd(args: PlanArgs, root: &Path, log: &Log) -> anyhow::Result
         let repo = MultiRepo::load(root)?;
         let mut plan = select::multi_plan(&repo, &args.changes, log)?;
         if args.live.enabled(repo.settings.live) {
-            live_check(&repo, &mut plan, args.jobs, log)?;
+            live_check(&repo, &mut plan, args.jobs, log, beat)?;
         }
         if let Some(path) = &comment_body {
             write_comment_body(path, &report::plan::markdown(&plan))?;
@@ -118,7 +123,13 @@ fn release_options(repo: &MultiRepo) -> release::Options {
 
 /// `--live`: check each planned release against its cluster and drop those whose upgrade would
 /// change nothing.
-fn live_check(repo: &MultiRepo, plan: &mut Plan, helm_jobs: u16, log: &Log) -> anyhow::Result<()> {
+fn live_check(
+    repo: &MultiRepo,
+    plan: &mut Plan,
+    helm_jobs: u16,
+    log: &Log,
+    beat: Option<std::time::Duration>,
+) -> anyhow::Result<()> {
     let jobs = plan.jobs();
     let run_plan = run_plan::build(repo, &jobs, &release_options(repo))?;
     preflight::require_programs(&run_plan.programs, false, log)?;
@@ -127,6 +138,7 @@ fn live_check(repo: &MultiRepo, plan: &mut Plan, helm_jobs: u16, log: &Log) -> a
         lease: LeaseSettings::new(std::time::Duration::ZERO),
         sequential: false,
         live: true,
+        heartbeat: beat,
     };
     let factory = RealFactory {
         root: repo.root.clone(),
@@ -163,6 +175,7 @@ fn commands(repo: &MultiRepo, plan: &Plan, log: &Log) -> anyhow::Result<String> 
         lease: LeaseSettings::new(std::time::Duration::ZERO),
         sequential: true,
         live: false,
+        heartbeat: None,
     };
     // the walk's own progress lines are not the result: only warnings and errors show
     let quiet = log.with_verbosity(Verbosity::Quiet);

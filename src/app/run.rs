@@ -2,6 +2,7 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
+use std::time::Duration;
 use std::time::Instant;
 
 use anyhow::Context;
@@ -34,7 +35,12 @@ pub(crate) fn load_repo(root: &Path, what: &str) -> anyhow::Result<MultiRepo> {
     Ok(MultiRepo::load(root)?)
 }
 
-pub(crate) fn run_cmd(args: RunArgs, root: &Path, log: &Log) -> anyhow::Result<()> {
+pub(crate) fn run_cmd(
+    args: RunArgs,
+    root: &Path,
+    log: &Log,
+    beat: Option<Duration>,
+) -> anyhow::Result<()> {
     let repo = load_repo(root, "run")?;
     let jobs = match &args.plan {
         Some(p) => parse_plan_json(&p.display().to_string(), &input::read_arg(p, "")?)?,
@@ -43,13 +49,14 @@ pub(crate) fn run_cmd(args: RunArgs, root: &Path, log: &Log) -> anyhow::Result<(
     if jobs.is_empty() {
         log.info("nothing to deploy: the plan is empty");
     }
-    execute(&repo, &jobs, &args.exec, log)
+    execute(&repo, &jobs, &args.exec, log, beat)
 }
 
 pub(crate) fn upgrade_support(
     args: UpgradeSupportArgs,
     root: &Path,
     log: &Log,
+    beat: Option<Duration>,
 ) -> anyhow::Result<()> {
     let repo = load_repo(root, "upgrade-support")?;
     let cluster = one_cluster(&repo, &args.cluster)?;
@@ -67,10 +74,15 @@ pub(crate) fn upgrade_support(
         release: "support".into(),
         reason: "requested: deploy upgrade-support".into(),
     };
-    execute(&repo, &[job], &args.exec, log)
+    execute(&repo, &[job], &args.exec, log, beat)
 }
 
-pub(crate) fn upgrade_hub(args: UpgradeHubArgs, root: &Path, log: &Log) -> anyhow::Result<()> {
+pub(crate) fn upgrade_hub(
+    args: UpgradeHubArgs,
+    root: &Path,
+    log: &Log,
+    beat: Option<Duration>,
+) -> anyhow::Result<()> {
     let repo = load_repo(root, "upgrade-hub")?;
     let cluster = one_cluster(&repo, &args.cluster)?;
     if !cluster.file.hubs.iter().any(|h| h.name == args.hub) {
@@ -94,7 +106,7 @@ pub(crate) fn upgrade_hub(args: UpgradeHubArgs, root: &Path, log: &Log) -> anyho
         release: args.hub.clone(),
         reason: "requested: deploy upgrade-hub".into(),
     };
-    execute(&repo, &[job], &args.exec, log)
+    execute(&repo, &[job], &args.exec, log, beat)
 }
 
 fn one_cluster(repo: &MultiRepo, name: &str) -> anyhow::Result<Cluster> {
@@ -200,7 +212,13 @@ pub(crate) fn check_writable(path: &Path, option: &str) -> anyhow::Result<()> {
         .map_err(|e| bad(format!("cannot write in {}: {e}", dir.display())).into())
 }
 
-fn execute(repo: &MultiRepo, jobs: &[Job], exec: &ExecArgs, log: &Log) -> anyhow::Result<()> {
+fn execute(
+    repo: &MultiRepo,
+    jobs: &[Job],
+    exec: &ExecArgs,
+    log: &Log,
+    beat: Option<Duration>,
+) -> anyhow::Result<()> {
     if let Some(path) = &exec.report {
         check_report_path(path)?;
     }
@@ -213,6 +231,7 @@ fn execute(repo: &MultiRepo, jobs: &[Job], exec: &ExecArgs, log: &Log) -> anyhow
         lease: LeaseSettings::new(exec.lock_timeout.duration()),
         sequential: exec.dry_run,
         live: exec.live.enabled(repo.settings.live),
+        heartbeat: beat,
     };
     let t0 = Instant::now();
     let root = repo.root.clone();

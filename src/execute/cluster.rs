@@ -8,7 +8,7 @@ use super::context::{Ctx, connect, finish_release};
 use super::credentials::ClusterAccess;
 use super::live_phase::{self, Checked};
 use super::outcome::{Outcome, Status};
-use super::pool::{Guarded, parallel};
+use super::pool::parallel;
 use super::release::{self, InCluster};
 use crate::plan::jobs::Kind;
 use crate::plan::live::Decision;
@@ -146,8 +146,8 @@ fn run_release_now(ctx: &Ctx<'_>, access: &ClusterAccess, step: &Step) -> Outcom
     let started = ctx.now();
     let t0 = Instant::now();
     ctx.log.info(&format!("start   {label}"));
-    let (rlog, buf) = ctx.log.buffered_child();
-    let guarded = Guarded::new(ctx.factory.make(&rlog), &ctx.permits);
+    let (rlog, buf) = ctx.log.release_child(&label);
+    let guarded = ctx.runner(&rlog, &label);
     let in_cluster = InCluster {
         inner: &guarded,
         access,

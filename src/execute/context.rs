@@ -23,6 +23,8 @@ pub struct RunOptions {
     pub sequential: bool,
     /// Check each release against the cluster first and drop those that would not change.
     pub live: bool,
+    /// How often to say what is still running (none: never).
+    pub heartbeat: Option<std::time::Duration>,
 }
 
 /// What every cluster of a run shares.
@@ -39,6 +41,8 @@ pub struct Ctx<'a> {
     pub in_flight: Permits,
     pub deps: DependencyCache,
     pub renders: RenderCache,
+    /// What runs now, for the heartbeat.
+    pub activity: super::progress::Activity,
     pub start: Instant,
     /// The commands each cluster's credentials ran, redacted, by cluster.
     pub credentials: std::sync::Mutex<std::collections::BTreeMap<String, Vec<String>>>,
@@ -60,6 +64,7 @@ impl<'a> Ctx<'a> {
             in_flight: Permits::new(opts.jobs.saturating_mul(2)),
             deps: DependencyCache::default(),
             renders: RenderCache::default(),
+            activity: Default::default(),
             start: Instant::now(),
             credentials: Default::default(),
         }
@@ -68,6 +73,13 @@ impl<'a> Ctx<'a> {
     /// Seconds since the run started.
     pub fn now(&self) -> f64 {
         self.start.elapsed().as_secs_f64()
+    }
+
+    /// The runner for one piece of work (`label`), logging into `log`: within the helm limit,
+    /// its commands recorded, and what it runs shown by the heartbeat until it is finished.
+    pub fn runner(&self, log: &Log, label: &str) -> Guarded<'_> {
+        let tracked = super::progress::Tracked::new(self.factory.make(log), &self.activity, label);
+        Guarded::new(Box::new(tracked), &self.permits)
     }
 
     /// How many releases of one cluster run at once.
@@ -89,7 +101,7 @@ pub fn connect(ctx: &Ctx<'_>, cluster: &ClusterPlan) -> Result<ClusterAccess, (S
     let name = &cluster.name;
     ctx.log
         .info(&format!("start   {name}: cluster credentials"));
-    let guarded = Guarded::new(ctx.factory.make(ctx.log), &ctx.permits);
+    let guarded = ctx.runner(ctx.log, &format!("{name}: cluster credentials"));
     let result = credentials::connect(&guarded, ctx.log, ctx.root, cluster);
     let (_, commands) = guarded.finish();
     ctx.credentials

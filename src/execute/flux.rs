@@ -6,7 +6,6 @@ use std::time::Instant;
 
 use super::context::{Ctx, finish_release};
 use super::outcome::{Outcome, Status};
-use super::pool::Guarded;
 use crate::plan::jobs::Kind;
 use crate::plan::release::{Extra, ValuesKind};
 use crate::plan::run_plan::{Access, ClusterPlan, FluxTarget, Step};
@@ -22,7 +21,7 @@ pub(super) fn flux_cluster(ctx: &Ctx<'_>, cluster: &ClusterPlan) -> Vec<(usize, 
     let t0 = Instant::now();
     let started = ctx.now();
     let (rlog, buf) = ctx.log.buffered_child();
-    let guarded = Guarded::new(ctx.factory.make(&rlog), &ctx.permits);
+    let guarded = ctx.runner(&rlog, &format!("{}: gitops", cluster.name));
     let mut files = Vec::new();
     let mut problems: Vec<(usize, String)> = Vec::new();
     for step in &cluster.steps {

@@ -66,8 +66,8 @@ pub(super) fn live_phase(
         ctx.in_flight.acquire();
         let started = ctx.now();
         let t0 = Instant::now();
-        let (rlog, buf) = ctx.log.buffered_child();
-        let guarded = Guarded::new(ctx.factory.make(&rlog), &ctx.permits);
+        let (rlog, buf) = ctx.log.release_child(&step.job.label());
+        let guarded = ctx.runner(&rlog, &step.job.label());
         let in_cluster = InCluster {
             inner: &guarded,
             access,

@@ -15,6 +15,7 @@ pub mod outcome;
 pub mod pool;
 pub mod preflight;
 pub mod prepare;
+pub mod progress;
 pub mod recovery;
 pub mod release;
 pub mod revision;

@@ -12,6 +12,7 @@ use super::context::Ctx;
 pub use super::context::RunOptions;
 use super::outcome::{Outcome, Status};
 use super::pool::RunnerFactory;
+use super::progress::with_heartbeat;
 use crate::log::Log;
 use crate::plan::live::Decision;
 use crate::plan::run_plan::{ClusterPlan, RunPlan};
@@ -36,7 +37,9 @@ pub fn run_recorded(
     opts: &RunOptions,
 ) -> (Vec<Outcome>, BTreeMap<String, Vec<String>>) {
     let ctx = Ctx::new(root, factory, log, opts);
-    let results = per_cluster(&ctx, plan, super::cluster::run_cluster);
+    let results = with_heartbeat(log, &ctx.activity, opts.heartbeat, "upgrading", || {
+        per_cluster(&ctx, plan, super::cluster::run_cluster)
+    });
     let outcomes = results
         .into_iter()
         .zip(plan.steps())
@@ -67,10 +70,12 @@ pub fn check(
     opts: &RunOptions,
 ) -> Vec<Decision> {
     let ctx = Ctx::new(root, factory, log, opts);
-    per_cluster(&ctx, plan, super::live_phase::check_cluster)
-        .into_iter()
-        .map(|d| d.unwrap_or_else(|| Decision::Keep("not checked".into())))
-        .collect()
+    with_heartbeat(log, &ctx.activity, opts.heartbeat, "checking", || {
+        per_cluster(&ctx, plan, super::live_phase::check_cluster)
+    })
+    .into_iter()
+    .map(|d| d.unwrap_or_else(|| Decision::Keep("not checked".into())))
+    .collect()
 }
 
 type ClusterFn<T> = fn(&Ctx<'_>, &ClusterPlan) -> Vec<(usize, T)>;

@@ -419,6 +419,7 @@ pub fn run_options(jobs: usize) -> deploy::execute::run::RunOptions {
         },
         sequential: false,
         live: false,
+        heartbeat: None,
     }
 }
 
