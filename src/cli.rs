@@ -1,6 +1,7 @@
 //! The command line. The legacy form `deploy <chart> [--no-setup] [--build] [--push] [--deploy]`
 //! stays exactly as deploy.py's argparse accepted it, including abbreviated long options.
 
+use clap_complete::engine::ArgValueCandidates;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -48,28 +49,68 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Decide which support charts, staging hubs and prod hubs need an upgrade, and why
-    #[command(infer_long_args = true)]
+    #[command(
+        infer_long_args = true,
+        after_help = "Examples:
+  deploy plan config/clusters/alpha/prod.values.yaml     what a change plans, and why
+  deploy plan --base origin/main                         the changes of this branch (work tree)
+  deploy plan --base HEAD~1 --head HEAD --format markdown
+  deploy plan --label deployer:deploy-hubs --format commands   every hub's exact commands"
+    )]
     Plan(PlanArgs),
     /// Plan (or read a plan) and run it: support, staging hubs as canaries, then prod hubs in
     /// parallel; one cluster's failure never blocks another
-    #[command(infer_long_args = true)]
+    #[command(
+        infer_long_args = true,
+        after_help = "Examples:
+  deploy run --dry-run --base origin/main                print what a run would do
+  deploy run --base HEAD~1 --head HEAD --report report.json
+  deploy run --plan plan.json --jobs 8                   run a saved plan
+  deploy run --live --label deployer:deploy-hubs         upgrade only the hubs that would change"
+    )]
     Run(RunArgs),
     /// Upgrade the support chart of one cluster (a CI matrix job)
-    #[command(infer_long_args = true)]
+    #[command(
+        infer_long_args = true,
+        after_help = "Examples:
+  deploy upgrade-support alpha
+  deploy upgrade-support alpha --dry-run"
+    )]
     UpgradeSupport(UpgradeSupportArgs),
     /// Upgrade one hub of one cluster (a CI matrix job)
-    #[command(infer_long_args = true)]
+    #[command(
+        infer_long_args = true,
+        after_help = "Examples:
+  deploy upgrade-hub alpha staging
+  deploy upgrade-hub alpha prod --timeout 20m --report report.json"
+    )]
     UpgradeHub(UpgradeHubArgs),
     /// Print the prod jobs of a plan minus those of clusters whose support or staging failed
-    #[command(infer_long_args = true)]
+    #[command(
+        infer_long_args = true,
+        after_help = "Examples:
+  deploy filter-prod --plan plan.json --results report.json
+  deploy filter-prod --plan plan.json --failed-clusters alpha,beta"
+    )]
     FilterProd(FilterProdArgs),
     /// Check every config file (schemas, values, cross-file rules); with --helm also lint and
     /// render the releases
-    #[command(infer_long_args = true)]
+    #[command(
+        infer_long_args = true,
+        after_help = "Examples:
+  deploy validate                                        every config file
+  deploy validate --base origin/main --helm              what this branch changes, with helm
+  deploy validate --format github                        annotations on a pull request"
+    )]
     Validate(ValidateArgs),
     /// Render Flux HelmRelease files from the repo's .flux.ci template, or push them to a
     /// releases repository that Flux watches
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  deploy gitops render --env staging --image-tag abc1234 --out -
+  deploy gitops push --env prod --image-tag abc1234 --releases-repo git@github.com:org/releases.git"
+    )]
     Gitops(GitopsCommand),
     /// Print a shell completion script (e.g. `deploy completions bash > /etc/bash_completion.d/deploy`)
     Completions {
@@ -157,6 +198,7 @@ pub struct ExecArgs {
 #[derive(Debug, Args)]
 pub struct UpgradeSupportArgs {
     /// The cluster (folder name under config/clusters/)
+    #[arg(add = ArgValueCandidates::new(crate::complete::clusters))]
     pub cluster: String,
     #[command(flatten)]
     pub exec: ExecArgs,
@@ -165,8 +207,10 @@ pub struct UpgradeSupportArgs {
 #[derive(Debug, Args)]
 pub struct UpgradeHubArgs {
     /// The cluster (folder name under config/clusters/)
+    #[arg(add = ArgValueCandidates::new(crate::complete::clusters))]
     pub cluster: String,
     /// The hub (its name in cluster.yaml)
+    #[arg(add = ArgValueCandidates::new(crate::complete::hubs))]
     pub hub: String,
     #[command(flatten)]
     pub exec: ExecArgs,
@@ -269,9 +313,41 @@ pub struct ChangeArgs {
     pub paths: Vec<String>,
 }
 
+impl ChangeArgs {
+    /// Whether anything says what changed: paths, a file of them, a git range or a label.
+    pub fn is_given(&self) -> bool {
+        self.base.is_some()
+            || self.changed_from.is_some()
+            || !self.paths.is_empty()
+            || !self.labels.is_empty()
+    }
+
+    /// Refuse to plan from nothing (exit 2), saying how to say what changed; `run` also takes a
+    /// saved plan.
+    pub fn require(&self, command: &str) -> Result<(), crate::config::UsageError> {
+        if self.is_given() {
+            return Ok(());
+        }
+        let saved = if command == "run" {
+            "; or run a saved plan: `deploy run --plan plan.json`"
+        } else {
+            ""
+        };
+        Err(crate::config::UsageError(format!(
+            "nothing says what changed, so there is nothing to plan. Give the changed paths \
+             (`deploy {command} config/clusters/alpha/prod.values.yaml`), a file listing them \
+             (`--changed-from FILE`, `-` for stdin), a git range (`--base origin/main`, with \
+             `--head REV` for a commit other than the work tree), or a label (`--label \
+             deployer:deploy-hubs` plans every hub, `--label deployer:deploy-support` every \
+             support chart){saved}"
+        )))
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct LegacyArgs {
     /// Chart to deploy (a folder of hub-charts/ or a top-level chart folder)
+    #[arg(add = ArgValueCandidates::new(crate::complete::charts))]
     pub chart: Option<String>,
 
     /// Skip cluster credentials and registry login
@@ -363,7 +439,7 @@ pub struct GitopsRenderArgs {
     #[command(flatten)]
     pub values: GitopsValues,
 
-    /// Where to write ENV/<name>.yaml
+    /// Where to write ENV/<name>.yaml (`-`: print the HelmRelease on stdout instead)
     #[arg(long, value_name = "DIR", default_value = "gitops")]
     pub out: PathBuf,
 }

@@ -7,6 +7,7 @@
 pub mod app;
 pub mod cli;
 pub mod cmd;
+pub mod complete;
 pub mod config;
 pub mod docgen;
 pub mod execute;

@@ -4,6 +4,9 @@
 use clap::Parser;
 
 fn main() {
+    // `COMPLETE=<shell> deploy …`: the shell asks for completions (see `deploy completions`)
+    clap_complete::CompleteEnv::with_factory(<deploy::cli::Cli as clap::CommandFactory>::command)
+        .complete();
     let cli = deploy::cli::Cli::parse();
     std::process::exit(deploy::app::main(cli));
 }

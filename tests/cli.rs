@@ -365,7 +365,7 @@ fn unknown_chart_is_a_usage_error_listing_the_valid_ones() {
         .status(2)
         .stderr(
             "error: unknown chart `nope`; valid charts: staginghub, ea-hub, nbgrader-hub, \
-             monitoring\n",
+             monitoring.\n",
         )
         .no_calls()
         .run();
@@ -376,7 +376,7 @@ fn missing_deploy_yaml_points_to_the_migration_guide() {
     Test::empty()
         .args(["ea-hub"])
         .status(2)
-        .stderr_contains("deploy.yaml: not found")
+        .stderr_contains("no hub-ops repo: neither deploy.yaml")
         .stderr_contains("docs/migrating-from-deploy-py.md")
         .run();
 }

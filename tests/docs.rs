@@ -5,8 +5,6 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::Test;
-
 fn check(file: &str, want: String) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(file);
     if std::env::var("DEPLOY_UPDATE_DOCS").is_ok_and(|v| v == "1") {
@@ -45,16 +43,4 @@ fn deploy_yaml_reference_is_current() {
         "docs/reference/deploy-yaml.md",
         deploy::docgen::schema_markdown("deploy.yaml reference", f, &schema(f)),
     );
-}
-
-#[test]
-fn completions_for_every_shell() {
-    for shell in ["bash", "zsh", "fish"] {
-        Test::empty()
-            .context(shell)
-            .args(["completions", shell])
-            .stdout_contains("upgrade-hub")
-            .stdout_contains("dry-run")
-            .run();
-    }
 }

@@ -263,7 +263,7 @@ fn run_live_dry_run_shows_the_queries_and_keeps_everything() {
 #[test]
 fn live_needs_the_multi_cluster_layout() {
     Test::example()
-        .args(["plan", "--live"])
+        .args(["plan", "--live", "user-images/ea-hub/Dockerfile"])
         .status(2)
         .stderr_contains("--live (or `live: true` in deploy.yaml) needs the multi-cluster layout")
         .no_calls()

@@ -148,7 +148,7 @@ fn a_plan_with_both_reason_names_or_only_2i2cs_is_read_back() {
 #[test]
 fn github_format_without_the_variables_just_prints_json() {
     example()
-        .args(["plan", "--format", "github"])
+        .args(["plan", "--format", "github", "README.md"])
         .stdout("{\"support-jobs\":[],\"staging-jobs\":[],\"prod-jobs\":[]}\n")
         .run();
 }

@@ -55,7 +55,10 @@ fn plan(f: &Fixture, args: &[&str], stdin: Option<&str>) -> String {
 #[test]
 fn rules_on_the_example_repo() {
     let cases: &[(&str, &[&str])] = &[
-        ("empty input plans nothing", &[]),
+        (
+            "empty input plans nothing",
+            &["--changed-from", "/dev/null"],
+        ),
         (
             "a hub's own values file: that hub, staging as canary",
             &["config/clusters/alpha/physics.values.yaml"],

@@ -73,7 +73,7 @@ fn fixture_changes_are_made_before_the_run() {
         .remove("deploy.yaml")
         .arg("ea-hub")
         .status(2)
-        .stderr_contains("deploy.yaml: not found")
+        .stderr_contains("no hub-ops repo: neither deploy.yaml")
         .run();
     Test::example()
         .remove_tool("helm")

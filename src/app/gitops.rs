@@ -14,6 +14,9 @@ pub(crate) fn gitops_cmd(cmd: GitopsCommand, root: &Path, log: &Log) -> anyhow::
     match cmd {
         GitopsCommand::Render(a) => {
             let r = render(&a.values, root)?;
+            if a.out.as_os_str() == "-" {
+                return crate::report::print_result(&r.text);
+            }
             let path = a.out.join(&r.path);
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir)

@@ -3,7 +3,8 @@
 use std::path::Path;
 
 use crate::cli::LegacyArgs;
-use crate::config::legacy::LegacyRepo;
+use crate::config::deploy_yaml::DEPLOY_YAML;
+use crate::config::legacy::{LegacyRepo, MIGRATION_GUIDE};
 use crate::config::{ConfigErrors, MissingPrograms, UsageError};
 use crate::execute;
 use crate::execute::preflight;
@@ -12,20 +13,58 @@ use crate::log::Log;
 use crate::plan::legacy::{self as legacy_plan, Request};
 use crate::runner::{DryRunner, RealRunner, Runner};
 
+/// Why `deploy <name>` cannot deploy a legacy chart here: no deploy.yaml (where it was looked
+/// for), perhaps a multi-cluster repo, perhaps a mistyped subcommand.
+fn no_legacy_repo(name: &str, root: &Path, searched: bool) -> String {
+    let hint = super::friendly::did_you_mean(name, &[]);
+    if crate::config::multi::MultiRepo::detect(root) {
+        return format!(
+            "`{name}` is not a subcommand, and {} is a multi-cluster repo (config/clusters/), \
+             whose releases are deployed with `deploy run`, `upgrade-support` and \
+             `upgrade-hub` (`deploy <chart>` is the legacy layout's command).{hint}",
+            root.display()
+        );
+    }
+    let place = if searched {
+        crate::config::root::looked_in(Path::new("."))
+    } else {
+        root.display().to_string()
+    };
+    format!(
+        "no hub-ops repo: neither {DEPLOY_YAML} (the legacy layout, `deploy <chart>`) nor \
+         config/clusters/ (the multi-cluster layout) in {place}. Run deploy inside the repo or \
+         give -C DIR; to use deploy with a deploy.py repo, write its deploy.yaml \
+         ({MIGRATION_GUIDE}).{hint}"
+    )
+}
+
 pub(crate) fn legacy(
     a: LegacyArgs,
     root: &Path,
+    searched: bool,
     log: &Log,
     beat: Option<std::time::Duration>,
 ) -> anyhow::Result<()> {
     let Some(name) = a.chart else {
         return Err(UsageError("missing <CHART>; see `deploy --help`".into()).into());
     };
+    if !root.join(DEPLOY_YAML).exists() || crate::config::multi::MultiRepo::detect(root) {
+        return Err(UsageError(no_legacy_repo(&name, root, searched)).into());
+    }
     let repo = LegacyRepo::load(root)?;
     let Some(chart) = repo.chart(&name) else {
+        let names = repo.chart_names();
+        let valid = if names.is_empty() {
+            format!(
+                "deploy.yaml lists no chart and {}/ holds no chart folder",
+                repo.settings.charts_dir
+            )
+        } else {
+            format!("valid charts: {}", names.join(", "))
+        };
         return Err(UsageError(format!(
-            "unknown chart `{name}`; valid charts: {}",
-            repo.chart_names().join(", ")
+            "unknown chart `{name}`; {valid}.{}",
+            super::friendly::did_you_mean(&name, &names)
         ))
         .into());
     };

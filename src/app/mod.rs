@@ -4,6 +4,7 @@
 //! Each subcommand lives in its own file; they share nothing but what lower layers offer (no app
 //! file imports another).
 
+mod friendly;
 mod gitops;
 mod legacy;
 mod plan;
@@ -68,6 +69,25 @@ fn located(e: &anyhow::Error) -> Option<Vec<ConfigError>> {
     })
 }
 
+/// The script a shell sources to complete `deploy`: it asks `deploy` itself (`COMPLETE=<shell>`)
+/// for each completion, so cluster, hub and chart names come from the repo at hand.
+fn completion_script(shell: clap_complete::Shell) -> anyhow::Result<String> {
+    use clap_complete::env::{Bash, Elvish, EnvCompleter, Fish, Powershell, Zsh};
+    let completer: &dyn EnvCompleter = match shell {
+        clap_complete::Shell::Bash => &Bash,
+        clap_complete::Shell::Zsh => &Zsh,
+        clap_complete::Shell::Fish => &Fish,
+        clap_complete::Shell::Elvish => &Elvish,
+        clap_complete::Shell::PowerShell => &Powershell,
+        other => {
+            return Err(UsageError(format!("no completion script for {other}")).into());
+        }
+    };
+    let mut out = Vec::new();
+    completer.write_registration("COMPLETE", "deploy", "deploy", "deploy", &mut out)?;
+    Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
 /// 2: usage/config (nothing ran), 130: interrupted, 1: a step failed.
 pub fn exit_code(e: &anyhow::Error) -> i32 {
     for cause in e.chain() {
@@ -93,7 +113,14 @@ pub fn exit_code(e: &anyhow::Error) -> i32 {
 }
 
 fn run(cli: Cli, log: &Log) -> anyhow::Result<()> {
-    let root = cli.dir.clone().unwrap_or_else(|| PathBuf::from("."));
+    // without -C, the repo is the nearest folder up from here that looks like one, as git finds
+    // its work tree
+    let searched = cli.dir.is_none();
+    let root = match &cli.dir {
+        Some(d) => d.clone(),
+        None => crate::config::root::find_root(std::path::Path::new("."))
+            .unwrap_or_else(|| PathBuf::from(".")),
+    };
     if !root.is_dir() {
         return Err(UsageError(format!("-C {}: no such directory", root.display())).into());
     }
@@ -106,12 +133,7 @@ fn run(cli: Cli, log: &Log) -> anyhow::Result<()> {
         Some(Command::FilterProd(args)) => run::filter_prod(args, log),
         Some(Command::Validate(args)) => validate::validate_cmd(args, &root, log),
         Some(Command::Gitops(cmd)) => gitops::gitops_cmd(cmd, &root, log),
-        Some(Command::Completions { shell }) => {
-            let mut cmd = <Cli as clap::CommandFactory>::command();
-            let mut out = Vec::new();
-            clap_complete::generate(shell, &mut cmd, "deploy", &mut out);
-            print_result(&String::from_utf8_lossy(&out))
-        }
-        None => legacy::legacy(cli.legacy, &root, log, beat),
+        Some(Command::Completions { shell }) => print_result(&completion_script(shell)?),
+        None => legacy::legacy(cli.legacy, &root, searched, log, beat),
     }
 }

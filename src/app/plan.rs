@@ -38,6 +38,7 @@ pub(crate) fn plan_cmd(
     }
     let out = if MultiRepo::detect(root) {
         let repo = MultiRepo::load(root)?;
+        args.changes.require("plan")?;
         let mut plan = select::multi_plan(&repo, &args.changes, log)?;
         if args.live.enabled(repo.settings.live) {
             live_check(&repo, &mut plan, args.jobs, log, beat)?;
@@ -74,6 +75,7 @@ pub(crate) fn plan_cmd(
             )
             .into());
         }
+        args.changes.require("plan")?;
         let raw = select::raw_changes(&args.changes, root, log)?.paths;
         let changes = Changes::new(raw, args.changes.labels.clone());
         let plan = crate::plan::legacy_changes::plan(&repo, &changes)?;

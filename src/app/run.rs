@@ -42,6 +42,9 @@ pub(crate) fn run_cmd(
     beat: Option<Duration>,
 ) -> anyhow::Result<()> {
     let repo = load_repo(root, "run")?;
+    if args.plan.is_none() {
+        args.changes.require("run")?;
+    }
     let jobs = match &args.plan {
         Some(p) => parse_plan_json(&p.display().to_string(), &input::read_arg(p, "")?)?,
         None => select::multi_plan(&repo, &args.changes, log)?.jobs(),

@@ -19,11 +19,7 @@ pub(crate) fn validate_cmd(args: ValidateArgs, root: &Path, log: &Log) -> anyhow
     let runner = RealRunner::in_repo(root, log);
     let f = if MultiRepo::detect(root) {
         let repo = MultiRepo::load_lenient(root);
-        let selected = args.all
-            || args.changes.base.is_some()
-            || args.changes.changed_from.is_some()
-            || !args.changes.paths.is_empty()
-            || !args.changes.labels.is_empty();
+        let selected = args.all || args.changes.is_given();
         let checks = if selected && !args.all {
             let plan = crate::execute::select::multi_plan(&repo, &args.changes, log)?;
             // a job that does not fit its cluster.yaml is reported by the checks below

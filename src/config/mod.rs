@@ -12,6 +12,7 @@ pub mod legacy;
 pub mod multi;
 pub mod names;
 pub mod paths;
+pub mod root;
 pub mod secret_files;
 pub mod tree;
 pub mod values;
