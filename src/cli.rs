@@ -11,7 +11,7 @@ use crate::config::duration::GoDuration;
 #[derive(Debug, Parser)]
 #[command(
     name = "deploy",
-    version,
+    version = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("DEPLOY_COMMIT"), ")"),
     about = "Deploy JupyterHub-style Helm releases from a hub-ops repository",
     long_about = "Deploy JupyterHub-style Helm releases from a hub-ops repository.\n\n\
         Legacy form (a drop-in for deploy.py): `deploy <chart> [--no-setup] [--build] [--push] \

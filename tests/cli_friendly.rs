@@ -205,3 +205,18 @@ fn completions_offer_the_repos_clusters_hubs_and_charts() {
     let charts = complete(&legacy, &["deploy", "ea"], 1);
     assert!(charts.iter().any(|c| c.starts_with("ea-hub")), "{charts:?}");
 }
+
+#[test]
+fn version_names_the_release_and_the_commit_it_was_built_from() {
+    let out = Test::empty().arg("--version").run();
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(manifest_dir())
+        .output()
+        .unwrap();
+    let head = String::from_utf8_lossy(&head.stdout).trim().to_string();
+    assert_eq!(
+        out.stdout,
+        format!("deploy {} (commit {head})\n", env!("CARGO_PKG_VERSION"))
+    );
+}
