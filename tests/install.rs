@@ -4,95 +4,10 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
-use sha2::Digest;
-
-const TARGETS: [&str; 4] = [
-    "x86_64-unknown-linux-musl",
-    "aarch64-unknown-linux-musl",
-    "x86_64-apple-darwin",
-    "aarch64-apple-darwin",
-];
-
-/// Serves the files under `root` over HTTP/1.0 on a free loopback port, until the test ends.
-fn serve(root: PathBuf) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let mut reader = BufReader::new(&stream);
-            let mut request = String::new();
-            if reader.read_line(&mut request).is_err() {
-                continue;
-            }
-            // the headers, up to the empty line
-            let mut line = String::new();
-            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
-                line.clear();
-            }
-            let path = request.split(' ').nth(1).unwrap_or("/");
-            let file = root.join(path.trim_start_matches('/'));
-            let mut out = &stream;
-            let body = (!path.contains(".."))
-                .then(|| std::fs::read(&file).ok())
-                .flatten();
-            let _ = match body {
-                Some(b) => out
-                    .write_all(
-                        format!("HTTP/1.0 200 OK\r\nContent-Length: {}\r\n\r\n", b.len())
-                            .as_bytes(),
-                    )
-                    .and_then(|()| out.write_all(&b)),
-                None => out.write_all(b"HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n"),
-            };
-        }
-    });
-    format!("http://{addr}")
-}
-
-/// A release `tag` under `root/download/<tag>/` (and `root/latest/download/`): one archive per
-/// target holding a `deploy` that prints its version and target, and SHA256SUMS.
-fn release(root: &Path, tag: &str) -> PathBuf {
-    let dir = root.join("download").join(tag);
-    std::fs::create_dir_all(&dir).unwrap();
-    let mut sums = String::new();
-    for t in TARGETS {
-        let stage = root.join("stage").join(t);
-        std::fs::create_dir_all(&stage).unwrap();
-        let bin = stage.join("deploy");
-        std::fs::write(
-            &bin,
-            format!("#!/bin/sh\necho 'deploy {tag} (commit fake) {t}'\n"),
-        )
-        .unwrap();
-        let mut p = std::fs::metadata(&bin).unwrap().permissions();
-        std::os::unix::fs::PermissionsExt::set_mode(&mut p, 0o755);
-        std::fs::set_permissions(&bin, p).unwrap();
-        let asset = format!("deploy-{t}.tar.gz");
-        let ok = Command::new("tar")
-            .args(["-czf", dir.join(&asset).to_str().unwrap(), "-C"])
-            .arg(&stage)
-            .arg("deploy")
-            .status()
-            .unwrap();
-        assert!(ok.success());
-        let hash = sha2::Sha256::digest(std::fs::read(dir.join(&asset)).unwrap());
-        let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
-        sums.push_str(&format!("{hex}  {asset}\n"));
-    }
-    std::fs::write(dir.join("SHA256SUMS"), sums).unwrap();
-    let latest = root.join("latest/download");
-    std::fs::create_dir_all(&latest).unwrap();
-    for e in std::fs::read_dir(&dir).unwrap() {
-        let e = e.unwrap();
-        std::fs::copy(e.path(), latest.join(e.file_name())).unwrap();
-    }
-    dir
-}
+use common::release_server::{release, serve};
 
 struct Site {
     _tmp: tempfile::TempDir,

@@ -8,6 +8,7 @@ mod builder;
 pub mod commands;
 mod git_repos;
 pub mod real;
+pub mod release_server;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
