@@ -1,0 +1,1 @@
+//! comment-plan.yaml.
