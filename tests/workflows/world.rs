@@ -71,6 +71,11 @@ impl World {
             .current_dir(manifest_dir())
             .output()
             .unwrap();
+        assert!(
+            out.status.success(),
+            "git ls-files in {}",
+            manifest_dir().display()
+        );
         for rel in String::from_utf8(out.stdout).unwrap().split('\0') {
             let from = manifest_dir().join(rel);
             if rel.is_empty() || !from.is_file() {
