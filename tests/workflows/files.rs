@@ -243,3 +243,84 @@ fn validate_runs_for_every_file_deploy_validate_reads() {
     }
     assert!(filter.is_match(".flux.ci"));
 }
+
+/// The install action's one step, run as its composite step would be with these inputs, with a
+/// fake `cargo` (and the `deploy` it would install) on PATH: (succeeded, output, cargo's argv).
+fn install_step(url: &str, rev: &str) -> (bool, String, String) {
+    let text =
+        std::fs::read_to_string(manifest_dir().join(".github/actions/install-deploy/action.yaml"))
+            .unwrap();
+    let action: Yaml = serde_yaml::from_str(&text).unwrap();
+    let step = &action["runs"]["steps"][0];
+    assert_eq!(step["shell"].as_str(), Some("bash"));
+    assert_eq!(
+        step["env"]["GIT_URL"].as_str(),
+        Some("${{ inputs.git-url }}")
+    );
+    assert_eq!(
+        step["env"]["GIT_REV"].as_str(),
+        Some("${{ inputs.git-rev }}")
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("step.sh");
+    std::fs::write(&script, step["run"].as_str().unwrap()).unwrap();
+    for (name, body) in [
+        (
+            "cargo",
+            "printf '%s\\n' \"$*\" >\"$(dirname \"$0\")/cargo.args\"",
+        ),
+        ("deploy", "echo 'deploy 0.1.0'"),
+    ] {
+        let p = dir.path().join(name);
+        std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    }
+    let out = std::process::Command::new("bash")
+        .args(["--noprofile", "--norc", "-eo", "pipefail"])
+        .arg(&script)
+        .env_clear()
+        .env("PATH", format!("{}:/usr/bin:/bin", dir.path().display()))
+        .env("GIT_URL", url)
+        .env("GIT_REV", rev)
+        .output()
+        .unwrap();
+    // actionlint shellchecks the workflows' steps, not a composite action's: here
+    match which::which("shellcheck") {
+        Ok(sc) => {
+            let lint = std::process::Command::new(sc)
+                .args(["-s", "bash"])
+                .arg(&script)
+                .output()
+                .unwrap();
+            assert!(
+                lint.status.success(),
+                "{}",
+                String::from_utf8_lossy(&lint.stdout)
+            );
+        }
+        Err(_) => crate::common::real::skip(
+            "the install step's shellcheck",
+            "shellcheck not found (scripts/lint-workflows installs it)",
+        ),
+    }
+    let args = std::fs::read_to_string(dir.path().join("cargo.args")).unwrap_or_default();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    (out.status.success(), text, args)
+}
+
+#[test]
+fn the_install_step_builds_deploy_from_the_configured_source_or_says_what_is_missing() {
+    let (ok, out, args) = install_step("https://git.example.org/deploy.git", "0123abc");
+    assert!(ok, "{out}");
+    assert_eq!(
+        args.trim(),
+        "install --locked --git https://git.example.org/deploy.git --rev 0123abc deploy"
+    );
+    assert!(out.contains("deploy 0.1.0"), "{out}");
+    let (ok, out, args) = install_step("", "");
+    assert!(!ok && args.is_empty());
+    assert!(
+        out.contains("::error::set the repository variables DEPLOY_GIT_URL and DEPLOY_GIT_REV"),
+        "{out}"
+    );
+}
