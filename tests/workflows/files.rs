@@ -12,12 +12,21 @@ use super::actions::INSTALL;
 use super::events::path_filter;
 use crate::common::{Fixture, manifest_dir};
 
+/// The workflows a hub-ops repository copies (docs/ci.md); this repository's own (a release
+/// workflow, say) build deploy from its source and are not checked here.
+pub const HUB_OPS: &[&str] = &[
+    "comment-plan.yaml",
+    "deploy-hubs.yaml",
+    "legacy-deploy.yaml",
+    "validate.yaml",
+];
+
 fn workflows() -> Vec<(String, Yaml, String)> {
     let dir = manifest_dir().join(".github/workflows");
-    let mut out: Vec<(String, Yaml, String)> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| {
-            let name = e.unwrap().file_name().into_string().unwrap();
+    let mut out: Vec<(String, Yaml, String)> = HUB_OPS
+        .iter()
+        .map(|name| {
+            let name = name.to_string();
             let text = std::fs::read_to_string(dir.join(&name)).unwrap();
             let wf = serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
             (name, wf, text)
