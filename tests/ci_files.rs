@@ -189,15 +189,16 @@ fn workflows() -> Vec<(String, Value)> {
 #[test]
 fn workflows_pin_actions_limit_permissions_and_time_out() {
     let all = workflows();
-    assert_eq!(
-        all.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
-        [
-            "comment-plan.yaml",
-            "deploy-hubs.yaml",
-            "legacy-deploy.yaml",
-            "validate.yaml"
-        ]
-    );
+    let names: Vec<&str> = all.iter().map(|(n, _)| n.as_str()).collect();
+    // the hub-ops workflows (docs/ci.md), and whatever this repository runs for itself
+    for w in [
+        "comment-plan.yaml",
+        "deploy-hubs.yaml",
+        "legacy-deploy.yaml",
+        "validate.yaml",
+    ] {
+        assert!(names.contains(&w), "{w} missing: {names:?}");
+    }
     for (name, wf) in &all {
         assert!(
             wf["permissions"].is_mapping() || wf["permissions"].is_null(),
