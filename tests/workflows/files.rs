@@ -73,10 +73,13 @@ fn every_job_installs_deploy_in_one_step_never_from_this_source_tree() {
         }
     }
     assert_eq!(jobs_with_deploy, 9);
-    let action =
+    let text =
         std::fs::read_to_string(manifest_dir().join(".github/actions/install-deploy/action.yaml"))
             .unwrap();
-    let action: Yaml = serde_yaml::from_str(&action).unwrap();
+    // a released binary, checked against its SHA256SUMS by the installer: nothing compiles
+    assert!(!text.contains("cargo "), "{text}");
+    assert!(text.contains("install.sh"), "{text}");
+    let action: Yaml = serde_yaml::from_str(&text).unwrap();
     assert_eq!(action["runs"]["using"].as_str(), Some("composite"));
     assert_eq!(
         action["runs"]["steps"].as_sequence().unwrap().len(),
@@ -253,9 +256,11 @@ fn validate_runs_for_every_file_deploy_validate_reads() {
     assert!(filter.is_match(".flux.ci"));
 }
 
-/// The install action's one step, run as its composite step would be with these inputs, with a
-/// fake `cargo` (and the `deploy` it would install) on PATH: (succeeded, output, cargo's argv).
-fn install_step(url: &str, rev: &str) -> (bool, String, String) {
+/// The install action's one step, run as its composite step would be with these inputs, against
+/// a fake release served on 127.0.0.1 (tests/common/release_server.rs): (succeeded, output, what
+/// $GITHUB_PATH got).
+fn install_step(version: &str) -> (bool, String, String) {
+    use crate::common::release_server::{release, serve};
     let text =
         std::fs::read_to_string(manifest_dir().join(".github/actions/install-deploy/action.yaml"))
             .unwrap();
@@ -263,34 +268,34 @@ fn install_step(url: &str, rev: &str) -> (bool, String, String) {
     let step = &action["runs"]["steps"][0];
     assert_eq!(step["shell"].as_str(), Some("bash"));
     assert_eq!(
-        step["env"]["GIT_URL"].as_str(),
-        Some("${{ inputs.git-url }}")
+        step["env"]["VERSION"].as_str(),
+        Some("${{ inputs.version }}")
     );
     assert_eq!(
-        step["env"]["GIT_REV"].as_str(),
-        Some("${{ inputs.git-rev }}")
+        step["env"]["RELEASES_URL"].as_str(),
+        Some("${{ inputs.releases-url }}")
     );
     let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("site");
+    let tag = release(&site, "v1.2.3");
+    // the release carries its installer, as the release workflow uploads it
+    for d in [tag, site.join("latest/download")] {
+        std::fs::copy(manifest_dir().join("scripts/install"), d.join("install.sh")).unwrap();
+    }
+    let url = serve(site);
     let script = dir.path().join("step.sh");
     std::fs::write(&script, step["run"].as_str().unwrap()).unwrap();
-    for (name, body) in [
-        (
-            "cargo",
-            "printf '%s\\n' \"$*\" >\"$(dirname \"$0\")/cargo.args\"",
-        ),
-        ("deploy", "echo 'deploy 0.1.0'"),
-    ] {
-        let p = dir.path().join(name);
-        std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).unwrap();
-        std::fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    }
+    let (temp, github_path) = (dir.path().join("runner-temp"), dir.path().join("path"));
+    std::fs::create_dir_all(&temp).unwrap();
     let out = std::process::Command::new("bash")
         .args(["--noprofile", "--norc", "-eo", "pipefail"])
         .arg(&script)
-        .env_clear()
-        .env("PATH", format!("{}:/usr/bin:/bin", dir.path().display()))
-        .env("GIT_URL", url)
-        .env("GIT_REV", rev)
+        .env("VERSION", version)
+        .env("RELEASES_URL", &url)
+        .env("RUNNER_TEMP", &temp)
+        .env("GITHUB_PATH", &github_path)
+        .env("DEPLOY_INSTALL_OS", "Linux")
+        .env("DEPLOY_INSTALL_ARCH", "x86_64")
         .output()
         .unwrap();
     // actionlint shellchecks the workflows' steps, not a composite action's: here
@@ -312,24 +317,30 @@ fn install_step(url: &str, rev: &str) -> (bool, String, String) {
             "shellcheck not found (scripts/lint-workflows installs it)",
         ),
     }
-    let args = std::fs::read_to_string(dir.path().join("cargo.args")).unwrap_or_default();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    (out.status.success(), text, args)
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let path = std::fs::read_to_string(&github_path).unwrap_or_default();
+    (out.status.success(), text, path)
 }
 
 #[test]
-fn the_install_step_builds_deploy_from_the_configured_source_or_says_what_is_missing() {
-    let (ok, out, args) = install_step("https://git.example.org/deploy.git", "0123abc");
-    assert!(ok, "{out}");
-    assert_eq!(
-        args.trim(),
-        "install --locked --git https://git.example.org/deploy.git --rev 0123abc deploy"
-    );
-    assert!(out.contains("deploy 0.1.0"), "{out}");
-    let (ok, out, args) = install_step("", "");
-    assert!(!ok && args.is_empty());
+fn the_install_step_installs_a_verified_release_or_says_what_is_missing() {
+    for version in ["v1.2.3", ""] {
+        let (ok, out, path) = install_step(version);
+        assert!(ok, "{version:?}: {out}");
+        assert!(
+            out.contains("deploy v1.2.3 (commit fake) x86_64-unknown-linux-musl"),
+            "{out}"
+        );
+        assert!(path.trim().ends_with("runner-temp/deploy-bin"), "{path}");
+    }
+    let (ok, out, path) = install_step("v9.9.9");
+    assert!(!ok && path.is_empty());
     assert!(
-        out.contains("::error::set the repository variables DEPLOY_GIT_URL and DEPLOY_GIT_REV"),
+        out.contains("::error::cannot download the deploy installer from"),
         "{out}"
     );
 }
