@@ -61,7 +61,9 @@ pub fn cli_markdown() -> String {
     let mut out = String::from(
         "<!-- generated from src/cli.rs by src/docgen.rs; do not edit (tests/docs.rs checks it) -->\n# Command-line reference\n\n",
     );
-    let _ = writeln!(out, "`deploy` {}\n", cmd.get_version().unwrap_or(""));
+    // the package version only: the commit `deploy --version` also names changes with every
+    // commit, and this file would never be current
+    let _ = writeln!(out, "`deploy` {}\n", env!("CARGO_PKG_VERSION"));
     let _ = writeln!(
         out,
         "{}\n",
