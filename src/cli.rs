@@ -112,11 +112,37 @@ pub enum Command {
   deploy gitops push --env prod --image-tag abc1234 --releases-repo git@github.com:org/releases.git"
     )]
     Gitops(GitopsCommand),
+    /// Check what a run of this repo needs on this machine (programs, their versions, credentials
+    /// files): a table of found, missing or wrong version, and how to install; exit 1 if
+    /// something is missing
+    #[command(
+        infer_long_args = true,
+        after_help = "Examples:
+  deploy doctor                                          the table
+  deploy doctor --format json                            {\"checks\": [...], \"ok\": true}
+  deploy -C ../infrastructure doctor                     another repo"
+    )]
+    Doctor(DoctorArgs),
     /// Print a shell completion script (e.g. `deploy completions bash > /etc/bash_completion.d/deploy`)
     Completions {
         /// The shell
         shell: clap_complete::Shell,
     },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DoctorFormat {
+    /// Aligned columns: what, status, version, needed for, how to install
+    Table,
+    /// `{"checks": [{"name","status","version","needed_for","install"}], "ok": bool}`
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// What to print on stdout
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: DoctorFormat,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

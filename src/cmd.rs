@@ -192,6 +192,13 @@ impl Cmd {
         self.effect(Effect::RemoteQuery)
     }
 
+    /// A local read-only question whose non-zero exit is still an answer (a version probe: an
+    /// old tool may print its version and fail on the rest).
+    pub fn local_probe(mut self) -> Self {
+        self.probe = true;
+        self.local_query()
+    }
+
     /// Its output may hold secrets: captured, never logged (not even with --verbose).
     pub fn private_output(mut self) -> Self {
         self.private_output = true;

@@ -2,7 +2,7 @@
 
 /// The subcommands, for suggestions when a word given as a legacy chart name is one of them
 /// mistyped.
-pub const SUBCOMMANDS: [&str; 8] = [
+pub const SUBCOMMANDS: [&str; 9] = [
     "plan",
     "run",
     "upgrade-support",
@@ -10,6 +10,7 @@ pub const SUBCOMMANDS: [&str; 8] = [
     "filter-prod",
     "validate",
     "gitops",
+    "doctor",
     "completions",
 ];
 
@@ -55,5 +56,23 @@ mod tests {
             " Did you mean the subcommand `deploy upgrade-hub`?"
         );
         assert_eq!(did_you_mean("zzzz", &charts), "");
+        assert_eq!(
+            did_you_mean("docter", &charts),
+            " Did you mean the subcommand `deploy doctor`?"
+        );
+    }
+
+    #[test]
+    fn every_subcommand_is_suggested() {
+        use clap::CommandFactory;
+        let mut names: Vec<String> = crate::cli::Cli::command()
+            .get_subcommands()
+            .map(|c| c.get_name().to_string())
+            .filter(|n| n != "help")
+            .collect();
+        let mut ours: Vec<String> = SUBCOMMANDS.iter().map(|s| s.to_string()).collect();
+        names.sort();
+        ours.sort();
+        assert_eq!(ours, names);
     }
 }

@@ -4,6 +4,7 @@
 //! Each subcommand lives in its own file; they share nothing but what lower layers offer (no app
 //! file imports another).
 
+mod doctor;
 mod friendly;
 mod gitops;
 mod legacy;
@@ -16,7 +17,7 @@ use std::path::PathBuf;
 use crate::cli::{Cli, Command};
 use crate::config::{ConfigError, ConfigErrors, MissingPrograms, UsageError};
 use crate::execute::StepFailed;
-use crate::execute::outcome::RunFailed;
+use crate::execute::outcome::{NotReady, RunFailed};
 use crate::log::{Ci, Log, Verbosity};
 use crate::report::print_result;
 use crate::runner::CmdError;
@@ -88,7 +89,8 @@ fn completion_script(shell: clap_complete::Shell) -> anyhow::Result<String> {
     Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
-/// 2: usage/config (nothing ran), 130: interrupted, 1: a step failed.
+/// 2: usage/config (nothing ran), 130: interrupted, 1: a step failed (or `deploy doctor` found
+/// something missing).
 pub fn exit_code(e: &anyhow::Error) -> i32 {
     for cause in e.chain() {
         if cause.is::<ConfigError>()
@@ -107,6 +109,9 @@ pub fn exit_code(e: &anyhow::Error) -> i32 {
         }
         if let Some(r) = cause.downcast_ref::<RunFailed>() {
             return r.verdict.exit_code();
+        }
+        if cause.is::<NotReady>() {
+            return 1;
         }
     }
     1
@@ -133,6 +138,7 @@ fn run(cli: Cli, log: &Log) -> anyhow::Result<()> {
         Some(Command::FilterProd(args)) => run::filter_prod(args, log),
         Some(Command::Validate(args)) => validate::validate_cmd(args, &root, log),
         Some(Command::Gitops(cmd)) => gitops::gitops_cmd(cmd, &root, log),
+        Some(Command::Doctor(args)) => doctor::doctor_cmd(args, &root, searched, log),
         Some(Command::Completions { shell }) => print_result(&completion_script(shell)?),
         None => legacy::legacy(cli.legacy, &root, searched, log, beat),
     }

@@ -195,6 +195,15 @@ pub fn check_secrets_file(root: &Path, f: &str) -> Result<(), ConfigError> {
     super::yaml::check_values_doc(f, &text, true).map(|_| ())
 }
 
+/// Whether the file at `path` is still git-crypt encrypted (reads its first bytes only).
+pub fn is_git_crypt_locked(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; GIT_CRYPT_HEADER.len()];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok_and(|()| head == GIT_CRYPT_HEADER)
+}
+
 fn git_crypt_error(file: &str) -> ConfigError {
     ConfigError::new(
         file,

@@ -4,6 +4,7 @@ pub mod changes;
 mod cluster;
 pub mod context;
 pub mod credentials;
+pub mod doctor;
 mod flux;
 pub mod gitops;
 pub mod lease;

@@ -176,6 +176,15 @@ pub struct RunFailed {
     pub verdict: Verdict,
 }
 
+/// `deploy doctor` found something a run needs missing, or of a version that will not do: exit 1
+/// (the machine is not ready; the repo's config is fine, else it would be exit 2).
+#[derive(Debug, thiserror::Error)]
+#[error("this machine cannot run a deploy yet: {}", .problems.join("; "))]
+pub struct NotReady {
+    /// One per row that is not found: what, its status, and how to install it.
+    pub problems: Vec<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

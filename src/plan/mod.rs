@@ -3,6 +3,7 @@
 pub mod changes;
 pub mod chart;
 mod cluster_diff;
+pub mod doctor;
 pub mod jobs;
 pub mod json;
 pub mod legacy;

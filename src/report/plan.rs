@@ -100,7 +100,7 @@ fn dropped_counts(dropped: &[DroppedJob]) -> String {
 }
 
 /// Columns padded to their widest cell; the last one is not padded.
-fn aligned<const N: usize>(header: [String; N], rows: &[[String; N]]) -> String {
+pub(crate) fn aligned<const N: usize>(header: [String; N], rows: &[[String; N]]) -> String {
     let mut widths = [0usize; N];
     for r in std::iter::once(&header).chain(rows) {
         for (w, cell) in widths.iter_mut().zip(r) {

@@ -52,3 +52,18 @@ pub fn az_aks_get_credentials(resource_group: &str, cluster: &str, kubeconfig: &
         .arg("--overwrite-existing")
         .timeout(network_timeout())
 }
+
+/// `aws --version` (`aws-cli/2.15.0 Python/3.11.6 …`).
+pub fn aws_version() -> Cmd {
+    super::version_probe(Cmd::new("aws").arg("--version"))
+}
+
+/// `az version --output json` (`{"azure-cli": "2.57.0", …}`): local, unlike `az --version`,
+/// which asks PyPI for updates; without telemetry.
+pub fn az_version() -> Cmd {
+    super::version_probe(
+        Cmd::new("az")
+            .args(["version", "--output", "json"])
+            .env("AZURE_CORE_COLLECT_TELEMETRY", "false"),
+    )
+}

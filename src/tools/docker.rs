@@ -39,3 +39,8 @@ pub fn push(image: &str) -> Cmd {
         .args(["push", image])
         .timeout(transfer_timeout())
 }
+
+/// `docker --version` (`Docker version 24.0.7, build afdd53b`): the client only, no daemon.
+pub fn version() -> Cmd {
+    super::version_probe(Cmd::new("docker").arg("--version"))
+}

@@ -33,3 +33,12 @@ pub fn get_credentials_at(cluster: &str, location: &str, project: &str) -> Cmd {
         .arg(format!("--project={project}"))
         .timeout(network_timeout())
 }
+
+/// `gcloud version` (`Google Cloud SDK 460.0.0`, then its components), without the update check.
+pub fn version() -> Cmd {
+    super::version_probe(
+        Cmd::new("gcloud")
+            .arg("version")
+            .env("CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK", "true"),
+    )
+}

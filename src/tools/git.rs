@@ -98,3 +98,8 @@ pub fn clone_branch(url: &str, branch: &str, dest: &str) -> Cmd {
         ])
         .timeout(super::transfer_timeout())
 }
+
+/// `git --version` (`git version 2.43.0`).
+pub fn version() -> Cmd {
+    super::version_probe(Cmd::new("git").arg("--version"))
+}

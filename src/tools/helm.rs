@@ -222,3 +222,8 @@ pub fn uninstall(release: &str, namespace: &str, timeout: &str) -> Cmd {
         ])
         .timeout(waiting_watchdog(timeout, HELM_WAITS))
 }
+
+/// `helm version --short` (`v3.19.0+g3d8990f`): local, for `deploy doctor`.
+pub fn version() -> Cmd {
+    super::version_probe(Cmd::new("helm").args(["version", "--short"]))
+}

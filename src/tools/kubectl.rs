@@ -157,3 +157,9 @@ pub fn helm_release_labels(namespace: &str, release: &str, revision: u64) -> Cmd
     c.probe = true;
     c
 }
+
+/// `kubectl version --client -o json`: this kubectl's own version (`clientVersion.gitVersion`),
+/// without asking any server.
+pub fn client_version() -> Cmd {
+    super::version_probe(Cmd::new("kubectl").args(["version", "--client", "-o", "json"]))
+}

@@ -12,6 +12,8 @@ pub mod sops;
 
 use std::time::Duration;
 
+use crate::cmd::Cmd;
+
 /// Seconds from the environment variable `var` (a positive integer), else `default`.
 fn seconds_from_env(var: &str, default: u64) -> Duration {
     let secs = std::env::var(var).ok().and_then(|v| v.parse::<u64>().ok());
@@ -36,6 +38,19 @@ pub fn transfer_timeout() -> Duration {
     *T
 }
 
+/// Watchdog for a version probe (`helm version --short`, `gcloud version`): local commands that
+/// answer in a second or two (gcloud and az start Python); one that hangs is stopped, and its
+/// version reported unknown.
+pub fn version_timeout() -> Duration {
+    Duration::from_secs(60)
+}
+
+/// `cmd` as a version probe: a local read-only query whose exit status is not a failure (what it
+/// printed is judged), with [`version_timeout`].
+fn version_probe(cmd: Cmd) -> Cmd {
+    cmd.local_probe().timeout(version_timeout())
+}
+
 /// Watchdog for a command given `--timeout <timeout>` (a Go duration) that may wait that long
 /// `waits` times (helm waits for pre-upgrade hooks, the resources, then post-upgrade hooks, each
 /// up to `--timeout`): all of it plus [`network_timeout`], so the tool's own timeout, which says
@@ -50,7 +65,7 @@ pub fn waiting_watchdog(timeout: &str, waits: u32) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cmd::Cmd;
+    use crate::cmd::Effect;
 
     /// Every command that talks to a network, with the watchdog it must have.
     fn network_commands() -> Vec<(Cmd, Duration)> {
@@ -110,6 +125,29 @@ mod tests {
     fn every_network_command_has_its_watchdog() {
         for (cmd, want) in network_commands() {
             assert_eq!(cmd.timeout, Some(want), "{cmd}");
+        }
+    }
+
+    #[test]
+    fn version_probes_are_local_read_only_probes_with_a_watchdog() {
+        let probes = [
+            (helm::version(), "helm version --short"),
+            (
+                kubectl::client_version(),
+                "kubectl version --client -o json",
+            ),
+            (sops::version(), "sops --version --disable-version-check"),
+            (gcloud::version(), "gcloud version"),
+            (cloud::aws_version(), "aws --version"),
+            (cloud::az_version(), "az version --output json"),
+            (docker::version(), "docker --version"),
+            (git::version(), "git --version"),
+        ];
+        for (cmd, line) in probes {
+            assert_eq!(cmd.line(), line);
+            assert_eq!(cmd.effect, Effect::LocalQuery, "{line}");
+            assert!(cmd.probe, "{line}");
+            assert_eq!(cmd.timeout, Some(version_timeout()), "{line}");
         }
     }
 

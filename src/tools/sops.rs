@@ -10,3 +10,13 @@ pub fn decrypt(file: &str) -> Cmd {
         .effect(Effect::Decrypt)
         .timeout(super::network_timeout())
 }
+
+/// `sops --version`, without its check for a newer release on GitHub (a network call):
+/// `--disable-version-check` (sops 3.8 and newer) and its variable.
+pub fn version() -> Cmd {
+    super::version_probe(
+        Cmd::new("sops")
+            .args(["--version", "--disable-version-check"])
+            .env("SOPS_DISABLE_VERSION_CHECK", "true"),
+    )
+}

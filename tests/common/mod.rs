@@ -213,6 +213,24 @@ impl Fixture {
         std::fs::read_to_string(self.fake.join(name)).unwrap_or_default()
     }
 
+    /// Put the fake tool on PATH as `name` too (replacing the real git, or adding `jsonnet`):
+    /// for tests that need its answers, such as version probes.
+    pub fn fake_tool(&self, name: &str) {
+        let link = self.bin.join(name);
+        if link.symlink_metadata().is_ok() {
+            std::fs::remove_file(&link).unwrap();
+        }
+        let script = manifest_dir().join("tests/fake-tools/fake-tool");
+        std::os::unix::fs::symlink(script, link).unwrap();
+    }
+
+    /// What the fake `name`'s version probe prints (see tests/fake-tools/fake-tool).
+    pub fn tool_version(&self, name: &str, printed: &str) {
+        let dir = self.fake.join("versions");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(name), printed).unwrap();
+    }
+
     pub fn remove_tool(&self, name: &str) {
         std::fs::remove_file(self.bin.join(name)).unwrap();
     }
