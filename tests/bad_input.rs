@@ -81,6 +81,9 @@ fn legacy_rows() -> Vec<(&'static str, Vec<&'static str>, Mutate)> {
         ("plan --base that looks like an option", vec!["plan", "--base=--output=notes.txt"], none),
         ("deploy.yaml nested too deeply", vec!["ea-hub"], |r| std::fs::write(r.join("deploy.yaml"), format!("charts: {}", "[".repeat(200_000))).unwrap()),
         ("plan: --changed-from an endless file", vec!["plan", "--changed-from", "/dev/zero"], none),
+        ("doctor outside a hub-ops repo", vec!["doctor"], |r| std::fs::remove_file(r.join("deploy.yaml")).unwrap()),
+        ("doctor: deploy.yaml not YAML", vec!["doctor"], |r| std::fs::write(r.join("deploy.yaml"), "charts: [\n").unwrap()),
+        ("doctor: unknown format", vec!["doctor", "--format", "yaml"], none),
     ]
 }
 
@@ -130,6 +133,8 @@ fn multi_rows() -> Vec<(&'static str, Vec<&'static str>, Mutate)> {
         ("plan: --comment-body in a missing folder", vec!["plan", "--format", "github", "--comment-body", "no/such/dir/body.md", "config/clusters/alpha/prod.values.yaml"], none),
         ("run: --timeout of zero", vec!["run", "--timeout", "0s", "config/clusters/alpha/prod.values.yaml"], none),
         ("run: secret values file with a duplicate key", vec!["run", "config/clusters/alpha/physics.values.yaml"], |r| append(r, "config/clusters/alpha/physics.secret.values.yaml", "jupyterhub:\n  x: FAKE-dup-value\n")),
+        ("doctor: a broken cluster.yaml", vec!["doctor"], |r| edit(r, ALPHA, "name: alpha", "name: alpha\nregion: x")),
+        ("doctor: a hub's helm_chart leaves helm-charts", vec!["doctor"], |r| edit(r, ALPHA, "helm_chart: basehub", "helm_chart: ../../x")),
         ("filter-prod: a failed cluster in no input", vec!["filter-prod", "--plan", "plan.json", "--failed-clusters", "alpha,zeta"], |r| std::fs::write(r.join("plan.json"), r#"{"prod-jobs":[{"provider":"gcp","cluster_name":"alpha","hub_name":"prod"}]}"#).unwrap()),
     ]
 }
