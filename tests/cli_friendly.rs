@@ -127,6 +127,7 @@ fn every_subcommand_help_shows_examples() {
         "filter-prod",
         "validate",
         "gitops",
+        "doctor",
     ] {
         Test::empty()
             .context(cmd)
