@@ -168,6 +168,7 @@ fn planted_secrets_never_leak_from_any_run() {
             vec!["plan", "--format", "markdown", "secrets/ea-hub.yaml"],
             vec![],
         ),
+        ("legacy doctor", 0, vec!["doctor", "-v"], vec![]),
     ];
     for (what, status, args, env) in runs {
         let mut t = f.test().context(what).args(&args).status(status);
@@ -314,6 +315,13 @@ fn planted_secrets_never_leak_from_any_run() {
             vec!["validate", "-v", "--format", "json"],
             vec![],
         ),
+        (
+            "doctor",
+            0,
+            vec!["doctor", "-v", "--format", "json"],
+            vec![],
+        ),
+        ("doctor table", 0, vec!["doctor", "-v"], vec![]),
     ];
     for (what, status, args, env) in runs {
         let mut t = f.test().context(what).args(&args).status(status);
