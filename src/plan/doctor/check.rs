@@ -12,7 +12,7 @@ use crate::cmd::Cmd;
 pub const HELM_MIN: Version = Version {
     major: 3,
     minor: 13,
-    patch: Some(0),
+    patch: None,
 };
 
 /// What a program's version answer must show.
@@ -184,7 +184,11 @@ pub fn judge(need: &ProgramNeed, answer: Answer<'_>) -> Check {
     match need.rule {
         Rule::Any => row(Status::Found, shown),
         Rule::Helm => match version {
-            Some(v) if v.major != HELM_MIN.major || v < HELM_MIN => {
+            // any patch release of the minimum will do (`v3.13` says none)
+            Some(v)
+                if v.major != HELM_MIN.major
+                    || (v.major, v.minor) < (HELM_MIN.major, HELM_MIN.minor) =>
+            {
                 row(Status::WrongVersion, shown)
             }
             _ => row(Status::Found, shown),
@@ -315,6 +319,7 @@ mod tests {
         let status = |printed: &str| judge(&need("helm"), Answer::Printed(printed)).status;
         assert_eq!(status("v3.19.0+g3d8990f"), Status::Found);
         assert_eq!(status("v3.13.0+g825e86f"), Status::Found);
+        assert_eq!(status("v3.13"), Status::Found);
         assert_eq!(status("v3.12.3+g3a31588"), Status::WrongVersion);
         assert_eq!(status("Client: v2.17.0+ga690bad"), Status::WrongVersion);
         assert_eq!(status("v4.0.0+g4e1f5e0"), Status::WrongVersion);
