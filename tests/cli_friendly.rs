@@ -119,16 +119,15 @@ fn the_repo_is_found_from_a_subfolder_as_git_finds_its_work_tree() {
 
 #[test]
 fn every_subcommand_help_shows_examples() {
-    for cmd in [
-        "plan",
-        "run",
-        "upgrade-support",
-        "upgrade-hub",
-        "filter-prod",
-        "validate",
-        "gitops",
-        "doctor",
-    ] {
+    let all = <deploy::cli::Cli as clap::CommandFactory>::command();
+    let names: Vec<String> = all
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .filter(|n| n != "completions")
+        .collect();
+    assert!(names.len() >= 8, "{names:?}");
+    for cmd in &names {
+        let cmd = cmd.as_str();
         Test::empty()
             .context(cmd)
             .args([cmd, "--help"])
