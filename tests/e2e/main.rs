@@ -8,6 +8,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod hub_ops_2i2c;
+mod image;
 
 use std::collections::BTreeMap;
 use std::io::Write;
