@@ -232,3 +232,82 @@ fn the_action_is_composite_pinned_and_passes_inputs_only_through_env() {
         assert!(a["inputs"][input]["description"].is_string(), "{input}");
     }
 }
+
+/// scripts/image-context (the container image's build context, as the release workflow makes
+/// it) with the tools downloaded by the Action's script from the fake publishers.
+fn image_context(r: &Runner, out: &Path) -> Output {
+    let deploy = r.root.join("given-deploy");
+    script(&deploy, "deploy from the musl build");
+    Command::new(manifest_dir().join("scripts/image-context"))
+        .arg(out)
+        .env("DEPLOY_BIN", &deploy)
+        .env("HELM_VERSION", HELM)
+        .env("KUBECTL_VERSION", KUBECTL)
+        .env("SOPS_VERSION", SOPS)
+        .env("DEPLOY_RELEASES_URL", format!("{}/deploy", r.url))
+        .env("DEPLOY_ACTION_HELM_BASE", format!("{}/helm", r.url))
+        .env("DEPLOY_ACTION_KUBECTL_BASE", format!("{}/k8s", r.url))
+        .env("DEPLOY_ACTION_SOPS_BASE", format!("{}/sops", r.url))
+        .env("DEPLOY_ACTION_OS", "Linux")
+        .env("DEPLOY_ACTION_ARCH", "x86_64")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_image_context_holds_the_given_deploy_and_the_verified_tools() {
+    let r = runner();
+    let out = r.root.join("ctx");
+    let o = image_context(&r, &out);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    // the given deploy, never a download of one; the publishers' helm, kubectl and sops
+    assert_eq!(r.hits.count(), 6, "three tools and their checksums only");
+    let ran = |name: &str| {
+        text(
+            &Command::new(out.join(name))
+                .output()
+                .unwrap_or_else(|e| panic!("{name}: {e}"))
+                .stdout,
+        )
+    };
+    assert_eq!(ran("deploy"), "deploy from the musl build\n");
+    assert_eq!(ran("helm"), format!("helm {HELM}\n"));
+    assert_eq!(ran("kubectl"), format!("kubectl {KUBECTL}\n"));
+    assert_eq!(ran("sops"), format!("sops {SOPS}\n"));
+    let sums = std::fs::read_to_string(out.join("SHA256SUMS")).unwrap();
+    let expected: String = ["deploy", "helm", "kubectl", "sops"]
+        .iter()
+        .map(|n| format!("{}  {n}\n", sha256_hex(&out.join(n))))
+        .collect();
+    assert_eq!(sums, expected);
+}
+
+#[test]
+fn an_image_context_with_a_tool_that_fails_its_checksum_is_not_made() {
+    let r = runner();
+    let name = format!("sops-{SOPS}.linux.amd64");
+    std::fs::write(r.root.join(format!("sops/{SOPS}/{name}")), "tampered").unwrap();
+    let out = r.root.join("ctx");
+    let o = image_context(&r, &out);
+    assert_eq!(o.status.code(), Some(1));
+    let err = format!("{}{}", text(&o.stdout), text(&o.stderr));
+    assert!(
+        err.contains(&format!("checksum mismatch for {name}")),
+        "{err}"
+    );
+    assert!(!out.exists(), "nothing written");
+    // and a tool with neither a binary nor a version is refused
+    let o = Command::new(manifest_dir().join("scripts/image-context"))
+        .arg(&out)
+        .env("DEPLOY_BIN", "/bin/true")
+        .env_remove("HELM_BIN")
+        .env_remove("HELM_VERSION")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o.stderr).contains("helm: set HELM_BIN (a local binary) or HELM_VERSION"),
+        "{}",
+        text(&o.stderr)
+    );
+}
