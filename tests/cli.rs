@@ -654,7 +654,8 @@ fn version_and_help() {
     let f = Fixture::example();
     f.test()
         .arg("--version")
-        .stdout(format!("deploy {}\n", env!("CARGO_PKG_VERSION")))
+        // the commit is checked in tests/cli_friendly.rs
+        .stdout_contains(format!("deploy {} (commit ", env!("CARGO_PKG_VERSION")))
         .run();
     let mut help = f.test().arg("--help");
     for flag in [

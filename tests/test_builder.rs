@@ -6,8 +6,18 @@ mod common;
 
 use common::{Fixture, Test, manifest_dir};
 
+/// What `deploy --version` prints: the package version and the commit it was built from.
 fn version() -> String {
-    format!("deploy {}\n", env!("CARGO_PKG_VERSION"))
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(common::manifest_dir())
+        .output()
+        .unwrap();
+    format!(
+        "deploy {} (commit {})\n",
+        env!("CARGO_PKG_VERSION"),
+        String::from_utf8_lossy(&head.stdout).trim()
+    )
 }
 
 /// The three setup calls of `deploy ea-hub` in the example.
