@@ -74,16 +74,7 @@ impl Log {
     /// settings and secrets as this one.
     pub fn buffered_child(&self) -> (Log, SharedBuf) {
         let buf = SharedBuf::default();
-        let log = Log {
-            inner: Arc::new(Inner {
-                verbosity: self.inner.verbosity,
-                ci: self.inner.ci,
-                secrets: Arc::clone(&self.inner.secrets),
-                sink: Mutex::new(Box::new(buf.clone())),
-                parent: Some(self.clone()),
-            }),
-        };
-        (log, buf)
+        (self.child(self.inner.verbosity, Box::new(buf.clone())), buf)
     }
 
     /// The log of one release (`label`): buffered and shown when it ends ([`Log::buffered_child`]),
@@ -98,27 +89,27 @@ impl Log {
             prefix: format!("[{label}] "),
             partial: Vec::new(),
         };
-        let log = Log {
-            inner: Arc::new(Inner {
-                verbosity: self.inner.verbosity,
-                ci: self.inner.ci,
-                secrets: Arc::clone(&self.inner.secrets),
-                sink: Mutex::new(Box::new(sink)),
-                parent: Some(self.clone()),
-            }),
-        };
-        (log, SharedBuf::default())
+        (
+            self.child(self.inner.verbosity, Box::new(sink)),
+            SharedBuf::default(),
+        )
     }
 
     /// A log with the same secrets and CI, writing to stderr at another verbosity (warnings still
     /// go through this one).
     pub fn with_verbosity(&self, verbosity: Verbosity) -> Log {
+        self.child(verbosity, Box::new(std::io::stderr()))
+    }
+
+    /// A log writing to `sink` at `verbosity`, with this one's CI and secrets, this one its
+    /// parent (warnings and masks go through it).
+    fn child(&self, verbosity: Verbosity, sink: Box<dyn Write + Send>) -> Log {
         Log {
             inner: Arc::new(Inner {
                 verbosity,
                 ci: self.inner.ci,
                 secrets: Arc::clone(&self.inner.secrets),
-                sink: Mutex::new(Box::new(std::io::stderr())),
+                sink: Mutex::new(sink),
                 parent: Some(self.clone()),
             }),
         }
