@@ -4,6 +4,7 @@
 //! Each subcommand lives in its own file; they share nothing but what lower layers offer (no app
 //! file imports another).
 
+mod diff;
 mod doctor;
 mod friendly;
 mod gitops;
@@ -133,6 +134,7 @@ fn run(cli: Cli, log: &Log) -> anyhow::Result<()> {
     match cli.command {
         Some(Command::Plan(args)) => plan::plan_cmd(args, &root, log, beat),
         Some(Command::Run(args)) => run::run_cmd(args, &root, log, beat),
+        Some(Command::Diff(args)) => diff::diff_cmd(args, &root, log),
         Some(Command::UpgradeSupport(args)) => run::upgrade_support(args, &root, log, beat),
         Some(Command::UpgradeHub(args)) => run::upgrade_hub(args, &root, log, beat),
         Some(Command::FilterProd(args)) => run::filter_prod(args, log),

@@ -39,23 +39,58 @@ pub(crate) fn plan_cmd(
     let out = if MultiRepo::detect(root) {
         let repo = MultiRepo::load(root)?;
         args.changes.require("plan")?;
-        let mut plan = select::multi_plan(&repo, &args.changes, log)?;
+        if let Some(path) = &args.diff.diff_file {
+            super::run::check_writable(path, "--diff-file")?;
+        }
+        let (mut plan, range) = select::multi_plan_range(&repo, &args.changes, log)?;
         if args.live.enabled(repo.settings.live) {
             live_check(&repo, &mut plan, args.jobs, log, beat)?;
         }
+        let diff = if args.diff.diff {
+            let d = super::diff::rendered(root, &plan, range, &args.changes, log, args.jobs)?;
+            if let Some(path) = &args.diff.diff_file {
+                write_file(path, &log.scrub(&report::diff::text(&d)), "the diff")?;
+            }
+            Some(d)
+        } else {
+            None
+        };
+        // the Markdown plan, with the rendered changes when asked, under a comment's limit
+        let markdown = || {
+            let plan_md = report::plan::markdown(&plan);
+            let Some(d) = &diff else { return plan_md };
+            let hint = super::diff::full_diff_hint(&args.changes, args.diff.diff_file.as_deref());
+            let budget = report::diff::COMMENT_LIMIT.saturating_sub(plan_md.len() + 2);
+            log.scrub(&format!(
+                "{plan_md}\n{}",
+                report::diff::markdown(d, budget, &hint)
+            ))
+        };
         if let Some(path) = &comment_body {
-            write_comment_body(path, &report::plan::markdown(&plan))?;
+            write_comment_body(path, &markdown())?;
         }
-        match format {
+        let out = match format {
             PlanFormat::Json => crate::plan::json::json(&plan),
-            PlanFormat::Table => report::plan::table(&plan),
-            PlanFormat::Markdown => report::plan::markdown(&plan),
+            PlanFormat::Table => match &diff {
+                Some(d) => format!(
+                    "{}\n{}",
+                    report::plan::table(&plan),
+                    log.scrub(&report::diff::text(d))
+                ),
+                None => report::plan::table(&plan),
+            },
+            PlanFormat::Markdown => markdown(),
             PlanFormat::Github => {
                 report::github::plan_outputs(&plan)?;
                 crate::plan::json::json(&plan)
             }
             PlanFormat::Commands => commands(&repo, &plan, log)?,
+        };
+        if let Some(d) = &diff {
+            print_result(&out)?;
+            return super::diff::check(d);
         }
+        out
     } else {
         let repo = LegacyRepo::load(root)?;
         if args.live.enabled(repo.settings.live) {
@@ -63,6 +98,13 @@ pub(crate) fn plan_cmd(
                 "--live (or `live: true` in deploy.yaml) needs the multi-cluster layout \
                  (config/clusters/<cluster>/cluster.yaml); `deploy <chart> --deploy` always \
                  upgrades"
+                    .into(),
+            )
+            .into());
+        }
+        if args.diff.diff {
+            return Err(UsageError(
+                "--diff needs the multi-cluster layout (config/clusters/<cluster>/cluster.yaml)"
                     .into(),
             )
             .into());
@@ -103,9 +145,12 @@ pub(crate) fn plan_cmd(
 const COMMENT_BODY: &str = "comment-body.txt";
 
 fn write_comment_body(path: &Path, markdown: &str) -> anyhow::Result<()> {
+    write_file(path, markdown, "the comment body")
+}
+
+fn write_file(path: &Path, text: &str, what: &str) -> anyhow::Result<()> {
     use anyhow::Context;
-    std::fs::write(path, markdown)
-        .with_context(|| format!("writing the comment body to {}", path.display()))
+    std::fs::write(path, text).with_context(|| format!("writing {what} to {}", path.display()))
 }
 
 /// How each release of a plan runs: deploy.yaml's `helm.timeout`, else helm's own 10m.

@@ -4,6 +4,8 @@ pub mod changes;
 mod cluster;
 pub mod context;
 pub mod credentials;
+pub mod diff;
+mod diff_side;
 pub mod doctor;
 mod flux;
 pub mod gitops;

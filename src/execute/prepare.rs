@@ -164,6 +164,13 @@ pub fn place_chart(
     deps: &DependencyCache,
     spec: &ReleaseSpec,
 ) -> Result<Placed, Failure> {
+    let mut placed = place(root, spec)?;
+    update_dependencies(runner, deps, &mut placed, spec)?;
+    Ok(placed)
+}
+
+/// Put the release's charts in place (a `chart_override`'s copy), dependencies not updated yet.
+pub fn place(root: &Path, spec: &ReleaseSpec) -> Result<Placed, Failure> {
     let mut placed = Placed {
         copy: None,
         root: root.to_path_buf(),
@@ -187,6 +194,16 @@ pub fn place_chart(
         }
         placed.copy = Some((dir, o.copies.clone()));
     }
+    Ok(placed)
+}
+
+/// `helm dependency update` of the release's chart folders, inner first ([`place`]d first).
+pub fn update_dependencies(
+    runner: &dyn Runner,
+    deps: &DependencyCache,
+    placed: &mut Placed,
+    spec: &ReleaseSpec,
+) -> Result<(), Failure> {
     for folder in &spec.dependency_updates {
         let ran = match placed.path(folder) {
             Arg::Plain(p) => deps.update(runner, &p),
@@ -197,7 +214,7 @@ pub fn place_chart(
         .map_err(Failure::at("helm dependency update"))?;
         placed.shown_only |= !ran;
     }
-    Ok(placed)
+    Ok(())
 }
 
 /// Apply the CRDs the spec names, from the dependency chart `helm dependency update` vendored,

@@ -164,6 +164,15 @@ fn cached(path: &Path) -> Option<String> {
         .cloned()
 }
 
+/// Use `text` as what `file` (under `root`) decrypts to from now on, without running sops:
+/// `deploy diff`'s stand-in for a file it has no key for.
+pub fn provide(root: &Path, file: &str, text: String) {
+    DECRYPTED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .insert(root.join(file), text);
+}
+
 /// Decrypt `file` (repo-relative, sops-encrypted), check the output and mask its secrets; `None`
 /// in a dry run. The text is kept for the rest of the process.
 pub fn decrypt_checked(

@@ -62,6 +62,15 @@ fn split_paths(text: &str) -> Vec<String> {
 /// `--head`, the config the plan reads (deploy.yaml, cluster files, charts) is that revision's,
 /// wherever the work tree is; otherwise it is the work tree's (`repo`).
 pub fn multi_plan(repo: &MultiRepo, args: &ChangeArgs, log: &Log) -> anyhow::Result<Plan> {
+    multi_plan_range(repo, args, log).map(|(plan, _)| plan)
+}
+
+/// [`multi_plan`], and the `--base` range it planned from (resolved), if any.
+pub fn multi_plan_range(
+    repo: &MultiRepo,
+    args: &ChangeArgs,
+    log: &Log,
+) -> anyhow::Result<(Plan, Option<Range>)> {
     let raw = raw_changes(args, &repo.root, log)?;
     let mut changes = Changes::new(raw.paths, args.labels.clone());
     let mut at_head = None;
@@ -83,5 +92,5 @@ pub fn multi_plan(repo: &MultiRepo, args: &ChangeArgs, log: &Log) -> anyhow::Res
     for n in &plan.notices {
         log.warn(n);
     }
-    Ok(plan)
+    Ok((plan, raw.range))
 }

@@ -3,6 +3,8 @@
 pub mod changes;
 pub mod chart;
 mod cluster_diff;
+pub mod diff;
+pub mod diff_mask;
 pub mod doctor;
 pub mod jobs;
 pub mod json;

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use serde_json::Value;
 
 /// What identifies an object in a release.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 pub struct ObjectKey {
     pub api_version: String,
     pub kind: String,
@@ -62,6 +62,15 @@ impl Objects {
         for (k, mut v) in other.0 {
             self.0.entry(k).or_default().append(&mut v);
         }
+    }
+
+    /// The objects, by key (the documents with one key, in the order they came).
+    pub fn iter(&self) -> impl Iterator<Item = (&ObjectKey, &Vec<Value>)> {
+        self.0.iter()
+    }
+
+    pub fn get(&self, key: &ObjectKey) -> Option<&Vec<Value>> {
+        self.0.get(key)
     }
 
     pub fn len(&self) -> usize {

@@ -1,5 +1,6 @@
 //! What the user sees as results: plans, run reports, GitHub outputs (logs are `crate::log`).
 
+pub mod diff;
 pub mod doctor;
 pub mod github;
 pub mod plan;

@@ -103,3 +103,19 @@ pub fn clone_branch(url: &str, branch: &str, dest: &str) -> Cmd {
 pub fn version() -> Cmd {
     super::version_probe(Cmd::new("git").arg("--version"))
 }
+
+/// Read commit `rev`'s tree into a private index file (not the repository's index).
+pub fn read_tree_into(rev: &str, index: &str) -> Cmd {
+    Cmd::new("git")
+        .args(["read-tree", &format!("--index-output={index}"), rev])
+        .local_query()
+}
+
+/// Write every file of the index `index` under `dir` (which ends with `/`): a checkout of one
+/// revision that leaves the work tree, the repository's index and HEAD alone.
+pub fn checkout_index_into(index: &str, dir: &str) -> Cmd {
+    Cmd::new("git")
+        .env("GIT_INDEX_FILE", index)
+        .args(["checkout-index", "--all", &format!("--prefix={dir}")])
+        .local_query()
+}
