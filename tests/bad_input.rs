@@ -64,6 +64,8 @@ fn legacy_rows() -> Vec<(&'static str, Vec<&'static str>, Mutate)> {
         ("plan: --changed-from a missing file", vec!["plan", "--changed-from", "missing.txt"], none),
         ("plan: unknown format", vec!["plan", "--format", "yaml"], none),
         ("plan --live in the legacy layout", vec!["plan", "--live"], none),
+        ("diff in the legacy layout", vec!["diff", "--base", "HEAD"], none),
+        ("plan --diff in the legacy layout", vec!["plan", "--diff", "--base", "HEAD"], none),
         ("live: true in a legacy deploy.yaml", vec!["plan"], |r| edit(r, "deploy.yaml", "charts: [", "live: true\ncharts: [")),
         ("validate: legacy secrets missing", vec!["validate"], |r| std::fs::remove_file(r.join("secrets/nbgrader-hub.yaml")).unwrap()),
         ("run in the legacy layout", vec!["run"], none),
@@ -90,6 +92,12 @@ fn legacy_rows() -> Vec<(&'static str, Vec<&'static str>, Mutate)> {
 #[rustfmt::skip]
 fn multi_rows() -> Vec<(&'static str, Vec<&'static str>, Mutate)> {
     vec![
+        ("diff without --base", vec!["diff"], none),
+        ("diff --head without --base", vec!["diff", "--head", "HEAD"], none),
+        ("diff of a revision that is not there", vec!["diff", "--base", "no-such-rev"], none),
+        ("plan --diff without --base", vec!["plan", "--diff", "a.yaml"], none),
+        ("plan --diff-file without --diff", vec!["plan", "--base", "HEAD", "--diff-file", "d.txt"], none),
+        ("diff with helm missing", vec!["diff", "--base", "HEAD"], |r| std::fs::remove_file(r.parent().unwrap().join("bin/helm")).unwrap()),
         ("plan: a broken cluster.yaml the plan needs", vec!["plan", "config/clusters/alpha/prod.values.yaml"], |r| edit(r, ALPHA, "name: alpha", "name: alpha\nregion: x")),
         ("plan: bad glob in deploy.yaml", vec!["plan", "deployer/x.py"], |r| std::fs::write(r.join("deploy.yaml"), "plan:\n  all_hubs: [\"deployer/[\"]\n").unwrap()),
         ("plan --live --jobs 0", vec!["plan", "--live", "--jobs", "0", "a.yaml"], none),

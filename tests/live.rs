@@ -483,7 +483,7 @@ fn a_render_is_shared_by_releases_with_the_same_inputs() {
         renders: &cache,
         caps: Some(&caps),
     };
-    let check = |s: &ReleaseSpec| live::check(&r, &log, &shared, s);
+    let check = |s: &ReleaseSpec| live::check(&r, &log, &shared, s).0;
     for v in ["a/support.values.yaml", "b/support.values.yaml"] {
         assert_eq!(check(&spec(v)), Live::Unchanged);
     }

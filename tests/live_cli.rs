@@ -133,6 +133,14 @@ fn plan_live_drops_unchanged_releases_and_says_why() {
         out.stderr
             .contains("live check: 3 of 4 planned release(s) unchanged")
     );
+    // what the upgrade would change, object by object, after the kept release's line
+    let kept = "kept      alpha/physics: changes: 1 changed (ConfigMap/physics-config)\n";
+    let diff = "  --- live/ConfigMap/physics-config\n  +++ upgrade/ConfigMap/physics-config\n  @@ -1,6 +1,6 @@\n   apiVersion: v1\n   data:\n  -  v: '0'\n  +  v: '1'\n";
+    assert!(
+        out.stderr.contains(&format!("{kept}{diff}")),
+        "{}",
+        out.stderr
+    );
     // nothing was upgraded or installed: a plan only reads
     assert!(helm_calls(&f, "helm upgrade").is_empty());
     // one render each, and one more for the changed one (does the chart render the same twice?)

@@ -280,6 +280,36 @@ fn planted_secrets_never_leak_from_any_run() {
             vec!["run", "--dry-run", "-v", "--label", "deployer:deploy-hubs"],
             vec![],
         ),
+        // renders that print the decrypted values (FAKE_ECHO_VALUES), at two revisions
+        (
+            "diff",
+            0,
+            vec!["diff", "--base", "HEAD~1", "--head", "HEAD", "-v"],
+            vec![],
+        ),
+        (
+            "diff json without keys",
+            0,
+            vec!["diff", "--base", "HEAD~1", "--format", "json", "-v"],
+            vec![("FAKE_FAIL", "sops --decrypt")],
+        ),
+        (
+            "plan diff github",
+            0,
+            vec![
+                "plan",
+                "--base",
+                "HEAD~1",
+                "--format",
+                "github",
+                "--diff",
+                "--diff-file",
+                "diff.txt",
+                "--comment-body",
+                "diff-comment.md",
+            ],
+            vec![("GITHUB_ACTIONS", "true")],
+        ),
         (
             "upgrade-hub azure",
             0,
@@ -338,9 +368,15 @@ fn planted_secrets_never_leak_from_any_run() {
         "report-gh.json",
         "report-fail.json",
         "report-live.json",
+        "diff.txt",
+        "diff-comment.md",
     ] {
         cap.add_file(r, &f.root.join(r));
     }
+    // the diff did render the releases with their secrets, and hid them
+    let diff = std::fs::read_to_string(f.root.join("diff.txt")).unwrap();
+    assert!(diff.contains("=== gamma/prod: "), "{diff}");
+    assert!(diff.contains("(secret"), "{diff}");
     cap.add_file("GITHUB_OUTPUT", &gh_out);
     cap.add_file("GITHUB_STEP_SUMMARY", &gh_sum);
     cap.add_file("multi fake argv", &f.fake.join("log"));

@@ -39,6 +39,14 @@ pub(crate) fn plan_cmd(
     let out = if MultiRepo::detect(root) {
         let repo = MultiRepo::load(root)?;
         args.changes.require("plan")?;
+        if args.diff.diff && args.changes.base.is_none() {
+            return Err(UsageError(
+                "--diff renders each release at two revisions: give --base REV (and --head REV; \
+                 default: the work tree)"
+                    .into(),
+            )
+            .into());
+        }
         if let Some(path) = &args.diff.diff_file {
             super::run::check_writable(path, "--diff-file")?;
         }

@@ -198,10 +198,7 @@ fn compare_one(
     for (_, chart) in b.iter().chain(h.iter()) {
         unstable.extend(shared.unstable.get_or_init(*chart, Unstable::new));
     }
-    let cx = pd::Context {
-        secrets,
-        unstable: &unstable,
-    };
+    let cx = pd::Context::revisions(secrets, &unstable);
     let objects = pd::compare(
         b.as_ref().map(|(o, _)| o.as_ref()),
         h.as_ref().map(|(o, _)| o.as_ref()),

@@ -139,9 +139,33 @@ pub struct Shared<'a> {
 }
 
 /// Check one release. `runner` applies the cluster's environment. Never fails: what cannot be
-/// checked is kept (an upgrade then runs as without `--live`), with why.
-pub fn check(runner: &dyn Runner, log: &Log, shared: &Shared<'_>, spec: &ReleaseSpec) -> Live {
-    compare_release(runner, log, shared, spec).unwrap_or_else(Live::Failed)
+/// checked is kept (an upgrade then runs as without `--live`), with why. With the verdict, when
+/// the upgrade would change objects, their unified diff (live against upgrade; `Secret` data
+/// hidden, the log's secrets scrubbed when it is shown).
+pub fn check(
+    runner: &dyn Runner,
+    log: &Log,
+    shared: &Shared<'_>,
+    spec: &ReleaseSpec,
+) -> (Live, String) {
+    let mut diff = String::new();
+    let live = compare_release(runner, log, shared, spec, &mut diff).unwrap_or_else(Live::Failed);
+    (live, diff)
+}
+
+/// The objects' unified diff, live against what the upgrade would apply.
+fn object_diff(sides: &Sides) -> String {
+    let (secrets, unstable) = Default::default();
+    let cx = crate::plan::diff::Context {
+        secrets: &secrets,
+        unstable: &unstable,
+        names: ("live", "upgrade"),
+        normalise: false,
+    };
+    crate::plan::diff::compare(Some(&sides.live), Some(&sides.rendered), &cx)
+        .iter()
+        .map(|o| o.diff.as_str())
+        .collect()
 }
 
 fn compare_release(
@@ -149,6 +173,7 @@ fn compare_release(
     log: &Log,
     shared: &Shared<'_>,
     spec: &ReleaseSpec,
+    diff: &mut String,
 ) -> Result<Live, String> {
     let Shared {
         root,
@@ -273,6 +298,7 @@ fn compare_release(
     // `lookup`, as the JupyterHub chart does: `helm template` cannot look anything up) would
     // always look changed. Then render as the upgrade itself does, against the cluster.
     if *render()? == *sides.rendered {
+        *diff = object_diff(&sides);
         return Ok(Live::Changed(summary));
     }
     let out = match runner
@@ -288,10 +314,13 @@ fn compare_release(
     drop(decrypted); // the decrypted values are not needed past the renders
     Ok(match live::compare(&sides) {
         None => Live::Unchanged,
-        Some(summary) => Live::Changed(format!(
+        Some(summary) => Live::Changed({
+            *diff = object_diff(&sides);
+            format!(
             "{summary} (the chart renders differently each time; compared as \
              `helm upgrade --dry-run=server` renders it)"
-        )),
+            )
+        }),
     })
 }
 

@@ -72,8 +72,8 @@ pub(super) fn live_phase(
             inner: &guarded,
             access,
         };
-        let result = if signals::interrupted() {
-            Live::Kept("not checked (interrupted)".into())
+        let (result, diff) = if signals::interrupted() {
+            (Live::Kept("not checked (interrupted)".into()), String::new())
         } else {
             live::check(&in_cluster, &rlog, &shared, &step.spec)
         };
@@ -85,17 +85,19 @@ pub(super) fn live_phase(
             }
         }
         ctx.in_flight.release();
-        (result, commands, started, t0.elapsed().as_secs_f64())
+        (result, diff, commands, started, t0.elapsed().as_secs_f64())
     });
     let jobs: Vec<Job> = steps.iter().map(|s| s.job.clone()).collect();
     let lives: Vec<Live> = checks.iter().map(|c| c.0.clone()).collect();
+    let diffs: Vec<String> = checks.iter().map(|c| c.1.clone()).collect();
     let decisions = crate::plan::live::decide(&jobs, &lives);
     checks
         .into_iter()
         .zip(decisions)
         .zip(&jobs)
+        .zip(diffs)
         .map(
-            |(((live, mut commands, started, duration), decision), job)| {
+            |((((live, _, mut commands, started, duration), decision), job), diff)| {
                 let label = job.label();
                 match (&decision, &live) {
                     // (the check's own log was shown above, when it is shown at all)
@@ -107,7 +109,11 @@ pub(super) fn live_phase(
                             .warn(&format!("{label}: {note}; kept (as if without --live)"));
                     }
                     (Decision::Keep(note), _) => {
-                        ctx.log.info(&format!("kept      {label}: {note}"))
+                        ctx.log.info(&format!("kept      {label}: {note}"));
+                        // what the upgrade would change, object by object (scrubbed by the log)
+                        for line in diff.lines() {
+                            ctx.log.output(line);
+                        }
                     }
                 }
                 let mut all = cap_commands.clone();

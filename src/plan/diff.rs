@@ -151,6 +151,22 @@ pub fn counts(objects: &[ObjectChange]) -> String {
 pub struct Context<'a> {
     pub secrets: &'a Secrets,
     pub unstable: &'a Unstable,
+    /// How the diff headers name the two sides (`base`, `head`; `live`, `upgrade`).
+    pub names: (&'a str, &'a str),
+    /// Normalise the noise (not for `--live`, where a label change is a change).
+    pub normalise: bool,
+}
+
+impl<'a> Context<'a> {
+    /// Base against head, noise normalised.
+    pub fn revisions(secrets: &'a Secrets, unstable: &'a Unstable) -> Context<'a> {
+        Context {
+            secrets,
+            unstable,
+            names: ("base", "head"),
+            normalise: true,
+        }
+    }
 }
 
 fn path(key: &ObjectKey) -> String {
@@ -185,8 +201,10 @@ pub fn compare(
     for key in keys {
         let prepare = |docs: Option<&Vec<Value>>| -> Vec<Value> {
             let mut docs = docs.cloned().unwrap_or_default();
-            docs.iter_mut()
-                .for_each(|d| diff_mask::normalise(d, cx.unstable));
+            if cx.normalise {
+                docs.iter_mut()
+                    .for_each(|d| diff_mask::normalise(d, cx.unstable));
+            }
             docs
         };
         let (was, is) = (base.get(key), head.get(key));
@@ -206,12 +224,12 @@ pub fn compare(
         }
         let p = path(key);
         let from = if was.is_some() {
-            format!("base/{p}")
+            format!("{}/{p}", cx.names.0)
         } else {
             "/dev/null".into()
         };
         let to = if is.is_some() {
-            format!("head/{p}")
+            format!("{}/{p}", cx.names.1)
         } else {
             "/dev/null".into()
         };
@@ -239,10 +257,7 @@ mod tests {
     }
 
     fn cx<'a>(s: &'a Secrets, u: &'a Unstable) -> Context<'a> {
-        Context {
-            secrets: s,
-            unstable: u,
-        }
+        Context::revisions(s, u)
     }
 
     const BASE: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: hub-config, namespace: prod, labels: {helm.sh/chart: basehub-0.1.0}}\ndata:\n  a: '1'\n  b: '2'\n  c: '3'\n---\napiVersion: v1\nkind: Service\nmetadata: {name: gone, namespace: prod}\n";

@@ -10,6 +10,9 @@ use crate::plan::diff::{Outcome, ReleaseDiff};
 /// never fewer).
 pub const COMMENT_LIMIT: usize = 65_536;
 
+/// Past this many bytes, the releases whose render did not change are counted, not named.
+const UNCHANGED_LIST_MAX: usize = 4_000;
+
 fn headline(r: &Report) -> String {
     let changed = r.releases.iter().filter(|d| d.changed()).count() - r.failed();
     let unchanged = r.releases.len() - changed - r.failed();
@@ -98,11 +101,13 @@ pub fn markdown(r: &Report, budget: usize, full: &str) -> String {
         .map(|d| format!("`{}`", d.label()))
         .collect();
     if !unchanged.is_empty() {
-        let _ = writeln!(
-            out,
-            "No change in the rendered manifests: {}.\n",
-            unchanged.join(", ")
-        );
+        let list = unchanged.join(", ");
+        let list = if list.len() > UNCHANGED_LIST_MAX {
+            format!("{} releases", unchanged.len())
+        } else {
+            list
+        };
+        let _ = writeln!(out, "No change in the rendered manifests: {list}.\n");
     }
     // what the closing note and a cut release's extra lines may take
     let footer = format!(
@@ -116,12 +121,16 @@ pub fn markdown(r: &Report, budget: usize, full: &str) -> String {
     for (i, d) in changed.iter().enumerate() {
         let body = d.text();
         let whole = details(d, &body, None);
-        if out.len() + whole.len() + reserve <= budget {
+        // the last one needs no room for the closing note
+        let after = if i + 1 == changed.len() { 0 } else { reserve };
+        if out.len() + whole.len() + after <= budget {
             out.push_str(&whole);
             continue;
         }
         // as much of this one as fits, cut at a line; the later ones by summary only
-        let room = budget.saturating_sub(out.len() + reserve + 400);
+        let lines = body.lines().count();
+        let overhead = details(d, "", Some(lines)).len();
+        let room = budget.saturating_sub(out.len() + reserve + overhead);
         let mut shown = String::new();
         for line in body.split_inclusive('\n') {
             if shown.len() + line.len() > room {
@@ -131,8 +140,7 @@ pub fn markdown(r: &Report, budget: usize, full: &str) -> String {
         }
         next = i;
         if !shown.is_empty() {
-            let more = body.lines().count() - shown.lines().count();
-            out.push_str(&details(d, &shown, Some(more)));
+            out.push_str(&details(d, &shown, Some(lines - shown.lines().count())));
             cut = 1;
             next = i + 1;
         }
@@ -140,11 +148,11 @@ pub fn markdown(r: &Report, budget: usize, full: &str) -> String {
     }
     let listed = &changed[next..];
     let mut omitted = 0;
-    for d in listed {
+    for (k, d) in listed.iter().enumerate() {
         let line = format!("- `{}`: {} (diff not shown)\n", d.label(), d.summary());
         if out.len() + line.len() + footer.len() + 80 > budget {
-            omitted += 1;
-            continue;
+            omitted = listed.len() - k;
+            break;
         }
         out.push_str(&line);
     }
@@ -161,4 +169,87 @@ pub fn markdown(r: &Report, budget: usize, full: &str) -> String {
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::diff::{Change, ObjectChange, Presence};
+    use crate::plan::jobs::Kind;
+    use crate::plan::objects::ObjectKey;
+
+    fn release(name: &str, lines: usize) -> ReleaseDiff {
+        let diff: String = std::iter::once("--- base/ConfigMap/c\n+++ head/ConfigMap/c\n".to_string())
+            .chain((0..lines).map(|i| format!("+  line {i}: {}\n", "x".repeat(40))))
+            .collect();
+        ReleaseDiff {
+            kind: Kind::Prod,
+            cluster: "alpha".into(),
+            release: name.into(),
+            presence: Presence::Both,
+            chart: None,
+            notes: vec![],
+            outcome: if lines == 0 {
+                Outcome::Unchanged
+            } else {
+                Outcome::Changed {
+                    objects: vec![ObjectChange {
+                        change: Change::Changed,
+                        key: ObjectKey {
+                            api_version: "v1".into(),
+                            kind: "ConfigMap".into(),
+                            namespace: String::new(),
+                            name: "c".into(),
+                        },
+                        diff,
+                    }],
+                }
+            },
+        }
+    }
+
+    fn report(releases: Vec<ReleaseDiff>) -> Report {
+        Report {
+            base: "base main".into(),
+            head: "head pr".into(),
+            releases,
+            renders: 0,
+        }
+    }
+
+    #[test]
+    fn everything_fits_exactly_at_the_limit_and_one_byte_less_cuts() {
+        let r = report(vec![release("a", 40), release("b", 0), release("c", 200)]);
+        let full = markdown(&r, usize::MAX, "FULL");
+        assert!(!full.contains("not shown"), "{full}");
+        assert_eq!(markdown(&r, full.len(), "FULL"), full);
+        let cut = markdown(&r, full.len() - 1, "FULL");
+        assert!(cut.len() < full.len(), "{}", cut.len());
+        assert!(cut.contains("more line(s) of this release's diff not shown"));
+        assert!(cut.ends_with("characters). FULL\n"), "{cut}");
+        assert!(cut.contains("**1 of 2 release diff(s) cut or not shown**"));
+    }
+
+    #[test]
+    fn a_huge_diff_stays_under_githubs_limit_with_counts_and_the_pointer() {
+        let releases: Vec<ReleaseDiff> = (0..40).map(|i| release(&format!("hub{i}"), 3000)).collect();
+        let r = report(releases);
+        let md = markdown(&r, COMMENT_LIMIT, "See the artifact.");
+        assert!(md.len() <= COMMENT_LIMIT, "{}", md.len());
+        assert!(md.contains("<code>alpha/hub0</code>"));
+        assert!(md.contains("- `alpha/hub1`: 1 changed (diff not shown)"));
+        assert!(md.contains("cut or not shown**"));
+        assert!(md.ends_with("See the artifact.\n"));
+        // a budget too small for any diff: summaries and counts only, still within it
+        let small = markdown(&r, 2_000, "X");
+        assert!(small.len() <= 2_000, "{}", small.len());
+        assert!(small.contains("- … and "), "{small}");
+        assert!(small.contains("**40 of 40"), "{small}");
+    }
+
+    #[test]
+    fn a_fence_is_longer_than_any_backticks_in_the_diff() {
+        assert_eq!(fence("a ``` b"), "````");
+        assert_eq!(fence("plain"), "```");
+    }
 }

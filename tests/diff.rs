@@ -1,0 +1,331 @@
+//! `deploy diff` and `plan --diff` with the real helm on the multi-cluster example: each planned
+//! release rendered at two revisions and compared object by object.
+//!
+//! Without helm these tests say so on stderr and pass, except in CI (`CI=true`).
+
+mod common;
+
+use common::{Fixture, Output};
+
+const PROD: &str = "config/clusters/alpha/prod.values.yaml";
+const PHYSICS_SECRET: &str = "config/clusters/alpha/physics.secret.values.yaml";
+const ALPHA: &str = "config/clusters/alpha/cluster.yaml";
+const CONFIGMAP: &str = "helm-charts/basehub/templates/hub/configmap.yaml";
+
+/// The multi-cluster example with the real helm behind the fake one.
+fn fixture(test: &str) -> Option<Fixture> {
+    let helm = common::real::helm(test)?;
+    let f = Fixture::multi();
+    f.use_real("helm", &helm, &[]);
+    Some(f)
+}
+
+fn read(f: &Fixture, rel: &str) -> String {
+    std::fs::read_to_string(f.root.join(rel)).unwrap()
+}
+
+fn edit(f: &Fixture, rel: &str, from: &str, to: &str) {
+    let text = read(f, rel);
+    assert!(text.contains(from), "{rel} has no {from:?}");
+    f.write(rel, text.replacen(from, to, 1));
+}
+
+fn diff<'f>(f: &'f Fixture, args: &[&str]) -> Output<'f> {
+    f.test().arg("diff").args(args).run()
+}
+
+/// The `=== cluster/release: summary` lines.
+fn summaries(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix("=== "))
+        .map(String::from)
+        .collect()
+}
+
+/// The lines a diff adds or removes (not its `---`/`+++` headers).
+fn changed_lines(text: &str) -> Vec<&str> {
+    text.lines()
+        .filter(|l| (l.starts_with('+') || l.starts_with('-')) && !l.starts_with("+++"))
+        .filter(|l| !l.starts_with("---"))
+        .collect()
+}
+
+#[test]
+fn a_values_change_in_one_hub_shows_exactly_its_changed_lines() {
+    let Some(f) = fixture("a_values_change_in_one_hub_shows_exactly_its_changed_lines") else {
+        return;
+    };
+    edit(&f, PROD, "limit: 4G", "limit: 8G");
+    f.commit_all("prod: more memory");
+    let out = diff(&f, &["--base", "HEAD~1", "--head", "HEAD"]);
+    insta::assert_snapshot!("diff_values_change", out.stdout);
+    assert_eq!(
+        summaries(&out.stdout),
+        ["alpha/staging: no change", "alpha/prod: 1 changed"]
+    );
+    assert_eq!(
+        changed_lines(&out.stdout),
+        [
+            "-    c.KubeSpawner.mem_limit = \"4G\"",
+            "+    c.KubeSpawner.mem_limit = \"8G\""
+        ]
+    );
+    // the unchanged canary is rendered once for both revisions; prod once at each
+    assert!(out.stdout.contains("(3 helm template renders)"), "{}", out.stdout);
+    // nothing in the work tree was touched, and nothing but renders ran (a chart's first render
+    // twice: what differs between two renders is generated at render time)
+    assert!(
+        out.calls
+            .iter()
+            .all(|c| c.starts_with("helm template ") || c.starts_with("helm dependency update ")),
+        "{:#?}",
+        out.calls
+    );
+    assert_eq!(common::git(&f.root, &["status", "--porcelain"]), "");
+
+    // the work tree as the head: the same difference, uncommitted
+    common::git(&f.root, &["reset", "-q", "--soft", "HEAD~1"]);
+    let wt = diff(&f, &["--base", "HEAD", "--format", "json"]).json();
+    assert_eq!(wt["head"], "the work tree");
+    let prod = &wt["releases"][1];
+    assert_eq!(
+        (&prod["cluster"], &prod["release"], &prod["status"]),
+        (&"alpha".into(), &"prod".into(), &"changed".into())
+    );
+    assert_eq!(prod["objects"][0]["kind"], "ConfigMap");
+    assert_eq!(prod["objects"][0]["change"], "changed");
+    assert_eq!(wt["releases"][0]["status"], "unchanged");
+}
+
+#[test]
+fn a_base_chart_change_shows_in_every_hub_of_the_chart() {
+    let Some(f) = fixture("a_base_chart_change_shows_in_every_hub_of_the_chart") else {
+        return;
+    };
+    edit(
+        &f,
+        CONFIGMAP,
+        "data:\n",
+        "data:\n  banner: {{ .Values.jupyterhub.custom.banner | default \"welcome\" | quote }}\n",
+    );
+    f.commit_all("basehub: a banner");
+    let out = diff(&f, &["--base", "HEAD~1", "--head", "HEAD"]);
+    let s = summaries(&out.stdout);
+    // every hub on basehub (daskhub carries basehub too) changes its hub ConfigMap
+    let basehub = [
+        "alpha/staging",
+        "alpha/prod",
+        "alpha/physics",
+        "alpha/climate",
+        "gamma/prod",
+    ];
+    for hub in basehub {
+        assert!(
+            s.contains(&format!("{hub}: 1 changed")),
+            "{hub} in {s:#?}\n{}",
+            out.stdout
+        );
+    }
+    assert!(!s.iter().any(|l| l.starts_with("gamma/binder")), "{s:#?}");
+    let added = changed_lines(&out.stdout);
+    assert!(
+        added.iter().all(|l| *l == "+  banner: welcome"),
+        "{added:#?}"
+    );
+}
+
+#[test]
+fn a_hub_added_and_a_hub_removed_show_as_such() {
+    let Some(f) = fixture("a_hub_added_and_a_hub_removed_show_as_such") else {
+        return;
+    };
+    let text = read(&f, ALPHA);
+    let start = text.find("  - name: climate").unwrap();
+    let climate = &text[start..];
+    let geo = climate
+        .replace("name: climate", "name: geo")
+        .replace("climate.alpha", "geo.alpha");
+    f.write(ALPHA, format!("{}{geo}", &text[..start]));
+    f.commit_all("alpha: geo replaces climate");
+    let out = diff(&f, &["--base", "HEAD~1", "--head", "HEAD"]);
+    let s = summaries(&out.stdout);
+    let geo = s.iter().find(|l| l.starts_with("alpha/geo: ")).unwrap();
+    let climate = s.iter().find(|l| l.starts_with("alpha/climate: ")).unwrap();
+    assert!(geo.starts_with("alpha/geo: new release: ") && geo.ends_with(" added"), "{geo}");
+    assert!(
+        climate.starts_with("alpha/climate: removed release: ") && climate.ends_with(" removed"),
+        "{climate}"
+    );
+    assert!(out.stdout.contains("--- /dev/null\n+++ head/Deployment/hub\n"));
+    assert!(out.stdout.contains("--- base/Deployment/hub\n+++ /dev/null\n"));
+}
+
+#[test]
+fn a_secret_change_shows_changed_and_never_the_value() {
+    let Some(f) = fixture("a_secret_change_shows_changed_and_never_the_value") else {
+        return;
+    };
+    let old = "FAKE-alpha-physics-client-secret";
+    let new = "PLANTED-new-physics-secret-6d2c";
+    edit(&f, PHYSICS_SECRET, old, new);
+    f.commit_all("physics: a new OAuth secret");
+    let out = diff(&f, &["--base", "HEAD~1", "--head", "HEAD", "-v"]);
+    assert_eq!(
+        summaries(&out.stdout),
+        ["alpha/staging: no change", "alpha/physics: 1 changed"]
+    );
+    assert_eq!(
+        changed_lines(&out.stdout),
+        ["-  hub.config.json: (secret)", "+  hub.config.json: (secret, changed)"]
+    );
+    assert!(out.stdout.contains("  proxy.token: (secret, unchanged)\n"));
+    for s in [old, new] {
+        assert!(!out.all().contains(s), "{s} leaked:\n{}", out.all());
+    }
+}
+
+/// gamma/prod gets an encrypted values file, then a new ciphertext of it.
+fn encrypted_change(f: &Fixture) -> (String, String) {
+    f.encrypt_gamma_prod_values();
+    f.commit_all("gamma/prod: secrets");
+    let rel = "config/clusters/gamma/enc-prod.secret.values.yaml";
+    let before = read(f, rel);
+    edit(f, rel, "data:abc=", "data:abd=");
+    f.commit_all("gamma/prod: a new cookie secret");
+    (before, read(f, rel))
+}
+
+fn sha16(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[test]
+fn an_encrypted_secret_is_decrypted_with_keys_and_shown_only_as_changed() {
+    let Some(f) = fixture("an_encrypted_secret_is_decrypted_with_keys_and_shown_only_as_changed")
+    else {
+        return;
+    };
+    let (before, after) = encrypted_change(&f);
+    let (old, new) = ("PLANTED-cookie-old-4411aa", "PLANTED-cookie-new-4411bb");
+    for (text, value) in [(&before, old), (&after, new)] {
+        f.sops_output(
+            &sha16(text),
+            &format!("jupyterhub:\n  hub:\n    cookieSecret: {value}\n"),
+        );
+    }
+    let out = diff(&f, &["--base", "HEAD~1", "--head", "HEAD"]);
+    assert_eq!(summaries(&out.stdout), ["gamma/prod: 1 changed"]);
+    assert_eq!(
+        changed_lines(&out.stdout),
+        ["-  hub.cookie-secret: (secret)", "+  hub.cookie-secret: (secret, changed)"]
+    );
+    assert!(!out.stdout.contains("note:"), "{}", out.stdout);
+    for s in [old, new] {
+        assert!(!out.all().contains(s), "{s} leaked:\n{}", out.all());
+    }
+}
+
+#[test]
+fn without_keys_an_encrypted_file_is_compared_by_ciphertext_and_says_so() {
+    let Some(f) = fixture("without_keys_an_encrypted_file_is_compared_by_ciphertext_and_says_so")
+    else {
+        return;
+    };
+    encrypted_change(&f);
+    let out = f
+        .test()
+        .args(["diff", "--base", "HEAD~1", "--head", "HEAD"])
+        .env("FAKE_FAIL", "sops --decrypt")
+        .env("FAKE_FAIL_TEXT", "no key could decrypt the data key")
+        .run();
+    assert_eq!(summaries(&out.stdout), ["gamma/prod: 1 changed"]);
+    assert!(out.stdout.contains(
+        "note: config/clusters/gamma/enc-prod.secret.values.yaml could not be decrypted here \
+         (sops: Error: no key could decrypt the data key): its values are compared by their \
+         ciphertext"
+    ), "{}", out.stdout);
+    assert_eq!(
+        changed_lines(&out.stdout),
+        ["-  hub.cookie-secret: (secret)", "+  hub.cookie-secret: (secret, changed)"]
+    );
+    assert!(!out.all().contains("sops-encrypted-"), "{}", out.all());
+}
+
+#[test]
+fn a_render_error_is_reported_for_its_release_and_the_others_are_shown() {
+    let Some(f) = fixture("a_render_error_is_reported_for_its_release_and_the_others_are_shown")
+    else {
+        return;
+    };
+    f.write(
+        "helm-charts/basehub/templates/fail.yaml",
+        "{{- if .Values.failRender }}{{ fail \"failRender is set\" }}{{- end }}\n",
+    );
+    f.commit_all("basehub: can fail");
+    f.write(PROD, format!("{}failRender: true\n", read(&f, PROD)));
+    edit(
+        &f,
+        "config/clusters/alpha/physics.values.yaml",
+        "timeout: 28800",
+        "timeout: 36000",
+    );
+    f.commit_all("prod breaks, physics changes");
+    let out = f
+        .test()
+        .args(["diff", "--base", "HEAD~1", "--head", "HEAD"])
+        .status(1)
+        .run();
+    let s = summaries(&out.stdout);
+    assert!(s.contains(&"alpha/prod: render failed at head".to_string()), "{s:#?}");
+    assert!(s.contains(&"alpha/physics: 1 changed".to_string()), "{s:#?}");
+    assert!(out.stdout.contains("failRender is set"), "{}", out.stdout);
+    assert!(out.stdout.contains("36000"), "{}", out.stdout);
+    assert!(s.contains(&"alpha/staging: no change".to_string()), "{s:#?}");
+    assert!(
+        out.stderr
+            .contains("1 release(s) could not be rendered; the others are shown"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn plan_diff_puts_collapsed_diffs_in_the_comment_and_the_whole_diff_in_a_file() {
+    let Some(f) = fixture("plan_diff_puts_collapsed_diffs_in_the_comment_and_the_whole_diff_in_a_file")
+    else {
+        return;
+    };
+    edit(&f, PROD, "limit: 4G", "limit: 8G");
+    f.commit_all("prod: more memory");
+    let out = f
+        .test()
+        .args([
+            "plan", "--base", "HEAD~1", "--head", "HEAD", "--format", "github", "--diff",
+            "--diff-file", "deploy-diff.txt",
+        ])
+        .env("GITHUB_SERVER_URL", "https://github.example")
+        .env("GITHUB_REPOSITORY", "org/hub-ops")
+        .env("GITHUB_RUN_ID", "42")
+        .run();
+    let body = read(&f, "comment-body.txt");
+    assert!(body.starts_with("<!-- deployment-plan -->"), "{body}");
+    assert!(body.contains(
+        "<details><summary><code>alpha/prod</code>: 1 changed</summary>\n\n```diff\n--- base/ConfigMap/hub\n"
+    ), "{body}");
+    assert!(body.contains("No change in the rendered manifests: `alpha/staging`."));
+    let whole = read(&f, "deploy-diff.txt");
+    assert!(whole.contains("+    c.KubeSpawner.mem_limit = \"8G\""), "{whole}");
+    // the JSON matrix on stdout is unchanged by --diff
+    assert!(out.stdout.starts_with("{\"support-jobs\":[]"), "{}", out.stdout);
+
+    let md = f
+        .test()
+        .args(["plan", "--base", "HEAD~1", "--head", "HEAD", "--format", "markdown", "--diff"])
+        .run();
+    insta::assert_snapshot!("plan_diff_markdown", md.stdout);
+}
