@@ -65,7 +65,6 @@ fn legacy_rows() -> Vec<(&'static str, Vec<&'static str>, Mutate)> {
         ("plan: unknown format", vec!["plan", "--format", "yaml"], none),
         ("plan --live in the legacy layout", vec!["plan", "--live"], none),
         ("diff in the legacy layout", vec!["diff", "--base", "HEAD"], none),
-        ("plan --diff in the legacy layout", vec!["plan", "--diff", "--base", "HEAD"], none),
         ("live: true in a legacy deploy.yaml", vec!["plan"], |r| edit(r, "deploy.yaml", "charts: [", "live: true\ncharts: [")),
         ("validate: legacy secrets missing", vec!["validate"], |r| std::fs::remove_file(r.join("secrets/nbgrader-hub.yaml")).unwrap()),
         ("run in the legacy layout", vec!["run"], none),

@@ -71,7 +71,11 @@ fn a_values_change_in_one_hub_shows_exactly_its_changed_lines() {
         ]
     );
     // the unchanged canary is rendered once for both revisions; prod once at each
-    assert!(out.stdout.contains("(3 helm template renders)"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("(3 helm template renders)"),
+        "{}",
+        out.stdout
+    );
     // nothing in the work tree was touched, and nothing but renders ran (a chart's first render
     // twice: what differs between two renders is generated at render time)
     assert!(
@@ -151,13 +155,22 @@ fn a_hub_added_and_a_hub_removed_show_as_such() {
     let s = summaries(&out.stdout);
     let geo = s.iter().find(|l| l.starts_with("alpha/geo: ")).unwrap();
     let climate = s.iter().find(|l| l.starts_with("alpha/climate: ")).unwrap();
-    assert!(geo.starts_with("alpha/geo: new release: ") && geo.ends_with(" added"), "{geo}");
+    assert!(
+        geo.starts_with("alpha/geo: new release: ") && geo.ends_with(" added"),
+        "{geo}"
+    );
     assert!(
         climate.starts_with("alpha/climate: removed release: ") && climate.ends_with(" removed"),
         "{climate}"
     );
-    assert!(out.stdout.contains("--- /dev/null\n+++ head/Deployment/hub\n"));
-    assert!(out.stdout.contains("--- base/Deployment/hub\n+++ /dev/null\n"));
+    assert!(
+        out.stdout
+            .contains("--- /dev/null\n+++ head/Deployment/hub\n")
+    );
+    assert!(
+        out.stdout
+            .contains("--- base/Deployment/hub\n+++ /dev/null\n")
+    );
 }
 
 #[test]
@@ -176,7 +189,10 @@ fn a_secret_change_shows_changed_and_never_the_value() {
     );
     assert_eq!(
         changed_lines(&out.stdout),
-        ["-  hub.config.json: (secret)", "+  hub.config.json: (secret, changed)"]
+        [
+            "-  hub.config.json: (secret)",
+            "+  hub.config.json: (secret, changed)"
+        ]
     );
     assert!(out.stdout.contains("  proxy.token: (secret, unchanged)\n"));
     for s in [old, new] {
@@ -222,7 +238,10 @@ fn an_encrypted_secret_is_decrypted_with_keys_and_shown_only_as_changed() {
     assert_eq!(summaries(&out.stdout), ["gamma/prod: 1 changed"]);
     assert_eq!(
         changed_lines(&out.stdout),
-        ["-  hub.cookie-secret: (secret)", "+  hub.cookie-secret: (secret, changed)"]
+        [
+            "-  hub.cookie-secret: (secret)",
+            "+  hub.cookie-secret: (secret, changed)"
+        ]
     );
     assert!(!out.stdout.contains("note:"), "{}", out.stdout);
     for s in [old, new] {
@@ -244,14 +263,21 @@ fn without_keys_an_encrypted_file_is_compared_by_ciphertext_and_says_so() {
         .env("FAKE_FAIL_TEXT", "no key could decrypt the data key")
         .run();
     assert_eq!(summaries(&out.stdout), ["gamma/prod: 1 changed"]);
-    assert!(out.stdout.contains(
-        "note: config/clusters/gamma/enc-prod.secret.values.yaml could not be decrypted here \
+    assert!(
+        out.stdout.contains(
+            "note: config/clusters/gamma/enc-prod.secret.values.yaml could not be decrypted here \
          (sops: Error: no key could decrypt the data key): its values are compared by their \
          ciphertext"
-    ), "{}", out.stdout);
+        ),
+        "{}",
+        out.stdout
+    );
     assert_eq!(
         changed_lines(&out.stdout),
-        ["-  hub.cookie-secret: (secret)", "+  hub.cookie-secret: (secret, changed)"]
+        [
+            "-  hub.cookie-secret: (secret)",
+            "+  hub.cookie-secret: (secret, changed)"
+        ]
     );
     assert!(!out.all().contains("sops-encrypted-"), "{}", out.all());
 }
@@ -281,11 +307,20 @@ fn a_render_error_is_reported_for_its_release_and_the_others_are_shown() {
         .status(1)
         .run();
     let s = summaries(&out.stdout);
-    assert!(s.contains(&"alpha/prod: render failed at head".to_string()), "{s:#?}");
-    assert!(s.contains(&"alpha/physics: 1 changed".to_string()), "{s:#?}");
+    assert!(
+        s.contains(&"alpha/prod: render failed at head".to_string()),
+        "{s:#?}"
+    );
+    assert!(
+        s.contains(&"alpha/physics: 1 changed".to_string()),
+        "{s:#?}"
+    );
     assert!(out.stdout.contains("failRender is set"), "{}", out.stdout);
     assert!(out.stdout.contains("36000"), "{}", out.stdout);
-    assert!(s.contains(&"alpha/staging: no change".to_string()), "{s:#?}");
+    assert!(
+        s.contains(&"alpha/staging: no change".to_string()),
+        "{s:#?}"
+    );
     assert!(
         out.stderr
             .contains("1 release(s) could not be rendered; the others are shown"),
@@ -296,7 +331,8 @@ fn a_render_error_is_reported_for_its_release_and_the_others_are_shown() {
 
 #[test]
 fn plan_diff_puts_collapsed_diffs_in_the_comment_and_the_whole_diff_in_a_file() {
-    let Some(f) = fixture("plan_diff_puts_collapsed_diffs_in_the_comment_and_the_whole_diff_in_a_file")
+    let Some(f) =
+        fixture("plan_diff_puts_collapsed_diffs_in_the_comment_and_the_whole_diff_in_a_file")
     else {
         return;
     };
@@ -305,8 +341,16 @@ fn plan_diff_puts_collapsed_diffs_in_the_comment_and_the_whole_diff_in_a_file() 
     let out = f
         .test()
         .args([
-            "plan", "--base", "HEAD~1", "--head", "HEAD", "--format", "github", "--diff",
-            "--diff-file", "deploy-diff.txt",
+            "plan",
+            "--base",
+            "HEAD~1",
+            "--head",
+            "HEAD",
+            "--format",
+            "github",
+            "--diff",
+            "--diff-file",
+            "deploy-diff.txt",
         ])
         .env("GITHUB_SERVER_URL", "https://github.example")
         .env("GITHUB_REPOSITORY", "org/hub-ops")
@@ -319,13 +363,22 @@ fn plan_diff_puts_collapsed_diffs_in_the_comment_and_the_whole_diff_in_a_file() 
     ), "{body}");
     assert!(body.contains("No change in the rendered manifests: `alpha/staging`."));
     let whole = read(&f, "deploy-diff.txt");
-    assert!(whole.contains("+    c.KubeSpawner.mem_limit = \"8G\""), "{whole}");
+    assert!(
+        whole.contains("+    c.KubeSpawner.mem_limit = \"8G\""),
+        "{whole}"
+    );
     // the JSON matrix on stdout is unchanged by --diff
-    assert!(out.stdout.starts_with("{\"support-jobs\":[]"), "{}", out.stdout);
+    assert!(
+        out.stdout.starts_with("{\"support-jobs\":[]"),
+        "{}",
+        out.stdout
+    );
 
     let md = f
         .test()
-        .args(["plan", "--base", "HEAD~1", "--head", "HEAD", "--format", "markdown", "--diff"])
+        .args([
+            "plan", "--base", "HEAD~1", "--head", "HEAD", "--format", "markdown", "--diff",
+        ])
         .run();
     insta::assert_snapshot!("plan_diff_markdown", md.stdout);
 }

@@ -68,7 +68,7 @@ pub(crate) fn plan_cmd(
             let plan_md = report::plan::markdown(&plan);
             let Some(d) = &diff else { return plan_md };
             let hint = super::diff::full_diff_hint(&args.changes, args.diff.diff_file.as_deref());
-            let budget = report::diff::COMMENT_LIMIT.saturating_sub(plan_md.len() + 2);
+            let budget = report::diff::COMMENT_BUDGET.saturating_sub(plan_md.len() + 2);
             log.scrub(&format!(
                 "{plan_md}\n{}",
                 report::diff::markdown(d, budget, &hint)
@@ -111,11 +111,11 @@ pub(crate) fn plan_cmd(
             .into());
         }
         if args.diff.diff {
-            return Err(UsageError(
-                "--diff needs the multi-cluster layout (config/clusters/<cluster>/cluster.yaml)"
-                    .into(),
-            )
-            .into());
+            // (the shipped workflow passes --diff whatever the layout)
+            log.warn(
+                "--diff: the legacy layout has no rendered diff (it needs \
+                 config/clusters/<cluster>/cluster.yaml); planned without it",
+            );
         }
         if format == PlanFormat::Commands {
             return Err(UsageError(

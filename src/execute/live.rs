@@ -317,7 +317,7 @@ fn compare_release(
         Some(summary) => Live::Changed({
             *diff = object_diff(&sides);
             format!(
-            "{summary} (the chart renders differently each time; compared as \
+                "{summary} (the chart renders differently each time; compared as \
              `helm upgrade --dry-run=server` renders it)"
             )
         }),

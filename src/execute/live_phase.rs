@@ -73,7 +73,10 @@ pub(super) fn live_phase(
             access,
         };
         let (result, diff) = if signals::interrupted() {
-            (Live::Kept("not checked (interrupted)".into()), String::new())
+            (
+                Live::Kept("not checked (interrupted)".into()),
+                String::new(),
+            )
         } else {
             live::check(&in_cluster, &rlog, &shared, &step.spec)
         };

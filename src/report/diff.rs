@@ -10,6 +10,10 @@ use crate::plan::diff::{Outcome, ReleaseDiff};
 /// never fewer).
 pub const COMMENT_LIMIT: usize = 65_536;
 
+/// What `plan --diff` lets the comment body take: under [`COMMENT_LIMIT`] with room for the
+/// marker the comment workflow adds, and at its own safety cut (60,000 bytes).
+pub const COMMENT_BUDGET: usize = 60_000;
+
 /// Past this many bytes, the releases whose render did not change are counted, not named.
 const UNCHANGED_LIST_MAX: usize = 4_000;
 
@@ -179,9 +183,10 @@ mod tests {
     use crate::plan::objects::ObjectKey;
 
     fn release(name: &str, lines: usize) -> ReleaseDiff {
-        let diff: String = std::iter::once("--- base/ConfigMap/c\n+++ head/ConfigMap/c\n".to_string())
-            .chain((0..lines).map(|i| format!("+  line {i}: {}\n", "x".repeat(40))))
-            .collect();
+        let diff: String =
+            std::iter::once("--- base/ConfigMap/c\n+++ head/ConfigMap/c\n".to_string())
+                .chain((0..lines).map(|i| format!("+  line {i}: {}\n", "x".repeat(40))))
+                .collect();
         ReleaseDiff {
             kind: Kind::Prod,
             cluster: "alpha".into(),
@@ -232,10 +237,11 @@ mod tests {
 
     #[test]
     fn a_huge_diff_stays_under_githubs_limit_with_counts_and_the_pointer() {
-        let releases: Vec<ReleaseDiff> = (0..40).map(|i| release(&format!("hub{i}"), 3000)).collect();
+        let releases: Vec<ReleaseDiff> =
+            (0..40).map(|i| release(&format!("hub{i}"), 3000)).collect();
         let r = report(releases);
-        let md = markdown(&r, COMMENT_LIMIT, "See the artifact.");
-        assert!(md.len() <= COMMENT_LIMIT, "{}", md.len());
+        let md = markdown(&r, COMMENT_BUDGET, "See the artifact.");
+        assert!(md.len() <= COMMENT_BUDGET && COMMENT_BUDGET < COMMENT_LIMIT);
         assert!(md.contains("<code>alpha/hub0</code>"));
         assert!(md.contains("- `alpha/hub1`: 1 changed (diff not shown)"));
         assert!(md.contains("cut or not shown**"));

@@ -66,6 +66,12 @@ fn a_pull_request_is_planned_from_the_merge_base() {
         body.contains("physics") && !body.contains("binder"),
         "{body}"
     );
+    // the rendered changes (plan --diff) are in the comment, the whole diff beside it
+    assert!(body.contains("### Rendered changes"), "{body}");
+    let whole =
+        std::fs::read_to_string(w.artifacts(run.id).join("deployment-plan/deploy-diff.txt"))
+            .unwrap();
+    assert!(whole.contains("=== alpha/physics: "), "{whole}");
 
     // base.sha..head, what the workflow used to plan, would list binder too
     let old =
