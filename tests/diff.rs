@@ -382,3 +382,26 @@ fn plan_diff_puts_collapsed_diffs_in_the_comment_and_the_whole_diff_in_a_file() 
         .run();
     insta::assert_snapshot!("plan_diff_markdown", md.stdout);
 }
+
+#[test]
+fn values_a_chart_generates_at_each_render_are_not_a_change() {
+    let Some(f) = fixture("values_a_chart_generates_at_each_render_are_not_a_change") else {
+        return;
+    };
+    // as the JupyterHub chart makes a token when `lookup` finds none (always, offline)
+    f.write(
+        "helm-charts/basehub/templates/generated.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: generated\ndata:\n  token: {{ randAlphaNum 32 | quote }}\n  fixed: \"1\"\n",
+    );
+    f.commit_all("basehub: a generated token");
+    edit(&f, PROD, "limit: 4G", "limit: 8G");
+    f.commit_all("prod: more memory");
+    let out = diff(&f, &["--base", "HEAD~1", "--head", "HEAD"]);
+    assert_eq!(
+        summaries(&out.stdout),
+        ["alpha/staging: no change", "alpha/prod: 1 changed"],
+        "{}",
+        out.stdout
+    );
+    assert_eq!(changed_lines(&out.stdout).len(), 2, "{}", out.stdout);
+}

@@ -26,7 +26,7 @@ use crate::plan::jobs::{Job, Kind};
 use crate::plan::multi::Plan;
 use crate::plan::objects::Objects;
 use crate::plan::release::{Options, ReleaseSpec};
-use crate::runner::{RealRunner, Reply, Runner};
+use crate::runner::{CmdError, RealRunner, Reply, Runner};
 use crate::tools::helm;
 
 /// Everything `deploy diff` found.
@@ -243,10 +243,15 @@ fn render(
             .map_err(|f| f.to_string())?;
         let args = spec.upgrade_args(placed.path(&spec.chart), files.clone());
         let cmd = helm::template_for(&args, None, true);
-        let once = || match runner
-            .run(&cmd)
-            .map_err(|e| format!("helm template: {e}"))?
-        {
+        // (without the command line: a failed render is shared by every release with the same
+        // inputs, whose files have other names)
+        let failed = |e: CmdError| match e {
+            CmdError::Failed { status, tail, .. } => {
+                format!("helm template failed with {status}:\n{tail}")
+            }
+            other => format!("helm template: {other}"),
+        };
+        let once = || match runner.run(&cmd).map_err(failed)? {
             Reply::Ran(o) => Objects::parse(&o.stdout)
                 .map_err(|e| format!("helm template printed unreadable YAML: {e}")),
             Reply::NotRun => Err("helm template was not run".into()),
