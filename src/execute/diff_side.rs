@@ -166,11 +166,13 @@ impl Side {
                     Err(DecryptError::Invalid(e)) => e.to_string(),
                     Err(DecryptError::Cmd(e)) => {
                         let e = e.to_string();
-                        let last = e
+                        // the first line of sops's output says it (`Failed to get the data key
+                        // required to decrypt the SOPS file.`); the key groups' details follow
+                        let mut lines = e
                             .lines()
-                            .rev()
-                            .map(|l| l.trim_start_matches(['|', ' ']).trim());
-                        let why = last.into_iter().find(|l| !l.is_empty());
+                            .skip(1)
+                            .map(|l| l.trim_start_matches(['|', ' ', '\t']).trim());
+                        let why = lines.find(|l| !l.is_empty());
                         format!("sops: {}", why.unwrap_or("failed"))
                     }
                 }
