@@ -35,11 +35,12 @@ LABEL org.opencontainers.image.title="deploy" \
       org.opencontainers.image.licenses="BSD-3-Clause" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}"
-# git (and CA certificates for HTTPS) from Debian; a mounted checkout belongs to another user, so
+# git and curl (hubs' health checks), with CA certificates for HTTPS, from Debian; a mounted
+# checkout belongs to another user, so
 # git trusts every directory (no "dubious ownership" refusal).
 RUN set -eu; \
     apt-get update; \
-    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends git ca-certificates; \
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends git ca-certificates curl; \
     rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb; \
     git config --system --add safe.directory '*'; \
     useradd --uid 10001 --user-group --create-home --shell /bin/sh deploy

@@ -3,8 +3,10 @@
 
 mod changes;
 mod diff;
+mod fleet;
 pub use changes::{ChangeArgs, LiveArgs};
 pub use diff::{DiffArgs, DiffFormat, PlanDiffArgs};
+pub use fleet::{StatusArgs, StatusFormat};
 
 use clap_complete::engine::ArgValueCandidates;
 use std::path::PathBuf;
@@ -85,6 +87,16 @@ pub enum Command {
   deploy diff --base main config/clusters/alpha/prod.values.yaml"
     )]
     Diff(DiffArgs),
+    /// What is deployed where: each release's revision, chart, status, when it was deployed and
+    /// whether it is pending, per cluster; with --live, whether it differs from this checkout
+    #[command(
+        infer_long_args = true,
+        after_help = "Examples:
+  deploy status                                          every cluster
+  deploy status alpha beta --format json
+  deploy status alpha --live                             and what this checkout would change"
+    )]
+    Status(StatusArgs),
     /// Upgrade the support chart of one cluster (a CI matrix job)
     #[command(
         infer_long_args = true,
@@ -235,6 +247,10 @@ pub struct ExecArgs {
     /// not known to be abandoned (someone's helm may still be running it)
     #[arg(long)]
     pub force_recover: bool,
+
+    /// Do not check that hubs answer after their upgrade (deploy.yaml's `health_check:`)
+    #[arg(long)]
+    pub no_health_check: bool,
 }
 
 #[derive(Debug, Args)]

@@ -23,8 +23,9 @@ fn hub_ops_2i2c() -> Fixture {
     f
 }
 
-const MULTI_PROBES: [&str; 5] = [
+const MULTI_PROBES: [&str; 6] = [
     "aws --version",
+    "curl --version",
     "gcloud version",
     "git --version",
     "helm version --short",
@@ -36,7 +37,7 @@ fn everything_found_is_exit_0_with_the_table() {
     let f = multi();
     let out = f.test().args(["doctor"]).calls(MULTI_PROBES).run();
     insta::assert_snapshot!(out.stdout);
-    assert!(out.stderr.contains("ready: all 8"), "{}", out.stderr);
+    assert!(out.stderr.contains("ready: all 9"), "{}", out.stderr);
     // nothing of a credentials file is shown but its name
     let key = std::fs::read_to_string(
         f.root
@@ -54,7 +55,7 @@ fn json_lists_every_check_and_ok() {
     insta::assert_snapshot!(out.stdout);
     let v = out.json();
     assert_eq!(v["ok"], true);
-    assert_eq!(v["checks"].as_array().unwrap().len(), 8);
+    assert_eq!(v["checks"].as_array().unwrap().len(), 9);
 }
 
 #[test]
@@ -169,6 +170,7 @@ fn the_2i2c_layout_needs_sops_and_the_go_jsonnet() {
         .args(["doctor"])
         .calls([
             "aws --version",
+            "curl --version",
             "gcloud version",
             "git --version",
             "helm version --short",

@@ -476,6 +476,7 @@ fn a_render_is_shared_by_releases_with_the_same_inputs() {
         force: false,
         force_recover: false,
         wait: deploy::plan::release::Wait::DeploymentsAndDaemonSets,
+        health: None,
     };
     let shared = live::Shared {
         root,

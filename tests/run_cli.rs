@@ -491,7 +491,10 @@ fn github_actions_gets_a_group_per_release_and_a_step_summary() {
         "{md}"
     );
     assert!(md.contains("| binder | gamma | failed |"), "{md}");
-    assert!(md.contains("| prod | gamma | succeeded |"), "{md}");
+    assert!(
+        md.contains("| prod | gamma | succeeded, healthy in "),
+        "{md}"
+    );
     // each failure with its message and output tail
     let failures = md.split("### Failures").nth(1).expect("a failures section");
     assert!(

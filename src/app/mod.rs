@@ -11,6 +11,7 @@ mod gitops;
 mod legacy;
 mod plan;
 mod run;
+mod status;
 mod validate;
 
 use std::path::PathBuf;
@@ -135,6 +136,7 @@ fn run(cli: Cli, log: &Log) -> anyhow::Result<()> {
         Some(Command::Plan(args)) => plan::plan_cmd(args, &root, log, beat),
         Some(Command::Run(args)) => run::run_cmd(args, &root, log, beat),
         Some(Command::Diff(args)) => diff::diff_cmd(args, &root, log),
+        Some(Command::Status(args)) => status::status_cmd(args, &root, log),
         Some(Command::UpgradeSupport(args)) => run::upgrade_support(args, &root, log, beat),
         Some(Command::UpgradeHub(args)) => run::upgrade_hub(args, &root, log, beat),
         Some(Command::FilterProd(args)) => run::filter_prod(args, log),

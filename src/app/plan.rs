@@ -173,6 +173,7 @@ fn release_options(repo: &MultiRepo) -> release::Options {
             .to_string(),
         force: false,
         force_recover: false,
+        skip_health_check: false,
     }
 }
 

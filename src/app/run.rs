@@ -185,6 +185,7 @@ pub(crate) fn release_options(repo: &MultiRepo, exec: &ExecArgs) -> release::Opt
             .to_string(),
         force: exec.force,
         force_recover: exec.force_recover,
+        skip_health_check: exec.no_health_check,
     }
 }
 

@@ -208,8 +208,11 @@ fn render(f: &Findings, format: ValidateFormat) -> String {
 fn legacy_sources() -> release::Sources<'static> {
     static SUPPORT: std::sync::LazyLock<crate::config::deploy_yaml::SupportSettings> =
         std::sync::LazyLock::new(Default::default);
+    static HEALTH: std::sync::LazyLock<crate::config::health::HealthSettings> =
+        std::sync::LazyLock::new(Default::default);
     release::Sources {
         read: &|_| None,
         support: &SUPPORT,
+        health: &HEALTH,
     }
 }

@@ -120,6 +120,8 @@ pub struct Hub {
     pub helm_chart: String,
     pub helm_chart_values_files: Vec<String>,
     pub chart_override: Option<String>,
+    /// What differs for this hub from deploy.yaml's `health_check:`.
+    pub health_check: Option<super::health::HubHealth>,
 }
 
 impl ClusterFile {

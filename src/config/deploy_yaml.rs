@@ -34,6 +34,9 @@ pub struct DeployYaml {
     /// deployer does.
     #[serde(default)]
     pub support: SupportSettings,
+    /// How `deploy run` checks that a hub answers after its upgrade (multi-cluster layout).
+    #[serde(default)]
+    pub health_check: super::health::HealthSettings,
 }
 
 /// `support:` in deploy.yaml.

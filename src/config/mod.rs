@@ -7,6 +7,7 @@ pub mod depth;
 pub mod duration;
 pub mod error;
 pub mod files;
+pub mod health;
 pub mod input;
 pub mod legacy;
 pub mod multi;

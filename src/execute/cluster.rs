@@ -56,6 +56,7 @@ pub(super) fn run_cluster(ctx: &Ctx<'_>, cluster: &ClusterPlan) -> Vec<(usize, O
                         duration: c.duration,
                         commands: c.commands,
                         live: None,
+                        health: None,
                     },
                 )),
                 Decision::Keep(_) => {
@@ -152,7 +153,7 @@ fn run_release_now(ctx: &Ctx<'_>, access: &ClusterAccess, step: &Step) -> Outcom
         inner: &guarded,
         access,
     };
-    let result = release::deploy(
+    let mut result = release::deploy(
         &in_cluster,
         &rlog,
         ctx.root,
@@ -160,6 +161,17 @@ fn run_release_now(ctx: &Ctx<'_>, access: &ClusterAccess, step: &Step) -> Outcom
         &ctx.opts.lease,
         &step.spec,
     );
+    // a hub that does not answer fails as its upgrade would (its lease already given back)
+    let mut health = None;
+    if let (Ok(()), Some(spec)) = (&result, &step.spec.health) {
+        let (h, r) = super::health::check(&in_cluster, &rlog, spec, &step.spec.namespace);
+        if let Some(h) = h.as_ref().filter(|h| h.ok) {
+            ctx.log
+                .info(&format!("healthy {label} in {:.1}s: {}", h.secs, h.detail));
+        }
+        health = h;
+        result = r;
+    }
     let duration = t0.elapsed().as_secs_f64();
     let (dry, commands) = guarded.finish();
     // the status comes from the failure's type; the message is only shown
@@ -177,5 +189,6 @@ fn run_release_now(ctx: &Ctx<'_>, access: &ClusterAccess, step: &Step) -> Outcom
         duration,
         commands,
         live: None,
+        health,
     }
 }

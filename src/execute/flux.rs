@@ -99,6 +99,7 @@ pub(super) fn flux_cluster(ctx: &Ctx<'_>, cluster: &ClusterPlan) -> Vec<(usize, 
                 duration,
                 commands: commands.clone(),
                 live: None,
+                health: None,
             };
             (step.index, o)
         })

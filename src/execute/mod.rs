@@ -9,6 +9,7 @@ mod diff_side;
 pub mod doctor;
 mod flux;
 pub mod gitops;
+pub mod health;
 pub mod lease;
 pub mod legacy;
 pub mod live;
@@ -25,6 +26,7 @@ pub mod revision;
 pub mod run;
 pub mod secrets;
 pub mod select;
+pub mod status;
 
 use outcome::Cause;
 

@@ -55,6 +55,16 @@ pub struct Outcome {
     /// `--live`: what the check found for a release that was kept (`changes: …`, `not installed
     /// yet`, …).
     pub live: Option<String>,
+    /// A hub's health check after its upgrade: whether it passed, how long it took, what it saw.
+    pub health: Option<Health>,
+}
+
+/// What a hub's health check found.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Health {
+    pub ok: bool,
+    pub secs: f64,
+    pub detail: String,
 }
 
 impl Outcome {
@@ -68,6 +78,7 @@ impl Outcome {
             duration: 0.0,
             commands: Vec::new(),
             live: None,
+            health: None,
         }
     }
 }
@@ -85,6 +96,9 @@ pub enum Cause {
     /// document, a release another actor is upgrading).
     #[error("{0}")]
     Refused(String),
+    /// A hub did not pass its health check after its upgrade.
+    #[error("{0}")]
+    Unhealthy(String),
 }
 
 impl Cause {

@@ -60,6 +60,22 @@ pub fn run_recorded(
     (outcomes, credentials)
 }
 
+/// `deploy status`: each release of the plan as its cluster has it, in job order (after each
+/// cluster's credentials). Nothing is changed.
+pub fn status(
+    root: &Path,
+    plan: &RunPlan,
+    factory: &dyn RunnerFactory,
+    log: &Log,
+    opts: &RunOptions,
+) -> Vec<super::status::ReleaseState> {
+    let ctx = Ctx::new(root, factory, log, opts);
+    per_cluster(&ctx, plan, super::status::status_cluster)
+        .into_iter()
+        .map(Option::unwrap_or_default)
+        .collect()
+}
+
 /// `deploy plan --live`: only the live check of each job (after each cluster's credentials), as
 /// decisions in job order. Nothing is upgraded.
 pub fn check(

@@ -51,6 +51,7 @@ pub fn program_need(program: &str, needed_for: String) -> ProgramNeed {
         "aws" => (tools::cloud::aws_version(), Rule::Any),
         "az" => (tools::cloud::az_version(), Rule::Any),
         "docker" => (tools::docker::version(), Rule::Any),
+        "curl" => (tools::curl::version(), Rule::Any),
         _ => (tools::git::version(), Rule::Any),
     };
     ProgramNeed {
@@ -148,6 +149,16 @@ pub fn multi(plan: &RunPlan) -> Needs {
                     some_names(&names)
                 )
             }
+            "curl" => format!(
+                "the HTTPS health checks of {}",
+                count(
+                    plan.steps()
+                        .iter()
+                        .filter(|s| s.spec.health.is_some())
+                        .count(),
+                    "hub"
+                )
+            ),
             "sops" => format!(
                 "decrypting {}",
                 count(encrypted.len(), "sops-encrypted file")

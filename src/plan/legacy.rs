@@ -216,11 +216,13 @@ pub fn plan(
                     timeout,
                     force: req.force,
                     force_recover: req.force_recover,
+                    skip_health_check: true,
                 },
                 // git-crypt, not sops, keeps a legacy repo's secrets: the file is passed as is
                 &Sources {
                     read: &|_| None,
                     support: &repo.settings.support,
+                    health: &repo.settings.health_check,
                 },
             )?,
         })

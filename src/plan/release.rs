@@ -12,10 +12,13 @@ use super::chart::{self, Member, Read};
 use crate::config::ConfigError;
 use crate::config::cluster::{Cluster, Hub, Provider};
 use crate::config::deploy_yaml::{DEFAULT_SUPPORT_VALUES, SupportSettings};
+use crate::config::health::{HealthSettings, Via};
 use crate::config::legacy::Chart;
 use crate::config::multi::HELM_CHARTS_DIR;
 use crate::config::secret_files::is_sops_encrypted;
-pub use crate::plan::release_parts::{ChartOverride, Crds, Extra, ValuesFile, ValuesKind, Wait};
+pub use crate::plan::release_parts::{
+    ChartOverride, Crds, Extra, HealthSpec, ValuesFile, ValuesKind, Wait,
+};
 
 /// One release to upgrade. Paths are repo-relative.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -52,6 +55,9 @@ pub struct ReleaseSpec {
     pub force_recover: bool,
     /// The workloads whose rollout is awaited after the upgrade.
     pub wait: Wait,
+    /// A hub's health check after its rollout.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health: Option<HealthSpec>,
 }
 
 /// How releases are run: the same for every release of a run.
@@ -60,6 +66,8 @@ pub struct Options {
     pub timeout: String,
     pub force: bool,
     pub force_recover: bool,
+    /// `--no-health-check`: no hub gets a health check.
+    pub skip_health_check: bool,
 }
 
 /// Which release to resolve.
@@ -80,6 +88,7 @@ pub enum Target<'a> {
 pub struct Sources<'a> {
     pub read: Read<'a>,
     pub support: &'a SupportSettings,
+    pub health: &'a crate::config::health::HealthSettings,
 }
 
 /// The chart folder of a hub whose `helm_chart` is `name` (the resolver's rule; the planner and
@@ -118,6 +127,7 @@ pub fn resolve(
         force: options.force,
         force_recover: options.force_recover,
         wait: Wait::DeploymentsAndDaemonSets,
+        health: None,
     };
     match target {
         Target::Support { cluster } => support(cluster, src, &mut spec)?,
@@ -134,6 +144,9 @@ pub fn resolve(
                     )
                 })?;
             hub_release(cluster, i, src, &mut spec)?;
+            if !options.skip_health_check {
+                spec.health = health(cluster, &cluster.file.hubs[i], src.health);
+            }
         }
         Target::Legacy { chart, image_tag } => {
             // deploy.py's deploy: the chart's secrets file, the image tag, deployments awaited
@@ -149,6 +162,38 @@ pub fn resolve(
     }
     spec.namespace = spec.release.clone();
     Ok(spec)
+}
+
+/// A hub's health check: deploy.yaml's settings, what its entry changes; none when turned off,
+/// or for `https` without a domain to ask.
+fn health(cluster: &Cluster, hub: &Hub, s: &HealthSettings) -> Option<HealthSpec> {
+    let own = hub.health_check.clone().unwrap_or_default();
+    if !own.enabled.unwrap_or(s.enabled) {
+        return None;
+    }
+    let via = own.via.unwrap_or(s.via);
+    let path = own.path.unwrap_or_else(|| s.path.clone());
+    let url = hub
+        .domain
+        .as_ref()
+        .map(|d| format!("https://{d}{path}"))
+        .unwrap_or_default();
+    if via == Via::Https && url.is_empty() {
+        return None;
+    }
+    Some(HealthSpec {
+        cluster: cluster.name.clone(),
+        hub: hub.name.clone(),
+        url,
+        via,
+        path,
+        connect_to: s.connect_to.clone(),
+        ca_file: s.ca_file.clone(),
+        service: s.service.clone(),
+        timeout_secs: s.timeout.duration().as_secs().max(1),
+        interval_secs: s.interval.duration().as_secs().max(1),
+        command: own.command.or_else(|| s.command.clone()),
+    })
 }
 
 /// A listed values file: jsonnet by its name, else encrypted or plain by its content.

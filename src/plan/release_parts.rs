@@ -63,3 +63,25 @@ pub enum Wait {
     /// 2i2c's deployer's: every Deployment and DaemonSet.
     DeploymentsAndDaemonSets,
 }
+
+/// How a hub is checked after its upgrade (`health_check:` of deploy.yaml and the hub's entry).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct HealthSpec {
+    pub cluster: String,
+    pub hub: String,
+    /// `https://<domain><path>` (empty without a domain: only `api-proxy` can check then).
+    pub url: String,
+    pub via: crate::config::health::Via,
+    pub path: String,
+    /// `via: https`: curl's `--connect-to` target and a CA bundle.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connect_to: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<String>,
+    /// `via: api-proxy`: the Service asked through the API server.
+    pub service: String,
+    pub timeout_secs: u64,
+    pub interval_secs: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+}

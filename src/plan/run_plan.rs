@@ -140,6 +140,7 @@ pub fn build(repo: &MultiRepo, jobs: &[Job], options: &Options) -> anyhow::Resul
     let src = release::Sources {
         read: &read,
         support: &repo.settings.support,
+        health: &repo.settings.health_check,
     };
     let kind_of = |path: &str| repo.text(path).map(|t| release::kind_of_text(&t));
     let mut problems = Vec::new();
@@ -266,6 +267,15 @@ fn programs(clusters: &[ClusterPlan]) -> Vec<String> {
         }
         if c.steps.iter().any(|s| s.spec.has_jsonnet()) {
             p.push(crate::jsonnet::PROGRAM);
+        }
+        let https = |s: &Step| {
+            s.spec
+                .health
+                .as_ref()
+                .is_some_and(|h| h.via == crate::config::health::Via::Https)
+        };
+        if !matches!(c.access, Access::Flux(_)) && c.steps.iter().any(https) {
+            p.push("curl");
         }
     }
     if encrypted {

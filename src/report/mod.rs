@@ -5,6 +5,7 @@ pub mod doctor;
 pub mod github;
 pub mod plan;
 pub mod run;
+pub mod status;
 
 /// Write a result to stdout (with a final newline); a closed pipe (`| head`) is not an error
 /// worth a stack of messages.

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::execute::outcome::{Outcome, Status, Verdict};
+use crate::execute::outcome::{Health, Outcome, Status, Verdict};
 use crate::plan::jobs::Kind;
 
 #[derive(Serialize)]
@@ -30,6 +30,9 @@ struct ReleaseOut<'a> {
     /// `--live`: what the check found for a release it kept.
     #[serde(skip_serializing_if = "Option::is_none")]
     live: Option<&'a str>,
+    /// A hub's health check: `{"ok", "secs", "detail"}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    health: Option<&'a Health>,
 }
 
 fn round(x: f64) -> f64 {
@@ -54,6 +57,7 @@ pub fn json(outcomes: &[Outcome], duration: f64) -> String {
                 duration_s: round(o.duration),
                 commands: &o.commands,
                 live: o.live.as_deref(),
+                health: o.health.as_ref(),
             })
             .collect(),
     };
@@ -61,11 +65,15 @@ pub fn json(outcomes: &[Outcome], duration: f64) -> String {
 }
 
 fn result_cell(o: &Outcome) -> String {
-    match o.status {
-        Status::Skipped | Status::Interrupted | Status::Unchanged if !o.message.is_empty() => {
+    match (o.status, &o.health) {
+        (Status::Skipped | Status::Interrupted | Status::Unchanged, _) if !o.message.is_empty() => {
             o.message.clone()
         }
-        s => s.as_str().to_string(),
+        (Status::Succeeded, Some(h)) => format!("succeeded, healthy in {:.1}s", h.secs),
+        (Status::Failed, Some(h)) if !h.ok => {
+            format!("failed its health check after {:.1}s", h.secs)
+        }
+        (s, _) => s.as_str().to_string(),
     }
 }
 

@@ -163,3 +163,16 @@ pub fn helm_release_labels(namespace: &str, release: &str, revision: u64) -> Cmd
 pub fn client_version() -> Cmd {
     super::version_probe(Cmd::new("kubectl").args(["version", "--client", "-o", "json"]))
 }
+
+/// `GET` through the API server's service proxy to port `http` of `service` (a hub's health
+/// without DNS or ingress). Prints the body; a non-zero exit (an error status, no endpoint) is
+/// an answer too.
+pub fn service_proxy_get(namespace: &str, service: &str, path: &str) -> Cmd {
+    Cmd::new("kubectl")
+        .args(["get", "--raw"])
+        .arg(format!(
+            "/api/v1/namespaces/{namespace}/services/{service}:http/proxy{path}"
+        ))
+        .remote_probe()
+        .timeout(super::curl::TRY_TIMEOUT)
+}

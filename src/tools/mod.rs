@@ -2,6 +2,7 @@
 //! or why a command runs: that policy lives in `plan` and `execute`.
 
 pub mod cloud;
+pub mod curl;
 pub mod docker;
 pub mod gcloud;
 pub mod git;

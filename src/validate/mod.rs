@@ -109,6 +109,7 @@ pub fn every_release<'a>(
     let src = Sources {
         read: &read,
         support: &repo.settings.support,
+        health: &repo.settings.health_check,
     };
     let mut out = Vec::new();
     for c in clusters {
