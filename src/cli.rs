@@ -6,7 +6,9 @@ mod diff;
 mod fleet;
 pub use changes::{ChangeArgs, LiveArgs};
 pub use diff::{DiffArgs, DiffFormat, PlanDiffArgs};
-pub use fleet::{StatusArgs, StatusFormat};
+pub use fleet::{
+    CredentialsArgs, OperateArgs, RollbackArgs, StatusArgs, StatusFormat, UninstallArgs,
+};
 
 use clap_complete::engine::ArgValueCandidates;
 use std::path::PathBuf;
@@ -97,6 +99,28 @@ pub enum Command {
   deploy status alpha --live                             and what this checkout would change"
     )]
     Status(StatusArgs),
+    /// Roll a release back (under its lease, `helm rollback --wait`, then the rollout check)
+    #[command(
+        infer_long_args = true,
+        after_help = "Examples:
+  deploy rollback alpha prod                             to the last deployed revision before
+  deploy rollback alpha prod --to 12"
+    )]
+    Rollback(RollbackArgs),
+    /// Uninstall a hub that is no longer in its cluster.yaml (under its lease)
+    #[command(
+        infer_long_args = true,
+        after_help = "Examples:
+  deploy uninstall alpha old-hub                         asks first
+  deploy uninstall alpha old-hub --yes                   in CI"
+    )]
+    Uninstall(UninstallArgs),
+    /// A shell (or a command) with one cluster's credentials set up as `run` sets them up,
+    /// removed when it ends
+    #[command(after_help = "Examples:
+  deploy credentials alpha                               a shell; `exit` removes the credentials
+  deploy credentials alpha -- kubectl get pods -A")]
+    Credentials(CredentialsArgs),
     /// Upgrade the support chart of one cluster (a CI matrix job)
     #[command(
         infer_long_args = true,
@@ -211,6 +235,11 @@ pub struct RunArgs {
 
     #[command(flatten)]
     pub exec: ExecArgs,
+
+    /// After the upgrades, if they all succeeded, uninstall the hubs the change removed from
+    /// their cluster.yaml (each under its lease)
+    #[arg(long, conflicts_with = "plan")]
+    pub prune: bool,
 }
 
 /// How releases are run (shared by run, upgrade-support, upgrade-hub).

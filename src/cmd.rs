@@ -110,6 +110,9 @@ pub struct Cmd {
     pub stdin_desc: Option<String>,
     /// What it prints may hold secrets (rendered manifests, release values): never logged.
     pub private_output: bool,
+    /// The user's own shell or command (`deploy credentials`): the terminal's stdin, stdout and
+    /// stderr, nothing captured; a Ctrl-C typed in it is its own, not the run's.
+    pub interactive: bool,
 }
 
 impl Cmd {
@@ -127,7 +130,17 @@ impl Cmd {
             cleanup: false,
             stdin_desc: None,
             private_output: false,
+            interactive: false,
         }
+    }
+
+    /// See [`Cmd::interactive`].
+    pub fn interactive(mut self) -> Self {
+        self.interactive = true;
+        self.cleanup = true;
+        // its exit code is the user's to read
+        self.probe = true;
+        self
     }
 
     pub fn arg(mut self, a: impl Into<Arg>) -> Self {

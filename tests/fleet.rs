@@ -103,3 +103,119 @@ fn status_of_an_unreachable_cluster_says_why_and_exits_1() {
         out.stderr
     );
 }
+
+#[test]
+fn credentials_runs_a_command_with_the_clusters_kubeconfig_then_removes_it() {
+    let f = Fixture::multi();
+    let script = "echo \"$KUBECONFIG\"; test -s \"$KUBECONFIG\" && echo \"$DEPLOY_CLUSTER\"";
+    let out = f
+        .test()
+        .args(["credentials", "gamma", "--", "/bin/sh", "-c", script])
+        .run();
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", out.stdout);
+    assert_eq!(
+        lines[1], "gamma",
+        "the file was there while the command ran"
+    );
+    let kubeconfig = std::path::Path::new(lines[0]);
+    assert!(
+        kubeconfig.is_absolute() && !kubeconfig.exists(),
+        "{lines:?}"
+    );
+    assert!(
+        out.stderr
+            .contains("gamma: the cluster's credentials were removed"),
+        "{}",
+        out.stderr
+    );
+    // its exit status decides
+    f.test()
+        .args(["credentials", "gamma", "--", "/bin/sh", "-c", "exit 3"])
+        .status(1)
+        .stderr_contains("the command exited with 3")
+        .run();
+}
+
+#[test]
+fn rollback_and_uninstall_refuse_what_the_config_says_before_running_anything() {
+    let f = Fixture::multi();
+    f.test()
+        .args(["rollback", "alpha", "gone"])
+        .status(2)
+        .stderr_contains("config/clusters/alpha/cluster.yaml: no hub `gone` (hubs: staging, prod, physics, climate)")
+        .no_calls()
+        .run();
+    f.test()
+        .args(["uninstall", "alpha", "prod", "--yes"])
+        .status(2)
+        .stderr_contains("`prod` is still in this file")
+        .no_calls()
+        .run();
+    f.test()
+        .args(["uninstall", "alpha", "gone"])
+        .stdin("")
+        .status(2)
+        .stderr_contains("pass --yes to confirm")
+        .no_calls()
+        .run();
+    // a release that is not installed: said so, no lease taken
+    let out = f
+        .test()
+        .args(["uninstall", "alpha", "gone", "--yes"])
+        .status(1)
+        .stderr_contains("alpha/gone is not installed")
+        .run();
+    assert!(
+        !out.calls.iter().any(|c| c.contains("lease")),
+        "{:#?}",
+        out.calls
+    );
+}
+
+#[test]
+fn run_prune_uninstalls_the_hubs_a_change_removed_after_the_upgrades() {
+    let f = Fixture::multi();
+    installed(&f, "climate", 3, "deployed");
+    let alpha = "config/clusters/alpha/cluster.yaml";
+    let text = std::fs::read_to_string(f.root.join(alpha)).unwrap();
+    let start = text.find("  - name: climate").unwrap();
+    f.write(alpha, &text[..start]);
+    f.commit_all("climate leaves");
+    let args = ["run", "--base", "HEAD~1", "--head", "HEAD"];
+    // without --prune: said, not done
+    let out = f.test().args(args).run();
+    assert!(
+        out.stderr.contains("hub climate was removed"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.calls.iter().any(|c| c.starts_with("helm uninstall")));
+    let out = f.test().args(args).arg("--prune").run();
+    let uninstall: Vec<&String> = out
+        .calls
+        .iter()
+        .filter(|c| c.starts_with("helm uninstall"))
+        .collect();
+    assert_eq!(
+        uninstall,
+        ["helm uninstall climate --namespace climate --wait --timeout 10m"]
+    );
+    assert!(
+        out.stderr.contains("pruned  uninstalled alpha/climate"),
+        "{}",
+        out.stderr
+    );
+    // under its lease
+    let lease = out
+        .calls
+        .iter()
+        .position(|c| c.contains("create -o json -f -"))
+        .unwrap();
+    let at = out
+        .calls
+        .iter()
+        .position(|c| c.starts_with("helm uninstall"))
+        .unwrap();
+    assert!(lease < at, "{:#?}", out.calls);
+}

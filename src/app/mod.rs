@@ -9,7 +9,9 @@ mod doctor;
 mod friendly;
 mod gitops;
 mod legacy;
+mod operate;
 mod plan;
+mod prune;
 mod run;
 mod status;
 mod validate;
@@ -137,6 +139,9 @@ fn run(cli: Cli, log: &Log) -> anyhow::Result<()> {
         Some(Command::Run(args)) => run::run_cmd(args, &root, log, beat),
         Some(Command::Diff(args)) => diff::diff_cmd(args, &root, log),
         Some(Command::Status(args)) => status::status_cmd(args, &root, log),
+        Some(Command::Rollback(args)) => operate::rollback_cmd(args, &root, log),
+        Some(Command::Uninstall(args)) => operate::uninstall_cmd(args, &root, log),
+        Some(Command::Credentials(args)) => operate::credentials_cmd(args, &root, log),
         Some(Command::UpgradeSupport(args)) => run::upgrade_support(args, &root, log, beat),
         Some(Command::UpgradeHub(args)) => run::upgrade_hub(args, &root, log, beat),
         Some(Command::FilterProd(args)) => run::filter_prod(args, log),

@@ -45,14 +45,28 @@ pub(crate) fn run_cmd(
     if args.plan.is_none() {
         args.changes.require("run")?;
     }
-    let jobs = match &args.plan {
-        Some(p) => parse_plan_json(&p.display().to_string(), &input::read_arg(p, "")?)?,
-        None => select::multi_plan(&repo, &args.changes, log)?.jobs(),
+    let (jobs, removed) = match &args.plan {
+        Some(p) => (
+            parse_plan_json(&p.display().to_string(), &input::read_arg(p, "")?)?,
+            Vec::new(),
+        ),
+        None => {
+            let plan = select::multi_plan(&repo, &args.changes, log)?;
+            (plan.jobs(), plan.removed)
+        }
     };
     if jobs.is_empty() {
         log.info("nothing to deploy: the plan is empty");
     }
-    execute(&repo, &jobs, &args.exec, log, beat)
+    let result = execute(&repo, &jobs, &args.exec, log, beat);
+    if !args.prune || removed.is_empty() {
+        return result;
+    }
+    if result.is_err() {
+        log.warn("--prune: the upgrades did not all succeed, so no removed hub was uninstalled");
+        return result;
+    }
+    super::prune::prune(&repo, &removed, &args.exec, log)
 }
 
 pub(crate) fn upgrade_support(

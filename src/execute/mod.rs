@@ -15,6 +15,7 @@ pub mod legacy;
 pub mod live;
 mod live_phase;
 pub mod once_map;
+pub mod operate;
 pub mod outcome;
 pub mod pool;
 pub mod preflight;

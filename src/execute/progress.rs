@@ -133,15 +133,14 @@ pub fn with_heartbeat<R>(
             let mut guard = done
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            loop {
+            // (the work may be over before this thread first waits: a notice sent before the
+            // wait is not seen, so the flag is read first, or an empty run waits `every`)
+            while !*guard {
                 let (g, timeout) = cv
                     .wait_timeout(guard, every)
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
                 guard = g;
-                if *guard {
-                    break;
-                }
-                if timeout.timed_out() {
+                if timeout.timed_out() && !*guard {
                     for line in activity.lines(verb) {
                         log.info(&line);
                     }

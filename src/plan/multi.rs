@@ -63,6 +63,9 @@ pub struct Plan {
     pub live: bool,
     /// `--live`: the jobs dropped, in plan order.
     pub dropped: Vec<DroppedJob>,
+    /// Hubs removed from a cluster.yaml that changed (cluster, hub): `run --prune` uninstalls
+    /// them.
+    pub removed: Vec<(String, String)>,
 }
 
 impl Plan {
@@ -104,6 +107,7 @@ struct Acc {
     support: BTreeMap<String, Reasons>,
     hubs: BTreeMap<(String, String), Reasons>,
     notices: Vec<String>,
+    removed: Vec<(String, String)>,
 }
 
 impl Acc {
@@ -360,6 +364,7 @@ fn cluster_yaml_rule(
         acc.hub(cluster, name, why, &path);
     }
     for name in &d.removed {
+        acc.removed.push((cluster.name.clone(), name.clone()));
         acc.notice(format!(
             "{path}: hub {name} was removed; it is not deployed (uninstall it with \
              `helm uninstall {name} --namespace {name}` if it still runs)"
@@ -437,5 +442,11 @@ fn finish(acc: Acc, clusters: &[Cluster]) -> Plan {
         notices: unique(acc.notices),
         live: false,
         dropped: Vec::new(),
+        removed: {
+            let mut r = acc.removed;
+            r.sort();
+            r.dedup();
+            r
+        },
     }
 }

@@ -194,6 +194,32 @@ pub fn build(repo: &MultiRepo, jobs: &[Job], options: &Options) -> anyhow::Resul
     })
 }
 
+/// The run plan of no release of cluster `name`: how to reach it, and the programs that takes
+/// (`deploy credentials`, `deploy uninstall`). An unknown cluster is a usage error.
+pub fn cluster_only(repo: &MultiRepo, name: &str) -> anyhow::Result<RunPlan> {
+    if !repo.has_cluster(name) {
+        return Err(UsageError(format!(
+            "no cluster `{name}` in config/clusters/ (there: {})",
+            repo.cluster_names.join(", ")
+        ))
+        .into());
+    }
+    let cluster = repo.load_cluster(name)?;
+    let kind_of = |path: &str| repo.text(path).map(|t| release::kind_of_text(&t));
+    let plans = vec![ClusterPlan {
+        name: cluster.name.clone(),
+        dir: cluster.dir.clone(),
+        provider: cluster.provider(),
+        access: access(&cluster, &kind_of),
+        steps: Vec::new(),
+    }];
+    let programs = programs(&plans);
+    Ok(RunPlan {
+        clusters: plans,
+        programs,
+    })
+}
+
 fn access(c: &Cluster, kind_of: &dyn Fn(&str) -> Option<ValuesKind>) -> Access {
     let f = &c.file;
     let key = |k: &str| {

@@ -77,12 +77,19 @@ struct Pipes {
 enum Readers {
     Streamed(Receiver<String>),
     Captured(Receiver<Captured>, Receiver<Captured>),
+    /// An interactive command uses the terminal.
+    Terminal,
 }
 
 impl Readers {
     fn collect(self) -> Pipes {
         let wait = |rx: Receiver<Captured>| rx.recv_timeout(PIPE_GRACE).unwrap_or_default();
         match self {
+            Readers::Terminal => Pipes {
+                stdout: String::new(),
+                stderr: String::new(),
+                overflow: false,
+            },
             Readers::Streamed(rx) => Pipes {
                 stdout: rx.recv_timeout(PIPE_GRACE).unwrap_or_default(),
                 stderr: String::new(),
@@ -170,6 +177,7 @@ impl Runner for RealRunner {
         }
         expr = match &cmd.stdin {
             Some(input) => expr.stdin_bytes(input.value().as_bytes().to_vec()),
+            None if cmd.interactive => expr,
             None => expr.stdin_null(),
         };
         let spawn_err = |e: std::io::Error| CmdError::Spawn {
@@ -181,7 +189,9 @@ impl Runner for RealRunner {
         // own pipes either way, read by threads with bounded memory. `expr` (holding our copies
         // of the write ends) is consumed by `start`, so the readers see EOF when the child and
         // its descendants close theirs.
-        let (handle, readers) = if cmd.effect == Effect::Change {
+        let (handle, readers) = if cmd.interactive {
+            (expr.start().map_err(spawn_err)?, Readers::Terminal)
+        } else if cmd.effect == Effect::Change {
             let (read, write) = os_pipe::pipe().map_err(spawn_err)?;
             let write2 = write.try_clone().map_err(spawn_err)?;
             let handle = expr

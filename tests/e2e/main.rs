@@ -7,6 +7,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod fleet;
 mod hub_ops_2i2c;
 mod image;
 
