@@ -95,12 +95,7 @@ pub(crate) fn rollback_cmd(args: RollbackArgs, root: &Path, log: &Log) -> anyhow
     let repo = multi(root, "rollback")?;
     let plan = reach(&repo, &args.cluster, log)?;
     let cluster = repo.load_cluster(&args.cluster)?;
-    let known = if args.hub == "support" {
-        cluster.has_support()
-    } else {
-        cluster.file.hubs.iter().any(|h| h.name == args.hub)
-    };
-    if !known {
+    if !in_config(&cluster, &args.hub) {
         return Err(UsageError(format!(
             "{}: no hub `{}` (hubs: {}); a release no longer in the config is not rolled back but \
              uninstalled: `deploy uninstall {} {}`",
@@ -116,6 +111,15 @@ pub(crate) fn rollback_cmd(args: RollbackArgs, root: &Path, log: &Log) -> anyhow
     run_op(&repo, &plan, &args.hub, &args.wait, op, log)
 }
 
+/// Whether `release` (a hub, or `support`) is in the cluster's cluster.yaml.
+fn in_config(c: &Cluster, release: &str) -> bool {
+    if release == "support" {
+        c.has_support()
+    } else {
+        c.file.hubs.iter().any(|h| h.name == release)
+    }
+}
+
 fn hub_names(c: &Cluster) -> String {
     let names: Vec<&str> = c.file.hubs.iter().map(|h| h.name.as_str()).collect();
     names.join(", ")
@@ -125,12 +129,7 @@ pub(crate) fn uninstall_cmd(args: UninstallArgs, root: &Path, log: &Log) -> anyh
     let repo = multi(root, "uninstall")?;
     let plan = reach(&repo, &args.cluster, log)?;
     let cluster = repo.load_cluster(&args.cluster)?;
-    let in_config = if args.hub == "support" {
-        cluster.has_support()
-    } else {
-        cluster.file.hubs.iter().any(|h| h.name == args.hub)
-    };
-    if in_config {
+    if in_config(&cluster, &args.hub) {
         return Err(UsageError(format!(
             "{}: `{}` is still in this file, so the next deploy would install it again; remove it \
              there first",

@@ -58,7 +58,14 @@ fn a_2i2c_style_daskhub_hub_keeps_its_ingress_and_nested_subcharts() {
     let dask = format!("dask-{s}");
     let mut c = deploy_cmd(&env, &root, bin.path(), bin.path());
     // (the hubs' domains resolve nowhere here: health checks are tests/health.rs's)
-    c.args(["upgrade-hub", "k8s-lab", &dask, "--timeout", "2m", "--no-health-check"]);
+    c.args([
+        "upgrade-hub",
+        "k8s-lab",
+        &dask,
+        "--timeout",
+        "2m",
+        "--no-health-check",
+    ]);
     run_ok(c);
     assert_eq!(env.release(&dask).unwrap()["info"]["status"], "deployed");
     // from basehub's values.jsonnet, rendered through daskhub's symlink: under `basehub:`, so
@@ -111,7 +118,14 @@ fn a_chart_override_is_the_chart_the_hub_is_installed_from() {
     let bin = tempfile::tempdir().unwrap();
     let lab = format!("lab-{s}");
     let mut c = deploy_cmd(&env, &root, bin.path(), bin.path());
-    c.args(["upgrade-hub", "k8s-lab", &lab, "--timeout", "2m", "--no-health-check"]);
+    c.args([
+        "upgrade-hub",
+        "k8s-lab",
+        &lab,
+        "--timeout",
+        "2m",
+        "--no-health-check",
+    ]);
     run_ok(c);
     let release = env.release(&lab).unwrap();
     assert_eq!(release["info"]["status"], "deployed");
