@@ -89,19 +89,45 @@ fn run_in(env: &TestEnv, pre: &[&str], tag: &str, args: &[&str]) -> (String, Str
     (out, err)
 }
 
-#[test]
-fn the_container_image_builds_and_runs_every_tool() {
-    let test = "the_container_image_builds_and_runs_every_tool";
-    let Some(env) = test_env(test) else { return };
-    let Some(tools) = local_tools(test) else {
-        return;
-    };
-    let Some(base) = debian_base(&env, test) else {
-        return;
-    };
+/// What both image tests start from: the test environment, the Debian base image's reference, the
+/// local tools, and a build context filled by scripts/image-context (`ctx`, inside `tmp`).
+struct Prepared {
+    env: TestEnv,
+    base: String,
+    tools: Vec<(&'static str, PathBuf)>,
+    tmp: tempfile::TempDir,
+    ctx: PathBuf,
+}
+
+/// [`Prepared`], or `None` after the loud notice of what is missing.
+fn prepared(test: &str) -> Option<Prepared> {
+    let env = test_env(test)?;
+    let tools = local_tools(test)?;
+    let base = debian_base(&env, test)?;
     let tmp = tempfile::tempdir().unwrap();
     let ctx = tmp.path().join("ctx");
     image_context(&ctx, &tools);
+    Some(Prepared {
+        env,
+        base,
+        tools,
+        tmp,
+        ctx,
+    })
+}
+
+#[test]
+fn the_container_image_builds_and_runs_every_tool() {
+    let Some(Prepared {
+        env,
+        base,
+        tmp,
+        ctx,
+        ..
+    }) = prepared("the_container_image_builds_and_runs_every_tool")
+    else {
+        return;
+    };
     let sums = std::fs::read_to_string(ctx.join("SHA256SUMS")).unwrap();
     let names: Vec<&str> = sums
         .lines()
@@ -188,17 +214,17 @@ fn the_container_image_builds_and_runs_every_tool() {
 
 #[test]
 fn an_image_whose_checksums_do_not_match_is_not_built() {
-    let test = "an_image_whose_checksums_do_not_match_is_not_built";
-    let Some(env) = test_env(test) else { return };
-    let Some(tools) = local_tools(test) else {
+    // (`tmp` bound: the context lives in it until the end)
+    let Some(Prepared {
+        env,
+        base,
+        tools,
+        tmp: _tmp,
+        ctx,
+    }) = prepared("an_image_whose_checksums_do_not_match_is_not_built")
+    else {
         return;
     };
-    let Some(base) = debian_base(&env, test) else {
-        return;
-    };
-    let tmp = tempfile::tempdir().unwrap();
-    let ctx = tmp.path().join("ctx");
-    image_context(&ctx, &tools);
     // one byte more in helm after SHA256SUMS was written
     let mut helm = std::fs::OpenOptions::new()
         .append(true)
