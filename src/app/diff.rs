@@ -3,8 +3,8 @@
 use std::path::Path;
 
 use crate::cli::{ChangeArgs, DiffArgs, DiffFormat};
+use crate::config::UsageError;
 use crate::config::multi::MultiRepo;
-use crate::config::{MissingPrograms, UsageError};
 use crate::execute::changes::Range;
 use crate::execute::diff::Report;
 use crate::execute::outcome::{RunFailed, Verdict};
@@ -54,9 +54,7 @@ pub(crate) fn rendered(
     let (Some(range), Some(base)) = (range, &changes.base) else {
         return Err(UsageError("the rendered diff needs --base REV".into()).into());
     };
-    if which::which("helm").is_err() {
-        return Err(MissingPrograms(vec!["helm".into()]).into());
-    }
+    crate::execute::preflight::require_programs(&["helm".to_string()], false, log)?;
     let t0 = std::time::Instant::now();
     let report = crate::execute::diff::diff(
         root,

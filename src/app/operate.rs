@@ -34,22 +34,16 @@ fn reach(repo: &MultiRepo, cluster: &str, log: &Log) -> anyhow::Result<RunPlan> 
     Ok(plan)
 }
 
-fn options(w: &OperateArgs) -> RunOptions {
+/// One release at a time, waiting up to `lock_timeout` for its Lease (`rollback`, `uninstall`,
+/// `credentials`, `run --prune`).
+pub(crate) fn options(lock_timeout: std::time::Duration) -> RunOptions {
     RunOptions {
         jobs: 1,
-        lease: LeaseSettings::new(w.lock_timeout.duration()),
+        lease: LeaseSettings::new(lock_timeout),
         sequential: true,
         live: false,
         heartbeat: None,
     }
-}
-
-fn timeout(repo: &MultiRepo, w: &OperateArgs) -> String {
-    w.timeout
-        .clone()
-        .or_else(|| repo.settings.helm.timeout.clone())
-        .unwrap_or_default()
-        .to_string()
 }
 
 fn failed(f: Failure) -> anyhow::Error {
@@ -73,12 +67,12 @@ fn run_op(
     op: Operation,
     log: &Log,
 ) -> anyhow::Result<()> {
-    let opts = options(w);
+    let opts = options(w.lock_timeout.duration());
     let factory = RealFactory {
         root: repo.root.clone(),
     };
     let ctx = Ctx::new(&repo.root, &factory, log, &opts);
-    let timeout = timeout(repo, w);
+    let timeout = super::run::helm_timeout(repo, w.timeout.as_ref());
     let target = Target {
         cluster: &plan.clusters[0],
         release,
@@ -172,10 +166,7 @@ pub(crate) fn uninstall_cmd(args: UninstallArgs, root: &Path, log: &Log) -> anyh
 pub(crate) fn credentials_cmd(args: CredentialsArgs, root: &Path, log: &Log) -> anyhow::Result<()> {
     let repo = multi(root, "credentials")?;
     let plan = reach(&repo, &args.cluster, log)?;
-    let opts = options(&OperateArgs {
-        timeout: None,
-        lock_timeout: Default::default(),
-    });
+    let opts = options(crate::config::duration::GoDuration::default().duration());
     let factory = RealFactory {
         root: repo.root.clone(),
     };

@@ -3,8 +3,7 @@
 
 use crate::cli::ExecArgs;
 use crate::config::multi::MultiRepo;
-use crate::execute::context::{Ctx, RunOptions};
-use crate::execute::lease::LeaseSettings;
+use crate::execute::context::Ctx;
 use crate::execute::operate::{self, NOT_INSTALLED, Operation, Target};
 use crate::execute::outcome::{RunFailed, Verdict};
 use crate::execute::pool::{DryFactory, RealFactory, RunnerFactory};
@@ -18,13 +17,7 @@ pub(crate) fn prune(
     exec: &ExecArgs,
     log: &Log,
 ) -> anyhow::Result<()> {
-    let opts = RunOptions {
-        jobs: 1,
-        lease: LeaseSettings::new(exec.lock_timeout.duration()),
-        sequential: true,
-        live: false,
-        heartbeat: None,
-    };
+    let opts = super::operate::options(exec.lock_timeout.duration());
     let real = RealFactory {
         root: repo.root.clone(),
     };
@@ -34,12 +27,7 @@ pub(crate) fn prune(
     };
     let factory: &dyn RunnerFactory = if exec.dry_run { &dry } else { &real };
     let ctx = Ctx::new(&repo.root, factory, log, &opts);
-    let timeout = exec
-        .timeout
-        .clone()
-        .or_else(|| repo.settings.helm.timeout.clone())
-        .unwrap_or_default()
-        .to_string();
+    let timeout = super::run::helm_timeout(repo, exec.timeout.as_ref());
     let mut failed = Vec::new();
     for (cluster, hub) in removed {
         if !repo.has_cluster(cluster) {

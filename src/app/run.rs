@@ -8,7 +8,7 @@ use std::time::Instant;
 use anyhow::Context;
 
 use crate::cli::{ExecArgs, FilterProdArgs, RunArgs, UpgradeHubArgs, UpgradeSupportArgs};
-use crate::config::cluster::{Cluster, is_staging_name};
+use crate::config::cluster::Cluster;
 use crate::config::multi::MultiRepo;
 use crate::config::{ConfigError, UsageError, input};
 use crate::execute::lease::LeaseSettings;
@@ -113,11 +113,7 @@ pub(crate) fn upgrade_hub(
         .into());
     }
     let job = Job {
-        kind: if is_staging_name(&args.hub) {
-            Kind::Staging
-        } else {
-            Kind::Prod
-        },
+        kind: Kind::of_hub(&args.hub),
         provider: cluster.provider(),
         cluster: cluster.name.clone(),
         release: args.hub.clone(),
@@ -191,16 +187,23 @@ pub(crate) fn filter_prod(args: FilterProdArgs, log: &Log) -> anyhow::Result<()>
 /// How each release runs: `--timeout`, else deploy.yaml's `helm.timeout`, else helm's own 10m.
 pub(crate) fn release_options(repo: &MultiRepo, exec: &ExecArgs) -> release::Options {
     release::Options {
-        timeout: exec
-            .timeout
-            .clone()
-            .or_else(|| repo.settings.helm.timeout.clone())
-            .unwrap_or_default()
-            .to_string(),
+        timeout: helm_timeout(repo, exec.timeout.as_ref()),
         force: exec.force,
         force_recover: exec.force_recover,
         skip_health_check: exec.no_health_check,
     }
+}
+
+/// How long helm and each rollout may take: the `--timeout` given, else deploy.yaml's
+/// `helm.timeout`, else helm's own 10m.
+pub(crate) fn helm_timeout(
+    repo: &MultiRepo,
+    flag: Option<&crate::config::duration::GoDuration>,
+) -> String {
+    flag.cloned()
+        .or_else(|| repo.settings.helm.timeout.clone())
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// `--report FILE` must be writable before anything runs: finding out after the upgrades would

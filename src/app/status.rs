@@ -55,12 +55,7 @@ pub(crate) fn status_cmd(args: StatusArgs, root: &Path, log: &Log) -> anyhow::Re
             jobs.push(job(Kind::Support, "support"));
         }
         for h in &c.file.hubs {
-            let kind = if h.is_staging() {
-                Kind::Staging
-            } else {
-                Kind::Prod
-            };
-            jobs.push(job(kind, &h.name));
+            jobs.push(job(Kind::of_hub(&h.name), &h.name));
         }
     }
     let options = Options {

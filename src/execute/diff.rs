@@ -68,13 +68,7 @@ pub fn diff(
     log: &Log,
     jobs: usize,
 ) -> anyhow::Result<Report> {
-    let short = |n: &str| {
-        if n.len() >= 40 && n.chars().all(|c| c.is_ascii_hexdigit()) {
-            n[..12].to_string()
-        } else {
-            n.to_string()
-        }
-    };
+    let short = super::revision::short_name;
     let mut base = Side::checkout(root, log, &range.base, format!("base {}", short(names.0)))?;
     let mut head = match (&range.head, names.1) {
         (Some(h), Some(n)) => Side::checkout(root, log, h, format!("head {}", short(n)))?,
@@ -349,12 +343,7 @@ fn removed(base: &Side, head: &Side) -> Vec<Job> {
                 .as_ref()
                 .is_some_and(|c| c.file.hubs.iter().any(|x| x.name == hub.name))
             {
-                let kind = if hub.is_staging() {
-                    Kind::Staging
-                } else {
-                    Kind::Prod
-                };
-                out.push(job(kind, &hub.name));
+                out.push(job(Kind::of_hub(&hub.name), &hub.name));
             }
         }
     }

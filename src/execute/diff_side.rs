@@ -108,21 +108,16 @@ impl Side {
         Ok(h.finalize().into())
     }
 
-    /// The name and version of the chart the release runs here (`basehub 0.1.0`).
+    /// The name and version of the chart the release runs here (`basehub 0.1.0`; `?` for what
+    /// cannot be read).
     pub fn chart_name(&self, spec: &ReleaseSpec) -> String {
         let file = match &spec.chart_override {
             Some(o) => o.file.clone(),
             None => format!("{}/Chart.yaml", spec.chart),
         };
-        let text = crate::config::files::read_text(&self.root.join(file)).unwrap_or_default();
-        let v: serde_json::Value =
-            crate::config::yaml::from_str("Chart.yaml", &text).unwrap_or_default();
-        let s = |k: &str| match &v[k] {
-            serde_json::Value::String(s) => s.clone(),
-            serde_json::Value::Number(n) => n.to_string(),
-            _ => "?".into(),
-        };
-        format!("{} {}", s("name"), s("version"))
+        let id = super::live::chart_id(&self.root.join(file)).unwrap_or_default();
+        let known = |s: String| if s.is_empty() { "?".to_string() } else { s };
+        format!("{} {}", known(id.name), known(id.version))
     }
 
     /// Decrypt the encrypted files `specs` read (values files, domain overrides), once each, in
@@ -203,34 +198,8 @@ impl Side {
 /// The files of a chart folder, by relative path and content. With `has_deps`, `charts/*.tgz`
 /// and `tmpcharts/` are left out: `helm dependency update` rewrites them from Chart.yaml.
 fn folder_digest(dir: &Path, has_deps: bool) -> std::io::Result<[u8; 32]> {
-    fn walk(base: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) -> std::io::Result<()> {
-        for e in std::fs::read_dir(dir)? {
-            let e = e?;
-            let p = e.path();
-            if std::fs::metadata(&p)?.is_dir() {
-                walk(base, &p, out)?;
-            } else {
-                let rel = p.strip_prefix(base).unwrap_or(&p);
-                out.push((rel.to_string_lossy().into_owned(), p));
-            }
-        }
-        Ok(())
-    }
-    let mut files = Vec::new();
-    walk(dir, dir, &mut files)?;
-    files.sort();
-    let mut h = Sha256::new();
-    for (rel, path) in files {
-        let vendored =
-            (rel.starts_with("charts/") && rel.ends_with(".tgz")) || rel.starts_with("tmpcharts/");
-        if has_deps && vendored {
-            continue;
-        }
-        let data = std::fs::read(path)?;
-        h.update((rel.len() as u64).to_le_bytes());
-        h.update(rel.as_bytes());
-        h.update((data.len() as u64).to_le_bytes());
-        h.update(&data);
-    }
-    Ok(h.finalize().into())
+    let vendored = |rel: &str| {
+        (rel.starts_with("charts/") && rel.ends_with(".tgz")) || rel.starts_with("tmpcharts/")
+    };
+    super::live::files_digest(dir, &|rel| has_deps && vendored(rel))
 }

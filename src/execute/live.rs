@@ -53,18 +53,32 @@ impl RenderCache {
 }
 
 fn chart_info(dir: &Path) -> std::io::Result<ChartInfo> {
+    Ok(ChartInfo {
+        digest: files_digest(dir, &|_| false)?,
+        id: chart_id(&dir.join("Chart.yaml"))?,
+    })
+}
+
+/// A digest of the files under `dir`: each one's relative path and content, in path order; the
+/// files `skip` names (by relative path) left out.
+pub(super) fn files_digest(dir: &Path, skip: &dyn Fn(&str) -> bool) -> std::io::Result<[u8; 32]> {
     let mut files = Vec::new();
     walk(dir, dir, &mut files)?;
     files.sort();
     let mut h = Sha256::new();
-    for rel in &files {
+    for rel in files.iter().filter(|r| !skip(r)) {
         let data = std::fs::read(dir.join(rel))?;
         h.update((rel.len() as u64).to_le_bytes());
         h.update(rel.as_bytes());
         h.update((data.len() as u64).to_le_bytes());
         h.update(&data);
     }
-    let text = crate::config::input::read_text(dir.join("Chart.yaml"))?;
+    Ok(h.finalize().into())
+}
+
+/// The name, version and appVersion a Chart.yaml (or a `chart_override`'s replacement) gives.
+pub(super) fn chart_id(file: &Path) -> std::io::Result<ChartId> {
+    let text = crate::config::input::read_text(file)?;
     crate::config::yaml::check_depth("Chart.yaml", &text).map_err(std::io::Error::other)?;
     let meta: serde_yaml::Value = serde_yaml::from_str(&text)
         .map_err(|e| std::io::Error::other(format!("Chart.yaml: {e}")))?;
@@ -73,14 +87,21 @@ fn chart_info(dir: &Path) -> std::io::Result<ChartInfo> {
         serde_yaml::Value::Number(n) => n.to_string(),
         _ => String::new(),
     };
-    Ok(ChartInfo {
-        digest: h.finalize().into(),
-        id: ChartId {
-            name: s("name"),
-            version: s("version"),
-            app_version: s("appVersion"),
-        },
+    Ok(ChartId {
+        name: s("name"),
+        version: s("version"),
+        app_version: s("appVersion"),
     })
+}
+
+/// A field of a JSON answer (`helm get metadata`) as text: a string as it is, a number printed,
+/// anything else empty.
+pub(super) fn text_of(v: &Value, key: &str) -> String {
+    match &v[key] {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        _ => String::new(),
+    }
 }
 
 fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) -> std::io::Result<()> {
@@ -208,11 +229,7 @@ fn compare_release(
     let Some(caps) = caps else {
         return Ok(Live::Kept("not checked (dry run)".into()));
     };
-    let text = |k: &str| match &meta[k] {
-        Value::String(s) => s.clone(),
-        Value::Number(n) => n.to_string(),
-        _ => String::new(),
-    };
+    let text = |k: &str| text_of(&meta, k);
     let live_chart = ChartId {
         name: text("chart"),
         version: text("version"),

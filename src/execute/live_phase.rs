@@ -92,15 +92,13 @@ pub(super) fn live_phase(
     });
     let jobs: Vec<Job> = steps.iter().map(|s| s.job.clone()).collect();
     let lives: Vec<Live> = checks.iter().map(|c| c.0.clone()).collect();
-    let diffs: Vec<String> = checks.iter().map(|c| c.1.clone()).collect();
     let decisions = crate::plan::live::decide(&jobs, &lives);
     checks
         .into_iter()
         .zip(decisions)
         .zip(&jobs)
-        .zip(diffs)
         .map(
-            |((((live, _, mut commands, started, duration), decision), job), diff)| {
+            |(((live, diff, mut commands, started, duration), decision), job)| {
                 let label = job.label();
                 match (&decision, &live) {
                     // (the check's own log was shown above, when it is shown at all)

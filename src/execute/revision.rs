@@ -133,6 +133,16 @@ fn parse_batch(out: &str, objects: &[&str]) -> HashMap<String, Result<String, Re
     texts
 }
 
+/// How messages name a revision the user gave: as typed, a full hash shortened to 12 digits.
+pub fn short_name(name: &str) -> String {
+    let is_hash = name.len() >= 40 && name.chars().all(|c| c.is_ascii_hexdigit());
+    if is_hash {
+        name[..12].to_string()
+    } else {
+        name.to_string()
+    }
+}
+
 impl Revision {
     /// List commit `rev` (a hash from `git rev-parse`), which messages call `name` (what the user
     /// typed; a full hash is shortened).
@@ -149,14 +159,9 @@ impl Revision {
                 p = parent;
             }
         }
-        let is_hash = name.len() >= 40 && name.chars().all(|c| c.is_ascii_hexdigit());
         Ok(Revision {
             rev: rev.to_string(),
-            name: if is_hash {
-                name[..12].to_string()
-            } else {
-                name.to_string()
-            },
+            name: short_name(name),
             runner,
             entries,
             dirs,

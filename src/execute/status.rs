@@ -102,11 +102,7 @@ fn read_metadata(json: &str, s: &mut ReleaseState) {
         s.error = Some("helm get metadata printed no JSON".into());
         return;
     };
-    let text = |k: &str| match &v[k] {
-        Value::String(x) => x.clone(),
-        Value::Number(n) => n.to_string(),
-        _ => String::new(),
-    };
+    let text = |k: &str| super::live::text_of(&v, k);
     s.installed = true;
     s.revision = v["revision"].as_u64();
     s.chart = format!("{} {}", text("chart"), text("version"));

@@ -20,6 +20,15 @@ impl Kind {
             Kind::Prod => "prod",
         }
     }
+
+    /// A hub's kind: staging when its name says so (the planner's rule), else prod.
+    pub fn of_hub(name: &str) -> Kind {
+        if crate::config::cluster::is_staging_name(name) {
+            Kind::Staging
+        } else {
+            Kind::Prod
+        }
+    }
 }
 
 /// One release to upgrade, with why.

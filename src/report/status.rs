@@ -36,35 +36,28 @@ fn header(live: bool) -> Vec<&'static str> {
     h
 }
 
-/// Aligned columns, one release per line.
+/// Aligned columns, one release per line (the plan's column layout; no trailing blanks).
 pub fn table(states: &[ReleaseState], live: bool) -> String {
-    let rows: Vec<Vec<String>> = states.iter().map(|s| row(s, live)).collect();
-    let head = header(live);
-    let widths: Vec<usize> = (0..head.len())
-        .map(|i| {
-            rows.iter()
-                .map(|r| r[i].chars().count())
-                .chain([head[i].len()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let line = |cells: Vec<&str>| {
-        let mut l = String::new();
-        for (i, c) in cells.iter().enumerate() {
-            if i + 1 == cells.len() {
-                l.push_str(c);
-            } else {
-                let _ = write!(l, "{c:<w$}  ", w = widths[i]);
-            }
-        }
-        l.trim_end().to_string() + "\n"
+    let text = if live {
+        grid::<9>(states)
+    } else {
+        grid::<8>(states)
     };
-    let mut out = line(head.clone());
-    for r in &rows {
-        out.push_str(&line(r.iter().map(String::as_str).collect()));
-    }
-    out
+    text.lines()
+        .map(|l| format!("{}\n", l.trim_end()))
+        .collect()
+}
+
+/// The rows as `N` columns (8, or 9 with LIVE).
+fn grid<const N: usize>(states: &[ReleaseState]) -> String {
+    let live = N == 9;
+    let cells = |v: Vec<String>| -> [String; N] {
+        v.try_into()
+            .unwrap_or_else(|v: Vec<String>| unreachable!("{} columns, not {N}", v.len()))
+    };
+    let head = cells(header(live).into_iter().map(String::from).collect());
+    let rows: Vec<[String; N]> = states.iter().map(|s| cells(row(s, live))).collect();
+    super::plan::aligned(head, &rows)
 }
 
 /// A Markdown table.
