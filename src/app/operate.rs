@@ -72,7 +72,7 @@ fn run_op(
         root: repo.root.clone(),
     };
     let ctx = Ctx::new(&repo.root, &factory, log, &opts);
-    let timeout = super::run::helm_timeout(repo, w.timeout.as_ref());
+    let timeout = repo.helm_timeout(w.timeout.as_ref());
     let target = Target {
         cluster: &plan.clusters[0],
         release,

@@ -27,7 +27,7 @@ pub(crate) fn prune(
     };
     let factory: &dyn RunnerFactory = if exec.dry_run { &dry } else { &real };
     let ctx = Ctx::new(&repo.root, factory, log, &opts);
-    let timeout = super::run::helm_timeout(repo, exec.timeout.as_ref());
+    let timeout = repo.helm_timeout(exec.timeout.as_ref());
     let mut failed = Vec::new();
     for (cluster, hub) in removed {
         if !repo.has_cluster(cluster) {

@@ -187,23 +187,11 @@ pub(crate) fn filter_prod(args: FilterProdArgs, log: &Log) -> anyhow::Result<()>
 /// How each release runs: `--timeout`, else deploy.yaml's `helm.timeout`, else helm's own 10m.
 pub(crate) fn release_options(repo: &MultiRepo, exec: &ExecArgs) -> release::Options {
     release::Options {
-        timeout: helm_timeout(repo, exec.timeout.as_ref()),
+        timeout: repo.helm_timeout(exec.timeout.as_ref()),
         force: exec.force,
         force_recover: exec.force_recover,
         skip_health_check: exec.no_health_check,
     }
-}
-
-/// How long helm and each rollout may take: the `--timeout` given, else deploy.yaml's
-/// `helm.timeout`, else helm's own 10m.
-pub(crate) fn helm_timeout(
-    repo: &MultiRepo,
-    flag: Option<&crate::config::duration::GoDuration>,
-) -> String {
-    flag.cloned()
-        .or_else(|| repo.settings.helm.timeout.clone())
-        .unwrap_or_default()
-        .to_string()
 }
 
 /// `--report FILE` must be writable before anything runs: finding out after the upgrades would

@@ -144,6 +144,15 @@ impl MultiRepo {
         }
     }
 
+    /// How long helm and each rollout may take: the `--timeout` given, else deploy.yaml's
+    /// `helm.timeout`, else helm's own 10m.
+    pub fn helm_timeout(&self, flag: Option<&super::duration::GoDuration>) -> String {
+        flag.cloned()
+            .or_else(|| self.settings.helm.timeout.clone())
+            .unwrap_or_default()
+            .to_string()
+    }
+
     pub fn has_cluster(&self, name: &str) -> bool {
         self.cluster_names
             .binary_search_by(|n| n.as_str().cmp(name))
