@@ -43,10 +43,10 @@ fn debian_base(env: &TestEnv, test: &str) -> Option<String> {
     Some(format!("{reg}/{BASE}"))
 }
 
-/// scripts/image-context DIR with the local binaries.
-fn image_context(dir: &Path, tools: &[(&str, PathBuf)]) {
+/// scripts/image-context DIR with the local binaries (`deploy`: the one under test, stripped).
+fn image_context(dir: &Path, deploy: &Path, tools: &[(&str, PathBuf)]) {
     let mut c = Command::new(manifest_dir().join("scripts/image-context"));
-    c.arg(dir).env("DEPLOY_BIN", env!("CARGO_BIN_EXE_deploy"));
+    c.arg(dir).env("DEPLOY_BIN", deploy);
     for (name, path) in tools {
         c.env(format!("{}_BIN", name.to_uppercase()), path);
     }
@@ -92,27 +92,44 @@ fn run_in(env: &TestEnv, pre: &[&str], tag: &str, args: &[&str]) -> (String, Str
 /// What both image tests start from: the test environment, the Debian base image's reference, the
 /// local tools, and a build context filled by scripts/image-context (`ctx`, inside `tmp`).
 struct Prepared {
+    /// Held for the whole test: one image build at a time, so a CI machine's disk holds one
+    /// build's layers at most.
+    _one_build: std::sync::MutexGuard<'static, ()>,
     env: TestEnv,
     base: String,
     tools: Vec<(&'static str, PathBuf)>,
     tmp: tempfile::TempDir,
     ctx: PathBuf,
+    deploy: PathBuf,
 }
+
+static IMAGE_BUILDS: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// [`Prepared`], or `None` after the loud notice of what is missing.
 fn prepared(test: &str) -> Option<Prepared> {
     let env = test_env(test)?;
     let tools = local_tools(test)?;
     let base = debian_base(&env, test)?;
+    let one_build = IMAGE_BUILDS.lock().unwrap_or_else(|e| e.into_inner());
     let tmp = tempfile::tempdir().unwrap();
+    // the test build's debug line tables are no part of what the image tests: a release binary
+    // is stripped too, and the context is 130 MB smaller
+    let deploy = tmp.path().join("deploy");
+    run_ok({
+        let mut c = Command::new("strip");
+        c.arg("-o").arg(&deploy).arg(env!("CARGO_BIN_EXE_deploy"));
+        c
+    });
     let ctx = tmp.path().join("ctx");
-    image_context(&ctx, &tools);
+    image_context(&ctx, &deploy, &tools);
     Some(Prepared {
+        _one_build: one_build,
         env,
         base,
         tools,
         tmp,
         ctx,
+        deploy,
     })
 }
 
@@ -123,6 +140,7 @@ fn the_container_image_builds_and_runs_every_tool() {
         base,
         tmp,
         ctx,
+        _one_build,
         ..
     }) = prepared("the_container_image_builds_and_runs_every_tool")
     else {
@@ -221,6 +239,8 @@ fn an_image_whose_checksums_do_not_match_is_not_built() {
         tools,
         tmp: _tmp,
         ctx,
+        deploy,
+        _one_build,
     }) = prepared("an_image_whose_checksums_do_not_match_is_not_built")
     else {
         return;
@@ -245,7 +265,7 @@ fn an_image_whose_checksums_do_not_match_is_not_built() {
     );
 
     // SHA256SUMS without sops: refused too, though every listed file matches
-    image_context(&ctx, &tools);
+    image_context(&ctx, &deploy, &tools);
     let sums = std::fs::read_to_string(ctx.join("SHA256SUMS")).unwrap();
     let without: String = sums
         .lines()
