@@ -3,6 +3,11 @@
 //! About 20 hubs per cluster, one staging hub each; every hub has its own values file and shares
 //! a cluster-wide `common.values.yaml` and a group file with four other hubs; a quarter of the
 //! hubs use daskhub (which depends on basehub). Prints the paths the benchmark changes.
+//!
+//! `gen-repo N DIR --encrypted` (scripts/bench-validate): basehub also has a values.schema.yaml,
+//! and every other hub adds a sops-encrypted `enc-<hub>.secret.values.yaml` (an `ENC[…]` string
+//! and a `sops:` block, as sops writes them), so `deploy validate` decrypts about half the hubs'
+//! files to check them against the schema.
 
 use std::fs;
 use std::path::Path;
@@ -24,7 +29,11 @@ fn main() {
         eprintln!("usage: gen-repo N DIR   (N hubs in total)");
         std::process::exit(2);
     };
+    let encrypted = args.get(3).is_some_and(|a| a == "--encrypted");
     let root = Path::new(dir);
+    if encrypted {
+        write(root, "helm-charts/basehub/values.schema.yaml", SCHEMA);
+    }
     write(
         root,
         "helm-charts/basehub/Chart.yaml",
@@ -77,6 +86,11 @@ fn main() {
             y.push_str(&format!(
                 "- name: {hub}\n  display_name: Hub {h} of {name}\n  domain: {hub}.{name}.example.org\n  helm_chart: {chart}\n  helm_chart_values_files:\n  - common.values.yaml\n  - {group}\n  - {hub}.values.yaml\n"
             ));
+            if encrypted && h % 2 == 1 {
+                let file = format!("enc-{hub}.secret.values.yaml");
+                y.push_str(&format!("  - {file}\n"));
+                write(root, &format!("{dir}/{file}"), ENCRYPTED);
+            }
             write(root, &format!("{dir}/{group}"), "singleuser: {}\n");
             write(
                 root,
@@ -108,3 +122,28 @@ fn main() {
         root.display()
     );
 }
+
+/// basehub's schema in `--encrypted` repos: what the generated values set, typed.
+const SCHEMA: &str = "$schema: http://json-schema.org/draft-07/schema#
+type: object
+properties:
+  jupyterhub: {type: object}
+  singleuser: {type: object}
+  hub:
+    type: object
+    properties:
+      name: {type: string}
+      secret: {type: string}
+";
+
+/// An encrypted values file as sops writes one (the benchmark's sops prints its plain form).
+const ENCRYPTED: &str = "hub:
+    secret: ENC[AES256_GCM,data:RkFLRQ==,iv:RkFLRQ==,tag:RkFLRQ==,type:str]
+sops:
+    age:
+        - recipient: age1fake
+          enc: FAKE
+    lastmodified: \"2026-11-30T00:00:00Z\"
+    mac: ENC[AES256_GCM,data:RkFLRQ==,iv:RkFLRQ==,tag:RkFLRQ==,type:str]
+    version: 3.11.0
+";

@@ -220,6 +220,10 @@ pub struct ValidateArgs {
     #[arg(long, value_enum, default_value = "text")]
     pub format: ValidateFormat,
 
+    /// At most this many sops (decrypting values files to check) at once
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: u16,
+
     #[command(flatten)]
     pub changes: ChangeArgs,
 }

@@ -466,3 +466,53 @@ fn the_typed_loader_and_the_schema_agree_on_every_example() {
     assert_eq!(problems.len(), 1);
     assert!(deploy::config::cluster::Cluster::parse("x", bad).is_err());
 }
+
+#[test]
+fn encrypted_files_are_decrypted_once_each_several_at_a_time_with_the_same_findings() {
+    let encrypted = [
+        "config/clusters/alpha/staging.values.yaml",
+        "config/clusters/alpha/prod.values.yaml",
+        "config/clusters/beta/teaching.values.yaml",
+        "config/clusters/gamma/prod.values.yaml",
+    ];
+    let f = Fixture::multi();
+    for file in encrypted {
+        std::fs::write(
+            f.root.join(file),
+            "jupyterhub:\n  hub:\n    cookieSecret: ENC[AES256_GCM,data:x]\nsops:\n  version: 3.8.1\n",
+        )
+        .unwrap();
+    }
+    // and a problem in a plain file, so there is something to report
+    append(
+        &f.root,
+        "config/clusters/alpha/physics.values.yaml",
+        "  hub:\n    db:\n      type: mysql\n",
+    );
+    let runs: Vec<_> = ["1", "4"]
+        .into_iter()
+        .map(|jobs| {
+            f.test()
+                .args(["validate", "--format", "json", "--jobs", jobs])
+                .status(2)
+                .run()
+        })
+        .collect();
+    assert_eq!(runs[0].stdout, runs[1].stdout, "the same findings");
+    for r in &runs {
+        let mut sops: Vec<&str> = r
+            .calls
+            .iter()
+            .filter(|c| c.starts_with("sops --decrypt"))
+            .map(String::as_str)
+            .collect();
+        sops.sort_unstable();
+        let want: Vec<String> = encrypted
+            .iter()
+            .map(|f| format!("sops --decrypt {f}"))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        assert_eq!(sops, want, "each encrypted file decrypted once");
+    }
+}

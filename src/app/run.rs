@@ -233,7 +233,7 @@ fn execute(
     }
     let plan = run_plan::build(repo, jobs, &release_options(repo, exec))?;
     preflight::require_programs(&plan.programs, exec.dry_run, log)?;
-    preflight::before_run(repo, &plan, exec.dry_run, log)?;
+    preflight::before_run(repo, &plan, exec.dry_run, usize::from(exec.jobs), log)?;
 
     let opts = RunOptions {
         jobs: usize::from(exec.jobs),

@@ -31,8 +31,13 @@ pub(crate) fn validate_cmd(args: ValidateArgs, root: &Path, log: &Log) -> anyhow
         } else {
             None
         };
-        let (mut f, clusters) =
-            crate::execute::preflight::check_values(&repo, checks.as_deref(), &runner, log);
+        let (mut f, clusters) = crate::execute::preflight::check_values(
+            &repo,
+            checks.as_deref(),
+            &runner,
+            log,
+            usize::from(args.jobs),
+        );
         if args.helm && f.problems.is_empty() {
             let releases =
                 checks.unwrap_or_else(|| validate::every_release(&repo, clusters.iter()));

@@ -11,10 +11,40 @@ use super::error::ConfigError;
 pub const MAX_DEPTH: usize = 100;
 
 /// Parse `text` (the content of `file`, repo-relative) into `T`.
+///
+/// One parse when the document is well-formed: libyaml builds a `serde_yaml::Value`, whose
+/// mappings refuse a repeated key, and `T` is read from that. Anything else (a syntax or type
+/// error, a repeated key, and the rare documents where the value could differ from a direct read:
+/// tags, merge keys, non-string keys) takes the exact path: the key scan with both lines of a
+/// repeated key, then serde's own error with its position.
 pub fn from_str<T: DeserializeOwned>(file: &str, text: &str) -> Result<T, ConfigError> {
     check_depth(file, text)?;
+    if let Some(v) = one_parse(text) {
+        return Ok(v);
+    }
     check_keys(file, text)?;
     serde_yaml::from_str(text).map_err(|e| to_config_error(file, &e))
+}
+
+fn one_parse<T: DeserializeOwned>(text: &str) -> Option<T> {
+    let v: serde_yaml::Value = serde_yaml::from_str(text).ok()?;
+    if !plain(&v) {
+        return None;
+    }
+    serde_yaml::from_value(v).ok()
+}
+
+/// No tag, no merge key, and only string keys anywhere in `v`.
+fn plain(v: &serde_yaml::Value) -> bool {
+    use serde_yaml::Value;
+    match v {
+        Value::Mapping(m) => m
+            .iter()
+            .all(|(k, v)| matches!(k, Value::String(s) if s != "<<") && plain(v)),
+        Value::Sequence(s) => s.iter().all(plain),
+        Value::Tagged(_) => false,
+        _ => true,
+    }
 }
 
 /// Refuse a document whose collections nest deeper than [`MAX_DEPTH`], before any parser builds
@@ -256,6 +286,45 @@ mod tests {
     #[allow(dead_code)]
     struct Inner {
         zone: String,
+    }
+
+    #[test]
+    fn one_parse_reads_what_the_exact_path_reads() {
+        use serde_json::json;
+        // well-formed: one parse; tags, merge keys and non-string keys: the exact path
+        let cases = [
+            (
+                "a: 1\nb: [x, {c: true}]\n",
+                json!({"a": 1, "b": ["x", {"c": true}]}),
+            ),
+            ("a: !!str 1\n", json!({"a": "1"})),
+            ("1: a\n", json!({"1": "a"})),
+            ("", json!(null)),
+        ];
+        for (doc, want) in cases {
+            let got: serde_json::Value = from_str("f.yaml", doc).unwrap();
+            assert_eq!(got, want, "{doc:?}");
+            let exact: serde_json::Value = serde_yaml::from_str(doc).unwrap();
+            assert_eq!(got, exact, "{doc:?}");
+        }
+        assert!(!plain(&serde_yaml::from_str("a: !t 1\n").unwrap()));
+        assert!(!plain(
+            &serde_yaml::from_str("b: &x {c: 1}\na: {<<: *x}\n").unwrap()
+        ));
+        assert!(!plain(&serde_yaml::from_str("1: a\n").unwrap()));
+        // keys equal as text but not as values: still a repeated key, with both lines
+        let e = from_str::<serde_json::Value>("f.yaml", "1: a\n'1': b\n").unwrap_err();
+        assert_eq!(
+            e.message,
+            "duplicate key `1` (first at line 1): a key may appear once"
+        );
+        assert_eq!(e.line, Some(2));
+        let e = from_str::<serde_json::Value>("f.yaml", "a:\n  b: 1\n  b: 2\n").unwrap_err();
+        assert_eq!(
+            e.message,
+            "duplicate key `b` (first at line 2): a key may appear once"
+        );
+        assert_eq!(e.field.as_deref(), Some("a"));
     }
 
     #[test]

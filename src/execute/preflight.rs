@@ -2,6 +2,7 @@
 //! validates, and every encrypted file it will hand to a tool decrypts to a document that parses
 //! (a secret that cannot be parsed cannot be masked). Any problem stops the run with exit 2.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use super::secrets::{self, DecryptError, SecretKind};
@@ -55,24 +56,73 @@ pub fn require_jsonnet(programs: &[String], log: &Log) -> anyhow::Result<()> {
     crate::jsonnet::check_version(&printed).map_err(|m| UsageError(m).into())
 }
 
-/// Decrypt with sops when it is installed; otherwise the file is skipped with a notice. What
-/// sops prints is checked and its secrets masked (see [`secrets::decrypt_checked`]).
-pub fn decryptor<'a>(
+/// Decrypts with sops when it is installed; otherwise a file is skipped with a notice. What sops
+/// prints is checked and its secrets masked (see [`secrets::decrypt_checked`]). Every answer is
+/// kept: [`Decryptor::prefetch`] decrypts a list on up to `jobs` threads at once (one sops
+/// each), and [`Decryptor::decrypt`] then answers from what was kept, in whatever order
+/// validation asks, so its findings come out as they would one file at a time.
+pub struct Decryptor<'a> {
     runner: &'a dyn Runner,
     log: &'a Log,
     root: &'a Path,
-) -> impl Fn(&str) -> Result<String, Undecrypted> + 'a {
-    move |file: &str| {
-        if which::which("sops").is_err() {
+    jobs: usize,
+    /// Whether sops is on PATH (looked up once).
+    sops: std::sync::OnceLock<bool>,
+    kept: std::sync::Mutex<HashMap<String, Result<String, Undecrypted>>>,
+}
+
+impl<'a> Decryptor<'a> {
+    pub fn new(runner: &'a dyn Runner, log: &'a Log, root: &'a Path, jobs: usize) -> Self {
+        Decryptor {
+            runner,
+            log,
+            root,
+            jobs,
+            sops: std::sync::OnceLock::new(),
+            kept: Default::default(),
+        }
+    }
+
+    fn kept(&self) -> std::sync::MutexGuard<'_, HashMap<String, Result<String, Undecrypted>>> {
+        self.kept
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn decrypt_now(&self, file: &str) -> Result<String, Undecrypted> {
+        if !*self.sops.get_or_init(|| which::which("sops").is_ok()) {
             return Err(Undecrypted::Skipped("sops is not installed".into()));
         }
-        match secrets::decrypt_checked(runner, log, root, file, SecretKind::Values) {
+        match secrets::decrypt_checked(self.runner, self.log, self.root, file, SecretKind::Values) {
             Ok(Some(text)) => Ok(text),
             Ok(None) => Err(Undecrypted::Skipped("not decrypted in a dry run".into())),
             Err(DecryptError::Invalid(e)) => Err(Undecrypted::Invalid(e)),
             Err(DecryptError::Cmd(e)) => Err(Undecrypted::Skipped(format!(
                 "sops could not decrypt it: {e}"
             ))),
+        }
+    }
+
+    /// `file` decrypted (or why not), from what [`Self::prefetch`] kept or by running sops now.
+    pub fn decrypt(&self, file: &str) -> Result<String, Undecrypted> {
+        if let Some(r) = self.kept().get(file) {
+            return r.clone();
+        }
+        let r = self.decrypt_now(file);
+        self.kept().insert(file.to_string(), r.clone());
+        r
+    }
+
+    /// Decrypt `files` now, up to `jobs` sops processes at once, and keep the answers.
+    pub fn prefetch(&self, files: &[String]) {
+        let todo: Vec<&String> = {
+            let kept = self.kept();
+            files.iter().filter(|f| !kept.contains_key(*f)).collect()
+        };
+        let answers = super::pool::parallel(self.jobs, &todo, |f| self.decrypt_now(f));
+        let mut kept = self.kept();
+        for (f, r) in todo.into_iter().zip(answers) {
+            kept.insert(f.clone(), r);
         }
     }
 }
@@ -121,17 +171,21 @@ pub fn renderer<'a>(
     }
 }
 
-/// Validation's readers for a run: sops and jsonnet through `runner`.
+/// Validation's readers for a run: sops (up to `jobs` at once) and jsonnet through `runner`.
 pub fn check_values<'a>(
     repo: &MultiRepo,
     checks: Option<&[validate::ValuesCheck]>,
     runner: &'a dyn Runner,
     log: &'a Log,
+    jobs: usize,
 ) -> (Findings, Vec<crate::config::cluster::Cluster>) {
-    let decrypt = decryptor(runner, log, &repo.root);
+    let decryptor = Decryptor::new(runner, log, &repo.root, jobs);
+    let decrypt = |file: &str| decryptor.decrypt(file);
+    let prefetch = |files: &[String]| decryptor.prefetch(files);
     let render = renderer(runner, &repo.root);
     let readers = Readers {
         decrypt: &decrypt,
+        prefetch: &prefetch,
         render: &render,
     };
     validate::multi(repo, checks, readers)
@@ -145,11 +199,12 @@ pub fn before_run(
     repo: &MultiRepo,
     plan: &RunPlan,
     dry_run: bool,
+    jobs: usize,
     log: &Log,
 ) -> anyhow::Result<()> {
     let runner = RealRunner::in_repo(&repo.root, log);
     let checks = validate::checks_of(plan);
-    let (mut f, _) = check_values(repo, Some(&checks), &runner, log);
+    let (mut f, _) = check_values(repo, Some(&checks), &runner, log, jobs);
     if !dry_run && f.problems.is_empty() {
         let mut files: Vec<(&str, SecretKind)> = Vec::new();
         for c in &plan.clusters {

@@ -3,7 +3,8 @@
 //! before daskhub, or daskhub's copy of basehub lacks basehub's own subcharts), and the version of
 //! a named remote dependency (dask-gateway, whose CRDs a hub needs).
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 
 use crate::config::charts::ChartYaml;
 use crate::config::paths;
@@ -11,9 +12,23 @@ use crate::config::paths;
 /// Reads a repo file's text (repo-relative path); `None` when it cannot be read.
 pub type Read<'a> = &'a dyn Fn(&str) -> Option<Arc<str>>;
 
-fn chart_yaml(read: Read<'_>, file: &str) -> Option<ChartYaml> {
+/// Chart.yaml texts already parsed in this process, by content: a chart's closure is asked for
+/// every release that uses it (5,000 times in a large repo), its Chart.yaml parsed once.
+type Parsed = HashMap<Arc<str>, Option<Arc<ChartYaml>>>;
+static PARSED: LazyLock<Mutex<Parsed>> = LazyLock::new(Default::default);
+
+fn chart_yaml(read: Read<'_>, file: &str) -> Option<Arc<ChartYaml>> {
     let text = read(file)?;
-    crate::config::yaml::from_str(file, &text).ok()
+    let lock = || PARSED.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(c) = lock().get(&text) {
+        return c.clone();
+    }
+    // (errors are the loader's to report: here a Chart.yaml that does not parse has no deps)
+    let c = crate::config::yaml::from_str(file, &text)
+        .ok()
+        .map(Arc::new);
+    lock().insert(text, c.clone());
+    c
 }
 
 /// A chart's local dependency folders (repo-relative) with their keys, from `file` (its

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use super::locate::Locations;
+use super::locate::Lazy;
 use crate::config::ConfigError;
 use crate::config::cluster::{CLUSTERS_DIR, Cluster};
 use crate::config::multi::{HELM_CHARTS_DIR, MultiRepo};
@@ -19,10 +19,10 @@ pub(super) fn check(
     problems: &mut Vec<ConfigError>,
 ) {
     let path = Cluster::yaml_path(&c.name);
-    let loc = Locations::of(text);
+    let loc = Lazy::new(text);
     let err = |pointer: &str, msg: String| {
         let mut e = ConfigError::new(path.clone(), msg).field(crate::config::yaml::dotted(pointer));
-        if let Some((l, col)) = loc.find(pointer) {
+        if let Some((l, col)) = loc.get().find(pointer) {
             e = e.at(l, col);
         }
         e

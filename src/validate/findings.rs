@@ -12,7 +12,7 @@ pub struct Findings {
 }
 
 /// Why an encrypted file's content was not checked.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum Undecrypted {
     /// It could not be decrypted here (no sops, no key, a dry run): a notice.
     Skipped(String),
@@ -33,6 +33,8 @@ pub type Render<'a> =
 #[derive(Clone, Copy)]
 pub struct Readers<'a> {
     pub decrypt: Decrypt<'a>,
+    /// The encrypted files about to be asked for: decrypt them now, several at once.
+    pub prefetch: &'a dyn Fn(&[String]),
     pub render: Render<'a>,
 }
 

@@ -82,6 +82,26 @@ impl MarkedEventReceiver for Builder {
     }
 }
 
+/// A document's [`Locations`], built on first use: most documents have no problem to locate, and
+/// indexing one costs a second parse.
+pub struct Lazy<'a> {
+    text: &'a str,
+    built: std::cell::OnceCell<Locations>,
+}
+
+impl<'a> Lazy<'a> {
+    pub fn new(text: &'a str) -> Lazy<'a> {
+        Lazy {
+            text,
+            built: std::cell::OnceCell::new(),
+        }
+    }
+
+    pub fn get(&self) -> &Locations {
+        self.built.get_or_init(|| Locations::of(self.text))
+    }
+}
+
 impl Locations {
     /// Index a document; a document that does not parse, or nests too deeply, gives no
     /// locations.

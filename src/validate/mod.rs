@@ -93,6 +93,14 @@ pub fn multi(
         }
     };
     let mut charts = values::Charts::new();
+    // the encrypted files the checks will ask for, decrypted at once (several sops in parallel)
+    let mut encrypted: Vec<String> = releases
+        .iter()
+        .flat_map(|r| values::to_decrypt(root, r, &mut charts))
+        .collect();
+    encrypted.sort_unstable();
+    encrypted.dedup();
+    (readers.prefetch)(&encrypted);
     for r in releases {
         values::check(root, r, readers, &mut charts, &mut f);
     }

@@ -72,13 +72,16 @@ pub fn check(schema: &Schema, file: &str, text: &str, out: &mut Vec<ConfigError>
             return;
         }
     };
-    let loc = Locations::of(text);
     let mut errors: Vec<(String, String)> = validator
         .iter_errors(&doc)
         .map(|e| (e.instance_path().to_string(), e.to_string()))
         .collect();
+    if errors.is_empty() {
+        return; // nothing to locate: no second parse
+    }
     errors.sort();
     errors.dedup();
+    let loc = Locations::of(text);
     for (mut pointer, message) in errors {
         // "Additional properties are not allowed ('regoin' was unexpected)": point at the key
         if let Some(key) = message

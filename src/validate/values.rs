@@ -29,14 +29,84 @@ pub(super) struct ChartSchema {
     defaults: Json,
 }
 
-pub(super) type Charts = HashMap<String, Rc<ChartSchema>>;
+/// What is read once per validation however many releases share it: each chart's schema and
+/// defaults, each chart's closure, each plain values file's parse, each cluster folder's real path.
+#[derive(Default)]
+pub(super) struct Charts {
+    schemas: HashMap<String, Rc<ChartSchema>>,
+    closures: HashMap<String, Rc<Vec<crate::plan::chart::Member>>>,
+    plain: HashMap<String, Rc<Plain>>,
+    real_dirs: HashMap<String, Option<std::path::PathBuf>>,
+}
+
+impl Charts {
+    pub(super) fn new() -> Charts {
+        Charts::default()
+    }
+
+    fn closure(&mut self, root: &Path, chart: &str) -> Rc<Vec<crate::plan::chart::Member>> {
+        if let Some(c) = self.closures.get(chart) {
+            return Rc::clone(c);
+        }
+        let read_repo = |p: &str| read(root, p).map(Arc::from);
+        let plain = |folder: &str| format!("{folder}/Chart.yaml");
+        let c = Rc::new(crate::plan::chart::closure(&read_repo, chart, &plain));
+        self.closures.insert(chart.to_string(), Rc::clone(&c));
+        c
+    }
+
+    /// A plain (not encrypted, not jsonnet) values file, read and parsed.
+    fn plain(&mut self, root: &Path, file: &str, secret: bool) -> Rc<Plain> {
+        if let Some(p) = self.plain.get(file) {
+            return Rc::clone(p);
+        }
+        let p = Rc::new(match crate::config::files::read_text(&root.join(file)) {
+            Ok(text) => match crate::config::yaml::check_values_doc(file, &text, secret) {
+                Ok(value) => Plain::Parsed(text, value),
+                Err(e) => Plain::Invalid(e),
+            },
+            Err(crate::config::files::ReadError::Missing) => Plain::Missing,
+            Err(e) => Plain::Unreadable(e.to_string()),
+        });
+        self.plain.insert(file.to_string(), Rc::clone(&p));
+        p
+    }
+
+    /// A folder's real path (symlinks resolved), resolved once per folder.
+    fn real_dir(&mut self, root: &Path, dir: &str) -> Option<std::path::PathBuf> {
+        self.real_dirs
+            .entry(dir.to_string())
+            .or_insert_with(|| root.join(dir).canonicalize().ok())
+            .clone()
+    }
+
+    /// A file's real path: its folder's (resolved once per folder) and its name, or resolved
+    /// in full when the file itself is a symlink; `None` when it does not exist.
+    fn real_file(&mut self, root: &Path, file: &str) -> Option<std::path::PathBuf> {
+        let (dir, name) = file.rsplit_once('/').unwrap_or((".", file));
+        let path = root.join(file);
+        let meta = std::fs::symlink_metadata(&path).ok()?;
+        if meta.file_type().is_symlink() || name == ".." || name == "." {
+            return path.canonicalize().ok();
+        }
+        Some(self.real_dir(root, dir)?.join(name))
+    }
+}
+
+/// A plain values file as read: its text and value, or why not.
+enum Plain {
+    Parsed(String, Json),
+    Invalid(ConfigError),
+    Missing,
+    Unreadable(String),
+}
 
 fn read(root: &Path, rel: &str) -> Option<String> {
     crate::config::files::read_text(&root.join(rel)).ok()
 }
 
 fn chart_schema(root: &Path, charts: &mut Charts, chart: &str) -> Rc<ChartSchema> {
-    if let Some(c) = charts.get(chart) {
+    if let Some(c) = charts.schemas.get(chart) {
         return Rc::clone(c);
     }
     let file = format!("{chart}/values.schema.yaml");
@@ -50,8 +120,41 @@ fn chart_schema(root: &Path, charts: &mut Charts, chart: &str) -> Rc<ChartSchema
         validator,
         defaults,
     });
-    charts.insert(chart.to_string(), Rc::clone(&c));
+    charts.schemas.insert(chart.to_string(), Rc::clone(&c));
     c
+}
+
+/// A cluster's file outside its folder (or a symlink out of it): a cross-file problem already, its
+/// content not ours to judge.
+fn outside(root: &Path, r: &ValuesCheck, file: &str, charts: &mut Charts) -> bool {
+    let Some(dir) = r
+        .dir
+        .as_ref()
+        .filter(|_| paths::is_under(file, CLUSTERS_DIR))
+    else {
+        return false;
+    };
+    let inside = charts.real_dir(root, dir).zip(charts.real_file(root, file));
+    !paths::is_under(file, dir) || !inside.is_some_and(|(d, f)| f.starts_with(d))
+}
+
+/// The encrypted files [`check`] will decrypt for `r`: those of a release whose charts have a
+/// schema, inside its cluster's folder, and there.
+pub(super) fn to_decrypt(root: &Path, r: &ValuesCheck, charts: &mut Charts) -> Vec<String> {
+    let members = charts.closure(root, &r.spec.chart);
+    let has_schema = members
+        .iter()
+        .any(|m| chart_schema(root, charts, &m.folder).validator.is_some());
+    if !has_schema {
+        return Vec::new();
+    }
+    r.spec
+        .values
+        .iter()
+        .filter(|v| v.kind == ValuesKind::Encrypted)
+        .filter(|v| !outside(root, r, &v.path, charts) && root.join(&v.path).is_file())
+        .map(|v| v.path.clone())
+        .collect()
 }
 
 /// One values file as read for the check: its path, its YAML text (none for a jsonnet render,
@@ -73,9 +176,7 @@ pub(super) fn check(
     let spec = &r.spec;
     let label = format!("{}/{}", r.cluster, spec.release);
     // the schemas that apply: the chart's, and each local subchart's under its key
-    let read_repo = |p: &str| read(root, p).map(Arc::from);
-    let plain = |folder: &str| format!("{folder}/Chart.yaml");
-    let members = crate::plan::chart::closure(&read_repo, &spec.chart, &plain);
+    let members = charts.closure(root, &spec.chart);
     let schemas: Vec<(Vec<String>, Rc<ChartSchema>)> = members
         .iter()
         .map(|m| (m.key.clone(), chart_schema(root, charts, &m.folder)))
@@ -92,20 +193,9 @@ pub(super) fn check(
         let file = &v.path;
         // a cluster's file outside its folder (or a symlink out of it) is a cross-file problem
         // already: its content is not ours to judge
-        if let Some(dir) = r
-            .dir
-            .as_ref()
-            .filter(|_| paths::is_under(file, CLUSTERS_DIR))
-        {
-            let inside = root
-                .join(dir)
-                .canonicalize()
-                .ok()
-                .zip(root.join(file).canonicalize().ok());
-            if !paths::is_under(file, dir) || !inside.is_some_and(|(d, f)| f.starts_with(d)) {
-                complete = false;
-                continue;
-            }
+        if outside(root, r, file, charts) {
+            complete = false;
+            continue;
         }
         if v.kind == ValuesKind::Jsonnet {
             let rendered = (readers.render)(spec, file).and_then(|text| {
@@ -135,8 +225,37 @@ pub(super) fn check(
             }
             continue;
         }
-        let mut text = match crate::config::files::read_text(&root.join(file)) {
-            Ok(t) => t,
+        let secret =
+            v.kind == ValuesKind::Encrypted || crate::config::secret_files::is_secret_name(file);
+        if v.kind != ValuesKind::Encrypted {
+            match &*charts.plain(root, file, secret) {
+                Plain::Parsed(text, value) => docs.push(Doc {
+                    file: file.clone(),
+                    text: Some(text.clone()),
+                    value: value.clone(),
+                    secret,
+                }),
+                Plain::Invalid(e) => {
+                    f.problems.push(e.clone());
+                    complete = false;
+                }
+                Plain::Missing => {
+                    complete = false; // a cross-file problem (or a missing chart file, below)
+                    if !paths::is_under(file, CLUSTERS_DIR) {
+                        f.problems
+                            .push(ConfigError::new(file.clone(), "does not exist"));
+                    }
+                }
+                Plain::Unreadable(e) => {
+                    f.problems.push(ConfigError::new(file.clone(), e.clone()));
+                    complete = false;
+                }
+            }
+            continue;
+        }
+        // an encrypted file: it must be there and readable, its content is sops's to give
+        match crate::config::files::read_text(&root.join(file)) {
+            Ok(_) => {}
             Err(crate::config::files::ReadError::Missing) => {
                 complete = false; // a cross-file problem (or a missing chart file, below)
                 if !paths::is_under(file, CLUSTERS_DIR) {
@@ -151,30 +270,26 @@ pub(super) fn check(
                 complete = false;
                 continue;
             }
-        };
-        let secret =
-            v.kind == ValuesKind::Encrypted || crate::config::secret_files::is_secret_name(file);
-        if v.kind == ValuesKind::Encrypted {
-            if !has_schema {
-                continue; // nothing to check the content against
-            }
-            match (readers.decrypt)(file) {
-                Ok(plain) => text = plain,
-                Err(Undecrypted::Invalid(e)) => {
-                    f.problems.push(e);
-                    complete = false;
-                    continue;
-                }
-                Err(Undecrypted::Skipped(why)) => {
-                    f.notices.push(format!(
-                        "{label}: {file} not checked against {}: {why}",
-                        schema_files.join(", ")
-                    ));
-                    complete = false;
-                    continue;
-                }
-            }
         }
+        if !has_schema {
+            continue; // nothing to check the content against
+        }
+        let text = match (readers.decrypt)(file) {
+            Ok(plain) => plain,
+            Err(Undecrypted::Invalid(e)) => {
+                f.problems.push(e);
+                complete = false;
+                continue;
+            }
+            Err(Undecrypted::Skipped(why)) => {
+                f.notices.push(format!(
+                    "{label}: {file} not checked against {}: {why}",
+                    schema_files.join(", ")
+                ));
+                complete = false;
+                continue;
+            }
+        };
         match crate::config::yaml::check_values_doc(file, &text, secret) {
             Ok(value) => docs.push(Doc {
                 file: file.clone(),
