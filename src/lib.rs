@@ -14,6 +14,7 @@ pub mod execute;
 pub mod gitops;
 pub mod jsonnet;
 pub mod log;
+pub mod parallel;
 pub mod plan;
 pub mod report;
 pub mod runner;

@@ -163,33 +163,8 @@ impl MultiRepo {
     pub fn load_clusters(&self, names: &[String]) -> Result<Vec<Cluster>, ConfigErrors> {
         let paths: Vec<String> = names.iter().map(|n| Cluster::yaml_path(n)).collect();
         self.tree.prefetch(&paths);
-        let threads = std::thread::available_parallelism()
-            .map_or(1, usize::from)
-            .min(names.len().max(1));
-        let chunk = names.len().div_ceil(threads).max(1);
-        let results: Vec<Result<Cluster, ConfigError>> = std::thread::scope(|s| {
-            let handles: Vec<_> = names
-                .chunks(chunk)
-                .map(|part| {
-                    s.spawn(move || {
-                        part.iter()
-                            .map(|n| self.load_cluster(n))
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| {
-                    h.join().unwrap_or_else(|_| {
-                        vec![Err(ConfigError::new(
-                            CLUSTERS_DIR,
-                            "internal error: a loader thread panicked",
-                        ))]
-                    })
-                })
-                .collect()
-        });
+        let threads = std::thread::available_parallelism().map_or(1, usize::from);
+        let results = crate::parallel::map(threads, names, |n| self.load_cluster(n));
         let mut clusters = Vec::with_capacity(results.len());
         let mut errors = Vec::new();
         for r in results {

@@ -11,6 +11,13 @@ pub fn normalize(path: &str) -> Result<String, String> {
             "`{path}` is absolute; give paths relative to the repo root"
         ));
     }
+    // most paths are normal already: one pass, one allocation
+    if trimmed
+        .split('/')
+        .all(|p| !p.is_empty() && p != "." && p != "..")
+    {
+        return Ok(trimmed.to_string());
+    }
     for part in trimmed.split('/') {
         match part {
             "" | "." => {}

@@ -27,11 +27,21 @@ pub fn from_str<T: DeserializeOwned>(file: &str, text: &str) -> Result<T, Config
 }
 
 fn one_parse<T: DeserializeOwned>(text: &str) -> Option<T> {
+    serde_yaml::from_value(value_of(text)?).ok()
+}
+
+fn value_of(text: &str) -> Option<serde_yaml::Value> {
     let v: serde_yaml::Value = serde_yaml::from_str(text).ok()?;
-    if !plain(&v) {
-        return None;
-    }
-    serde_yaml::from_value(v).ok()
+    plain(&v).then_some(v)
+}
+
+/// The document as a `serde_yaml::Value` when [`from_str`] reads it in one parse (not too deep,
+/// well-formed, no repeated key, tag, merge key or non-string key), for a caller that reads it
+/// twice (as JSON for a schema and as a type); `None` when only [`from_str`] can say what is
+/// wrong.
+pub fn plain_value(text: &str) -> Option<serde_yaml::Value> {
+    check_depth("", text).ok()?;
+    value_of(text)
 }
 
 /// No tag, no merge key, and only string keys anywhere in `v`.

@@ -1,8 +1,8 @@
 //! Running many releases at once, within limits: at most `--jobs` helm processes across the
 //! whole run ([`Permits`]), a runner per release that records its commands ([`Guarded`]), and
-//! [`parallel`] for a list of work items.
+//! [`parallel`] (from [`crate::parallel`]) for a list of work items.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Condvar, Mutex};
 
 use crate::cmd::Cmd;
@@ -101,36 +101,7 @@ impl Runner for Guarded<'_> {
     }
 }
 
-/// `f` over `items` on up to `workers` threads (taking the next item as each one finishes); the
-/// results in item order.
-pub fn parallel<T: Sync, R: Send>(
-    workers: usize,
-    items: &[T],
-    f: impl Fn(&T) -> R + Sync,
-) -> Vec<R> {
-    let next = AtomicUsize::new(0);
-    let results = Mutex::new(Vec::with_capacity(items.len()));
-    std::thread::scope(|s| {
-        for _ in 0..workers.clamp(1, items.len().max(1)) {
-            s.spawn(|| {
-                loop {
-                    let k = next.fetch_add(1, Ordering::SeqCst);
-                    let Some(item) = items.get(k) else { break };
-                    let r = f(item);
-                    results
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .push((k, r));
-                }
-            });
-        }
-    });
-    let mut r = results
-        .into_inner()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    r.sort_by_key(|(k, _)| *k);
-    r.into_iter().map(|(_, r)| r).collect()
-}
+pub use crate::parallel::map as parallel;
 
 impl RunnerFactory for crate::runner::RecordingRunner {
     fn make<'a>(&'a self, _log: &Log) -> Box<dyn Runner + 'a> {

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use super::locate::Lazy;
+use super::real_paths::RealPaths;
 use crate::config::ConfigError;
 use crate::config::cluster::{CLUSTERS_DIR, Cluster};
 use crate::config::multi::{HELM_CHARTS_DIR, MultiRepo};
@@ -16,6 +17,7 @@ pub(super) fn check(
     c: &Cluster,
     text: &str,
     domains: &mut BTreeMap<String, String>,
+    paths: &mut RealPaths,
     problems: &mut Vec<ConfigError>,
 ) {
     let path = Cluster::yaml_path(&c.name);
@@ -27,10 +29,7 @@ pub(super) fn check(
         }
         e
     };
-    let root_canon = repo
-        .root
-        .canonicalize()
-        .unwrap_or_else(|_| repo.root.clone());
+    let root_canon = paths.real_root.clone().unwrap_or_else(|| repo.root.clone());
     let dir_canon = root_canon.join(&c.dir);
     // every file the cluster names: inside its folder, present, no symlink out of the repo
     // (pointer, file, repo-relative with a `/`: a `chart_override` may name a file anywhere in
@@ -94,21 +93,21 @@ pub(super) fn check(
             ));
             continue;
         }
-        match repo.root.join(&norm).canonicalize() {
-            Err(_) => problems.push(err(&pointer, format!("{norm} does not exist"))),
-            Ok(real) if !real.starts_with(&root_canon) => {
+        match paths.file(&norm) {
+            None => problems.push(err(&pointer, format!("{norm} does not exist"))),
+            Some(real) if !real.starts_with(&root_canon) => {
                 problems.push(err(
                     &pointer,
                     format!("{norm} is a symlink out of the repository"),
                 ));
             }
-            Ok(real) if !repo_relative && !real.starts_with(&dir_canon) => {
+            Some(real) if !repo_relative && !real.starts_with(&dir_canon) => {
                 problems.push(err(
                     &pointer,
                     format!("{norm} resolves outside the cluster folder {}", c.dir),
                 ));
             }
-            Ok(_) => {}
+            Some(_) => {}
         }
     }
     let mut names = BTreeSet::new();

@@ -11,6 +11,7 @@
 mod cross_file;
 mod findings;
 pub mod locate;
+mod real_paths;
 pub mod schema;
 mod values;
 
@@ -64,25 +65,49 @@ pub fn multi(
     let root = &repo.root;
     check_deploy_yaml(root, repo.settings_error.clone(), &mut f);
     f.problems.extend(repo.folder_problems.iter().cloned());
-    let mut clusters = Vec::new();
-    for name in &repo.cluster_names {
+    // each cluster file against the schema and through the loader, a few at a time
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let checked = crate::parallel::map(threads, &repo.cluster_names, |name| {
         let path = Cluster::yaml_path(name);
+        let mut problems = Vec::new();
         let Ok(text) = repo.cluster_text(name) else {
-            continue;
+            return (problems, None);
         };
-        let before = f.problems.len();
-        schema::check(&schema::CLUSTER, &path, &text, &mut f.problems);
+        // a well-formed file is parsed once for both; anything else is said as the loader says it
+        let once = crate::config::yaml::plain_value(&text).and_then(|v| {
+            let doc: serde_json::Value = serde_yaml::from_value(v.clone()).ok()?;
+            let file = serde_yaml::from_value(v).ok()?;
+            Some((doc, Cluster::from_file(name, file).ok()?))
+        });
+        if let Some((doc, cluster)) = once {
+            schema::check_doc(&schema::CLUSTER, &path, &text, &doc, &mut problems);
+            return (problems, Some((cluster, text)));
+        }
+        schema::check(&schema::CLUSTER, &path, &text, &mut problems);
         match repo.load_cluster(name) {
-            Ok(c) => clusters.push((c, text)),
+            Ok(c) => (problems, Some((c, text))),
             // The schema said it already; otherwise it is a rule the schema cannot express
             // (the name must equal the folder), or the loader and the schema disagree.
-            Err(e) if f.problems.len() == before => f.problems.push(e),
-            Err(_) => {}
+            Err(e) if problems.is_empty() => (vec![e], None),
+            Err(_) => (problems, None),
         }
+    });
+    let mut clusters = Vec::new();
+    for (problems, cluster) in checked {
+        f.problems.extend(problems);
+        clusters.extend(cluster);
     }
+    let mut charts = values::Charts::new(root);
     let mut domains: BTreeMap<String, String> = BTreeMap::new();
     for (c, text) in &clusters {
-        cross_file::check(repo, c, text, &mut domains, &mut f.problems);
+        cross_file::check(
+            repo,
+            c,
+            text,
+            &mut domains,
+            &mut charts.paths,
+            &mut f.problems,
+        );
     }
     let all;
     let releases = match releases {
@@ -92,7 +117,6 @@ pub fn multi(
             &all
         }
     };
-    let mut charts = values::Charts::new();
     // the encrypted files the checks will ask for, decrypted at once (several sops in parallel)
     let mut encrypted: Vec<String> = releases
         .iter()

@@ -55,13 +55,14 @@ pub fn without_instance(e: &jsonschema::ValidationError<'_>) -> String {
 
 /// Check `text` (the content of `file`) against `schema`, adding located problems.
 pub fn check(schema: &Schema, file: &str, text: &str, out: &mut Vec<ConfigError>) {
-    let doc: Json = match crate::config::yaml::to_json(file, text) {
-        Ok(d) => d,
-        Err(e) => {
-            out.push(e);
-            return;
-        }
-    };
+    match crate::config::yaml::to_json(file, text) {
+        Ok(doc) => check_doc(schema, file, text, &doc, out),
+        Err(e) => out.push(e),
+    }
+}
+
+/// [`check`] of `doc`, already read from `text`.
+pub fn check_doc(schema: &Schema, file: &str, text: &str, doc: &Json, out: &mut Vec<ConfigError>) {
     let validator = match &schema.validator {
         Ok(v) => v,
         Err(e) => {
@@ -73,7 +74,7 @@ pub fn check(schema: &Schema, file: &str, text: &str, out: &mut Vec<ConfigError>
         }
     };
     let mut errors: Vec<(String, String)> = validator
-        .iter_errors(&doc)
+        .iter_errors(doc)
         .map(|e| (e.instance_path().to_string(), e.to_string()))
         .collect();
     if errors.is_empty() {

@@ -14,6 +14,7 @@ use serde_json::Value as Json;
 
 use super::findings::{Findings, Readers, Undecrypted, ValuesCheck};
 use super::locate::Locations;
+use super::real_paths::RealPaths;
 use super::schema;
 use crate::config::ConfigError;
 use crate::config::cluster::{CLUSTERS_DIR, Cluster};
@@ -30,18 +31,22 @@ pub(super) struct ChartSchema {
 }
 
 /// What is read once per validation however many releases share it: each chart's schema and
-/// defaults, each chart's closure, each plain values file's parse, each cluster folder's real path.
-#[derive(Default)]
+/// defaults, each chart's closure, each plain values file's parse, each folder's real path.
 pub(super) struct Charts {
     schemas: HashMap<String, Rc<ChartSchema>>,
     closures: HashMap<String, Rc<Vec<crate::plan::chart::Member>>>,
     plain: HashMap<String, Rc<Plain>>,
-    real_dirs: HashMap<String, Option<std::path::PathBuf>>,
+    pub(super) paths: RealPaths,
 }
 
 impl Charts {
-    pub(super) fn new() -> Charts {
-        Charts::default()
+    pub(super) fn new(root: &Path) -> Charts {
+        Charts {
+            schemas: HashMap::new(),
+            closures: HashMap::new(),
+            plain: HashMap::new(),
+            paths: RealPaths::new(root),
+        }
     }
 
     fn closure(&mut self, root: &Path, chart: &str) -> Rc<Vec<crate::plan::chart::Member>> {
@@ -70,26 +75,6 @@ impl Charts {
         });
         self.plain.insert(file.to_string(), Rc::clone(&p));
         p
-    }
-
-    /// A folder's real path (symlinks resolved), resolved once per folder.
-    fn real_dir(&mut self, root: &Path, dir: &str) -> Option<std::path::PathBuf> {
-        self.real_dirs
-            .entry(dir.to_string())
-            .or_insert_with(|| root.join(dir).canonicalize().ok())
-            .clone()
-    }
-
-    /// A file's real path: its folder's (resolved once per folder) and its name, or resolved
-    /// in full when the file itself is a symlink; `None` when it does not exist.
-    fn real_file(&mut self, root: &Path, file: &str) -> Option<std::path::PathBuf> {
-        let (dir, name) = file.rsplit_once('/').unwrap_or((".", file));
-        let path = root.join(file);
-        let meta = std::fs::symlink_metadata(&path).ok()?;
-        if meta.file_type().is_symlink() || name == ".." || name == "." {
-            return path.canonicalize().ok();
-        }
-        Some(self.real_dir(root, dir)?.join(name))
     }
 }
 
@@ -126,7 +111,7 @@ fn chart_schema(root: &Path, charts: &mut Charts, chart: &str) -> Rc<ChartSchema
 
 /// A cluster's file outside its folder (or a symlink out of it): a cross-file problem already, its
 /// content not ours to judge.
-fn outside(root: &Path, r: &ValuesCheck, file: &str, charts: &mut Charts) -> bool {
+fn outside(r: &ValuesCheck, file: &str, charts: &mut Charts) -> bool {
     let Some(dir) = r
         .dir
         .as_ref()
@@ -134,7 +119,7 @@ fn outside(root: &Path, r: &ValuesCheck, file: &str, charts: &mut Charts) -> boo
     else {
         return false;
     };
-    let inside = charts.real_dir(root, dir).zip(charts.real_file(root, file));
+    let inside = charts.paths.dir(dir).zip(charts.paths.file(file));
     !paths::is_under(file, dir) || !inside.is_some_and(|(d, f)| f.starts_with(d))
 }
 
@@ -152,7 +137,7 @@ pub(super) fn to_decrypt(root: &Path, r: &ValuesCheck, charts: &mut Charts) -> V
         .values
         .iter()
         .filter(|v| v.kind == ValuesKind::Encrypted)
-        .filter(|v| !outside(root, r, &v.path, charts) && root.join(&v.path).is_file())
+        .filter(|v| !outside(r, &v.path, charts) && root.join(&v.path).is_file())
         .map(|v| v.path.clone())
         .collect()
 }
@@ -193,7 +178,7 @@ pub(super) fn check(
         let file = &v.path;
         // a cluster's file outside its folder (or a symlink out of it) is a cross-file problem
         // already: its content is not ours to judge
-        if outside(root, r, file, charts) {
+        if outside(r, file, charts) {
             complete = false;
             continue;
         }
