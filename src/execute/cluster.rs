@@ -54,6 +54,7 @@ pub(super) fn run_cluster(ctx: &Ctx<'_>, cluster: &ClusterPlan) -> Vec<(usize, O
                         message: why.clone(),
                         started: Some(c.started),
                         duration: c.duration,
+                        queued: 0.0,
                         commands: c.commands,
                         live: None,
                         health: None,
@@ -173,7 +174,7 @@ fn run_release_now(ctx: &Ctx<'_>, access: &ClusterAccess, step: &Step) -> Outcom
         result = r;
     }
     let duration = t0.elapsed().as_secs_f64();
-    let (dry, commands) = guarded.finish();
+    let (dry, commands, queued) = guarded.finish();
     // the status comes from the failure's type; the message is only shown
     let (status, message) = match result {
         Ok(()) if dry => (Status::DryRun, String::new()),
@@ -187,6 +188,7 @@ fn run_release_now(ctx: &Ctx<'_>, access: &ClusterAccess, step: &Step) -> Outcom
         message,
         started: Some(started),
         duration,
+        queued,
         commands,
         live: None,
         health,

@@ -103,7 +103,7 @@ pub fn connect(ctx: &Ctx<'_>, cluster: &ClusterPlan) -> Result<ClusterAccess, (S
         .info(&format!("start   {name}: cluster credentials"));
     let guarded = ctx.runner(ctx.log, &format!("{name}: cluster credentials"));
     let result = credentials::connect(&guarded, ctx.log, ctx.root, cluster);
-    let (_, commands) = guarded.finish();
+    let (_, commands, _) = guarded.finish();
     ctx.credentials
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)

@@ -72,7 +72,7 @@ pub(super) fn flux_cluster(ctx: &Ctx<'_>, cluster: &ClusterPlan) -> Vec<(usize, 
         ))
     };
     let duration = t0.elapsed().as_secs_f64();
-    let (dry, commands) = guarded.finish();
+    let (dry, commands, queued) = guarded.finish();
     let (status, message) = match result {
         Ok(()) if dry => (Status::DryRun, String::new()),
         Ok(()) => (Status::Succeeded, String::new()),
@@ -97,6 +97,7 @@ pub(super) fn flux_cluster(ctx: &Ctx<'_>, cluster: &ClusterPlan) -> Vec<(usize, 
                 message,
                 started: Some(started),
                 duration,
+                queued,
                 commands: commands.clone(),
                 live: None,
                 health: None,

@@ -38,7 +38,7 @@ pub(super) fn live_phase(
         inner: &guarded,
         access,
     });
-    let (_, cap_commands) = guarded.finish();
+    let (_, cap_commands, _) = guarded.finish();
     let caps = match caps {
         Ok(c) => c,
         Err(e) => {
@@ -80,7 +80,7 @@ pub(super) fn live_phase(
         } else {
             live::check(&in_cluster, &rlog, &shared, &step.spec)
         };
-        let (_, commands) = guarded.finish();
+        let (_, commands, _) = guarded.finish();
         if matches!(result, Live::Failed(_)) || ctx.log.verbosity() == Verbosity::Verbose {
             let text = buf.text();
             if !text.is_empty() {

@@ -50,6 +50,8 @@ pub struct Outcome {
     /// Seconds from the start of the run; `None` if it never started.
     pub started: Option<f64>,
     pub duration: f64,
+    /// Of `duration`, the seconds it waited for a `--jobs` slot (its helm commands queued).
+    pub queued: f64,
     /// The commands run for it, redacted.
     pub commands: Vec<String>,
     /// `--live`: what the check found for a release that was kept (`changes: …`, `not installed
@@ -76,6 +78,7 @@ impl Outcome {
             message: message.to_string(),
             started: None,
             duration: 0.0,
+            queued: 0.0,
             commands: Vec::new(),
             live: None,
             health: None,

@@ -56,6 +56,8 @@ pub struct Guarded<'a> {
     commands: Mutex<Vec<String>>,
     /// A command was only shown (dry run).
     shown: std::sync::atomic::AtomicBool,
+    /// Time spent waiting for a permit.
+    queued: Mutex<std::time::Duration>,
 }
 
 impl<'a> Guarded<'a> {
@@ -65,17 +67,24 @@ impl<'a> Guarded<'a> {
             permits,
             commands: Mutex::new(Vec::new()),
             shown: std::sync::atomic::AtomicBool::new(false),
+            queued: Mutex::new(std::time::Duration::ZERO),
         }
     }
 
-    /// Whether a command was only shown (a dry run), and the commands, redacted.
-    pub fn finish(self) -> (bool, Vec<String>) {
+    /// Whether a command was only shown (a dry run), the commands, redacted, and the seconds
+    /// spent waiting for a permit.
+    pub fn finish(self) -> (bool, Vec<String>, f64) {
         let shown = self.shown.load(Ordering::SeqCst);
+        let queued = self
+            .queued
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         (
             shown,
             self.commands
                 .into_inner()
                 .unwrap_or_else(std::sync::PoisonError::into_inner),
+            queued.as_secs_f64(),
         )
     }
 }
@@ -88,7 +97,12 @@ impl Runner for Guarded<'_> {
             .push(cmd.to_string());
         let helm = cmd.program == "helm";
         if helm {
+            let t0 = std::time::Instant::now();
             self.permits.acquire();
+            *self
+                .queued
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) += t0.elapsed();
         }
         let r = self.inner.run(cmd);
         if helm {

@@ -12,6 +12,8 @@ use crate::plan::jobs::Kind;
 struct Report<'a> {
     status: Verdict,
     duration_s: f64,
+    /// See [`critical_path`].
+    critical_path_s: f64,
     releases: Vec<ReleaseOut<'a>>,
 }
 
@@ -26,6 +28,9 @@ struct ReleaseOut<'a> {
     message: &'a str,
     started_s: Option<f64>,
     duration_s: f64,
+    /// Of `duration_s`, the time its helm commands waited for a `--jobs` slot.
+    #[serde(skip_serializing_if = "is_zero")]
+    queued_s: f64,
     commands: &'a [String],
     /// `--live`: what the check found for a release it kept.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -39,10 +44,36 @@ fn round(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
+}
+
+/// The releases' critical path, in seconds: per cluster, its support and staging releases one
+/// after the other, then its slowest prod release, each without the time it waited for a `--jobs`
+/// slot; the longest of the clusters. What the run would take with unlimited `--jobs` and no cost
+/// outside the releases: the gap to the run's duration is queueing and deploy's own work.
+pub fn critical_path(outcomes: &[Outcome]) -> f64 {
+    let mut by_cluster: std::collections::BTreeMap<&str, (f64, f64)> = Default::default();
+    for o in outcomes.iter().filter(|o| o.started.is_some()) {
+        let own = (o.duration - o.queued).max(0.0);
+        let (before, prod) = by_cluster.entry(o.job.cluster.as_str()).or_default();
+        if o.job.kind == Kind::Prod {
+            *prod = prod.max(own);
+        } else {
+            *before += own;
+        }
+    }
+    by_cluster
+        .values()
+        .map(|(before, prod)| before + prod)
+        .fold(0.0, f64::max)
+}
+
 pub fn json(outcomes: &[Outcome], duration: f64) -> String {
     let r = Report {
         status: Verdict::of(outcomes),
         duration_s: round(duration),
+        critical_path_s: round(critical_path(outcomes)),
         releases: outcomes
             .iter()
             .map(|o| ReleaseOut {
@@ -55,6 +86,7 @@ pub fn json(outcomes: &[Outcome], duration: f64) -> String {
                 message: &o.message,
                 started_s: o.started.map(round),
                 duration_s: round(o.duration),
+                queued_s: round(o.queued),
                 commands: &o.commands,
                 live: o.live.as_deref(),
                 health: o.health.as_ref(),
@@ -94,6 +126,14 @@ pub fn summary(outcomes: &[Outcome]) -> String {
             o.job.kind.as_str(),
             o.duration,
             result_cell(o)
+        );
+    }
+    if outcomes.iter().any(|o| o.started.is_some()) {
+        let _ = writeln!(
+            out,
+            "  critical path {:.1}s (each cluster's support and staging, then its slowest prod \
+             release, without waiting for --jobs)",
+            critical_path(outcomes)
         );
     }
     out
@@ -194,4 +234,51 @@ fn timeline(outcomes: &[Outcome]) -> String {
     }
     out.push_str("```\n");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::cluster::Provider;
+    use crate::plan::jobs::Job;
+
+    fn ran(cluster: &str, kind: Kind, duration: f64, queued: f64) -> Outcome {
+        let job = Job {
+            kind,
+            provider: Provider::Kubeconfig,
+            cluster: cluster.into(),
+            release: "r".into(),
+            reason: String::new(),
+        };
+        let mut o = Outcome::not_run(&job, Status::Succeeded, "");
+        o.started = Some(0.0);
+        o.duration = duration;
+        o.queued = queued;
+        o
+    }
+
+    #[test]
+    fn the_critical_path_is_the_longest_cluster_chain_without_queueing() {
+        let outcomes = [
+            // a: 1 + 2 (support, staging) then the slowest prod, 4 of which 3 queued
+            ran("a", Kind::Support, 1.0, 0.0),
+            ran("a", Kind::Staging, 2.0, 0.0),
+            ran("a", Kind::Prod, 4.0, 3.0),
+            ran("a", Kind::Prod, 2.5, 0.0),
+            // b: staging 1, prod 5: the longest
+            ran("b", Kind::Staging, 1.0, 0.0),
+            ran("b", Kind::Prod, 5.0, 0.0),
+            Outcome::not_run(&ran("c", Kind::Prod, 0.0, 0.0).job, Status::Skipped, "x"),
+        ];
+        assert_eq!(critical_path(&outcomes), 6.0);
+        assert_eq!(critical_path(&outcomes[..4]), 5.5);
+        assert!(summary(&outcomes).contains("critical path 6.0s"));
+        let json: serde_json::Value = serde_json::from_str(&json(&outcomes, 7.0)).unwrap();
+        assert_eq!(json["critical_path_s"], 6.0);
+        assert_eq!(json["releases"][2]["queued_s"], 3.0);
+        assert!(
+            json["releases"][3].get("queued_s").is_none(),
+            "0 is left out"
+        );
+    }
 }
