@@ -135,7 +135,7 @@ pub fn renderer<'a>(
     root: &'a Path,
 ) -> impl Fn(&ReleaseSpec, &str) -> Result<String, Undecrypted> + 'a {
     // whether jsonnet is here, and the Go one: asked once, on the first render
-    let usable = std::cell::OnceCell::new();
+    let usable = std::sync::OnceLock::new();
     move |spec: &ReleaseSpec, file: &str| {
         let why_not = usable.get_or_init(|| {
             if which::which(crate::jsonnet::PROGRAM).is_err() {

@@ -21,20 +21,20 @@ pub enum Undecrypted {
 }
 
 /// Decrypts a sops file (repo-relative path), or says why it did not.
-pub type Decrypt<'a> = &'a dyn Fn(&str) -> Result<String, Undecrypted>;
+pub type Decrypt<'a> = &'a (dyn Fn(&str) -> Result<String, Undecrypted> + Sync);
 
 /// Renders a jsonnet values file (repo-relative path) with the release's variables into JSON
 /// text, or says why it did not (no jsonnet here: a notice; a render error: a problem).
 pub type Render<'a> =
-    &'a dyn Fn(&crate::plan::release::ReleaseSpec, &str) -> Result<String, Undecrypted>;
+    &'a (dyn Fn(&crate::plan::release::ReleaseSpec, &str) -> Result<String, Undecrypted> + Sync);
 
 /// How validation reads what it cannot read itself: both start a program, which only the
-/// caller may do.
+/// caller may do. Shared by the threads that check releases, so each must be `Sync`.
 #[derive(Clone, Copy)]
 pub struct Readers<'a> {
     pub decrypt: Decrypt<'a>,
     /// The encrypted files about to be asked for: decrypt them now, several at once.
-    pub prefetch: &'a dyn Fn(&[String]),
+    pub prefetch: &'a (dyn Fn(&[String]) + Sync),
     pub render: Render<'a>,
 }
 

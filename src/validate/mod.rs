@@ -125,8 +125,21 @@ pub fn multi(
     encrypted.sort_unstable();
     encrypted.dedup();
     (readers.prefetch)(&encrypted);
-    for r in releases {
-        values::check(root, r, readers, &mut charts, &mut f);
+    drop(charts);
+    // the releases in contiguous parts, one per core, each with its own caches; the parts'
+    // findings joined in order are the findings of checking them one after another
+    let part = releases.len().div_ceil(threads).max(1);
+    let parts: Vec<&[ValuesCheck]> = releases.chunks(part).collect();
+    for found in crate::parallel::map(threads, &parts, |part| {
+        let mut charts = values::Charts::new(root);
+        let mut found = Findings::default();
+        for r in *part {
+            values::check(root, r, readers, &mut charts, &mut found);
+        }
+        found
+    }) {
+        f.problems.extend(found.problems);
+        f.notices.extend(found.notices);
     }
     (f, clusters.into_iter().map(|(c, _)| c).collect())
 }
