@@ -101,6 +101,8 @@ fn multi_rows() -> Vec<(&'static str, Vec<&'static str>, Mutate)> {
         ("status of a cluster that is not there", vec!["status", "zeta"], none),
         ("diff with helm missing", vec!["diff", "--base", "HEAD"], |r| std::fs::remove_file(r.parent().unwrap().join("bin/helm")).unwrap()),
         ("plan: a broken cluster.yaml the plan needs", vec!["plan", "config/clusters/alpha/prod.values.yaml"], |r| edit(r, ALPHA, "name: alpha", "name: alpha\nregion: x")),
+        ("plan: `hubs: ~` where a list is expected", vec!["plan", "config/clusters/gamma/cluster.yaml"], |r| std::fs::write(r.join(GAMMA), "name: gamma\nprovider: kubeconfig\nkubeconfig:\n  file: deployer-credentials.secret.yaml\nhubs: ~\n").unwrap()),
+        ("plan: `plan: ~` in deploy.yaml", vec!["plan", "deployer/x.py"], |r| std::fs::write(r.join("deploy.yaml"), "plan: ~\n").unwrap()),
         ("plan: bad glob in deploy.yaml", vec!["plan", "deployer/x.py"], |r| std::fs::write(r.join("deploy.yaml"), "plan:\n  all_hubs: [\"deployer/[\"]\n").unwrap()),
         ("plan --live --jobs 0", vec!["plan", "--live", "--jobs", "0", "a.yaml"], none),
         ("live: not a boolean in deploy.yaml", vec!["plan", "--live"], |r| std::fs::write(r.join("deploy.yaml"), "live: sometimes\n").unwrap()),

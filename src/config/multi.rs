@@ -164,7 +164,16 @@ impl MultiRepo {
         let paths: Vec<String> = names.iter().map(|n| Cluster::yaml_path(n)).collect();
         self.tree.prefetch(&paths);
         let threads = std::thread::available_parallelism().map_or(1, usize::from);
-        let results = crate::parallel::map(threads, names, |n| self.load_cluster(n));
+        let results = crate::parallel::map(threads, names, |n| {
+            // a bug in the loader is reported as one, not as a crash of the whole process
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.load_cluster(n)))
+                .unwrap_or_else(|_| {
+                    Err(ConfigError::new(
+                        Cluster::yaml_path(n),
+                        "internal error: its loader panicked",
+                    ))
+                })
+        });
         let mut clusters = Vec::with_capacity(results.len());
         let mut errors = Vec::new();
         for r in results {

@@ -44,7 +44,9 @@ pub fn plain_value(text: &str) -> Option<serde_yaml::Value> {
     value_of(text)
 }
 
-/// No tag, no merge key, and only string keys anywhere in `v`.
+/// No tag, no merge key, no null and only string keys anywhere in `v`. (A type read from a
+/// `Value` takes a null for an empty list, mapping or struct, where read from the text `~` is
+/// an error: a document with a null takes the exact path.)
 fn plain(v: &serde_yaml::Value) -> bool {
     use serde_yaml::Value;
     match v {
@@ -52,7 +54,7 @@ fn plain(v: &serde_yaml::Value) -> bool {
             .iter()
             .all(|(k, v)| matches!(k, Value::String(s) if s != "<<") && plain(v)),
         Value::Sequence(s) => s.iter().all(plain),
-        Value::Tagged(_) => false,
+        Value::Tagged(_) | Value::Null => false,
         _ => true,
     }
 }
@@ -322,6 +324,21 @@ mod tests {
             &serde_yaml::from_str("b: &x {c: 1}\na: {<<: *x}\n").unwrap()
         ));
         assert!(!plain(&serde_yaml::from_str("1: a\n").unwrap()));
+        assert!(!plain(&serde_yaml::from_str("a: ~\n").unwrap()));
+        // a null where a list is expected stays an error, as read from the text
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Hubs {
+            hubs: Vec<String>,
+        }
+        for doc in ["hubs: ~\n", "hubs: null\n"] {
+            let e = from_str::<Hubs>("c.yaml", doc).unwrap_err();
+            assert!(e.message.contains("invalid type"), "{doc}: {e}");
+        }
+        assert_eq!(
+            from_str::<Hubs>("c.yaml", "hubs: [a]\n").unwrap().hubs,
+            ["a"]
+        );
         // keys equal as text but not as values: still a repeated key, with both lines
         let e = from_str::<serde_json::Value>("f.yaml", "1: a\n'1': b\n").unwrap_err();
         assert_eq!(

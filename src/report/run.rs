@@ -52,20 +52,38 @@ fn is_zero(x: &f64) -> bool {
 /// after the other, then its slowest prod release, each without the time it waited for a `--jobs`
 /// slot; the longest of the clusters. What the run would take with unlimited `--jobs` and no cost
 /// outside the releases: the gap to the run's duration is queueing and deploy's own work.
+/// Releases `--live` found unchanged are left out (their checks run side by side, before); a
+/// cluster whose releases all share one start (a Flux cluster's one push) counts it once.
 pub fn critical_path(outcomes: &[Outcome]) -> f64 {
-    let mut by_cluster: std::collections::BTreeMap<&str, (f64, f64)> = Default::default();
-    for o in outcomes.iter().filter(|o| o.started.is_some()) {
-        let own = (o.duration - o.queued).max(0.0);
-        let (before, prod) = by_cluster.entry(o.job.cluster.as_str()).or_default();
-        if o.job.kind == Kind::Prod {
-            *prod = prod.max(own);
-        } else {
-            *before += own;
-        }
+    let mut by_cluster: std::collections::BTreeMap<&str, Vec<&Outcome>> = Default::default();
+    for o in outcomes
+        .iter()
+        .filter(|o| o.started.is_some() && o.status != Status::Unchanged)
+    {
+        by_cluster
+            .entry(o.job.cluster.as_str())
+            .or_default()
+            .push(o);
     }
+    let own = |o: &Outcome| (o.duration - o.queued).max(0.0);
     by_cluster
         .values()
-        .map(|(before, prod)| before + prod)
+        .map(|steps| {
+            if steps.iter().all(|o| o.started == steps[0].started) {
+                return steps.iter().map(|o| own(o)).fold(0.0, f64::max);
+            }
+            let before: f64 = steps
+                .iter()
+                .filter(|o| o.job.kind != Kind::Prod)
+                .map(|o| own(o))
+                .sum();
+            let prod = steps
+                .iter()
+                .filter(|o| o.job.kind == Kind::Prod)
+                .map(|o| own(o))
+                .fold(0.0, f64::max);
+            before + prod
+        })
         .fold(0.0, f64::max)
 }
 
@@ -242,6 +260,12 @@ mod tests {
     use crate::config::cluster::Provider;
     use crate::plan::jobs::Job;
 
+    fn ran_at(cluster: &str, kind: Kind, started: f64, duration: f64) -> Outcome {
+        let mut o = ran(cluster, kind, duration, 0.0);
+        o.started = Some(started);
+        o
+    }
+
     fn ran(cluster: &str, kind: Kind, duration: f64, queued: f64) -> Outcome {
         let job = Job {
             kind,
@@ -251,7 +275,11 @@ mod tests {
             reason: String::new(),
         };
         let mut o = Outcome::not_run(&job, Status::Succeeded, "");
-        o.started = Some(0.0);
+        // (each its own start: a cluster whose releases share one is one push)
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        o.started = Some(f64::from(
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst),
+        ));
         o.duration = duration;
         o.queued = queued;
         o
@@ -280,5 +308,18 @@ mod tests {
             json["releases"][3].get("queued_s").is_none(),
             "0 is left out"
         );
+
+        // a Flux cluster: one push for all its releases, counted once
+        let flux = [
+            ran_at("f", Kind::Support, 1.0, 10.0),
+            ran_at("f", Kind::Staging, 1.0, 10.0),
+            ran_at("f", Kind::Prod, 1.0, 10.0),
+        ];
+        assert_eq!(critical_path(&flux), 10.0);
+        // --live: an unchanged release is no part of the chain
+        let mut unchanged = ran_at("a", Kind::Staging, 0.0, 3.0);
+        unchanged.status = Status::Unchanged;
+        let live = [unchanged, ran_at("a", Kind::Prod, 3.0, 2.0)];
+        assert_eq!(critical_path(&live), 2.0);
     }
 }

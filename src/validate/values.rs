@@ -137,7 +137,11 @@ pub(super) fn to_decrypt(root: &Path, r: &ValuesCheck, charts: &mut Charts) -> V
         .values
         .iter()
         .filter(|v| v.kind == ValuesKind::Encrypted)
-        .filter(|v| !outside(r, &v.path, charts) && root.join(&v.path).is_file())
+        // (readable as text, as check requires before it decrypts)
+        .filter(|v| {
+            !outside(r, &v.path, charts)
+                && crate::config::files::read_text(&root.join(&v.path)).is_ok()
+        })
         .map(|v| v.path.clone())
         .collect()
 }
