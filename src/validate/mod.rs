@@ -125,13 +125,15 @@ pub fn multi(
     encrypted.sort_unstable();
     encrypted.dedup();
     (readers.prefetch)(&encrypted);
+    // (every release's charts were read above: the threads share them)
+    let shared = charts.charts_read();
     drop(charts);
     // the releases in contiguous parts, one per core, each with its own caches; the parts'
     // findings joined in order are the findings of checking them one after another
     let part = releases.len().div_ceil(threads).max(1);
     let parts: Vec<&[ValuesCheck]> = releases.chunks(part).collect();
     for found in crate::parallel::map(threads, &parts, |part| {
-        let mut charts = values::Charts::new(root);
+        let mut charts = values::Charts::from_shared(root, &shared);
         let mut found = Findings::default();
         for r in *part {
             values::check(root, r, readers, &mut charts, &mut found);

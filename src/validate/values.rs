@@ -33,8 +33,8 @@ pub(super) struct ChartSchema {
 /// What is read once per validation however many releases share it: each chart's schema and
 /// defaults, each chart's closure, each plain values file's parse, each folder's real path.
 pub(super) struct Charts {
-    schemas: HashMap<String, Rc<ChartSchema>>,
-    closures: HashMap<String, Rc<Vec<crate::plan::chart::Member>>>,
+    schemas: HashMap<String, Arc<ChartSchema>>,
+    closures: HashMap<String, Arc<Vec<crate::plan::chart::Member>>>,
     plain: HashMap<String, Rc<Plain>>,
     pub(super) paths: RealPaths,
 }
@@ -49,14 +49,31 @@ impl Charts {
         }
     }
 
-    fn closure(&mut self, root: &Path, chart: &str) -> Rc<Vec<crate::plan::chart::Member>> {
+    /// The schemas and closures read so far, for another thread's checks: each chart's files
+    /// are read once per validation, whatever the number of threads.
+    pub(super) fn charts_read(&self) -> SharedCharts {
+        SharedCharts {
+            schemas: self.schemas.clone(),
+            closures: self.closures.clone(),
+        }
+    }
+
+    /// A new set of caches that starts from `shared`.
+    pub(super) fn from_shared(root: &Path, shared: &SharedCharts) -> Charts {
+        let mut c = Charts::new(root);
+        c.schemas = shared.schemas.clone();
+        c.closures = shared.closures.clone();
+        c
+    }
+
+    fn closure(&mut self, root: &Path, chart: &str) -> Arc<Vec<crate::plan::chart::Member>> {
         if let Some(c) = self.closures.get(chart) {
-            return Rc::clone(c);
+            return Arc::clone(c);
         }
         let read_repo = |p: &str| read(root, p).map(Arc::from);
         let plain = |folder: &str| format!("{folder}/Chart.yaml");
-        let c = Rc::new(crate::plan::chart::closure(&read_repo, chart, &plain));
-        self.closures.insert(chart.to_string(), Rc::clone(&c));
+        let c = Arc::new(crate::plan::chart::closure(&read_repo, chart, &plain));
+        self.closures.insert(chart.to_string(), Arc::clone(&c));
         c
     }
 
@@ -78,6 +95,12 @@ impl Charts {
     }
 }
 
+/// What [`Charts::charts_read`] hands to other threads.
+pub(super) struct SharedCharts {
+    schemas: HashMap<String, Arc<ChartSchema>>,
+    closures: HashMap<String, Arc<Vec<crate::plan::chart::Member>>>,
+}
+
 /// A plain values file as read: its text and value, or why not.
 enum Plain {
     Parsed(String, Json),
@@ -90,9 +113,9 @@ fn read(root: &Path, rel: &str) -> Option<String> {
     crate::config::files::read_text(&root.join(rel)).ok()
 }
 
-fn chart_schema(root: &Path, charts: &mut Charts, chart: &str) -> Rc<ChartSchema> {
+fn chart_schema(root: &Path, charts: &mut Charts, chart: &str) -> Arc<ChartSchema> {
     if let Some(c) = charts.schemas.get(chart) {
-        return Rc::clone(c);
+        return Arc::clone(c);
     }
     let file = format!("{chart}/values.schema.yaml");
     let validator = read(root, &file).map(|t| schema::compile_yaml(&file, &t));
@@ -100,12 +123,12 @@ fn chart_schema(root: &Path, charts: &mut Charts, chart: &str) -> Rc<ChartSchema
         .and_then(|t| crate::config::yaml::from_str::<Json>("values.yaml", &t).ok())
         .filter(Json::is_object)
         .unwrap_or_else(|| Json::Object(Default::default()));
-    let c = Rc::new(ChartSchema {
+    let c = Arc::new(ChartSchema {
         file,
         validator,
         defaults,
     });
-    charts.schemas.insert(chart.to_string(), Rc::clone(&c));
+    charts.schemas.insert(chart.to_string(), Arc::clone(&c));
     c
 }
 
@@ -166,7 +189,7 @@ pub(super) fn check(
     let label = format!("{}/{}", r.cluster, spec.release);
     // the schemas that apply: the chart's, and each local subchart's under its key
     let members = charts.closure(root, &spec.chart);
-    let schemas: Vec<(Vec<String>, Rc<ChartSchema>)> = members
+    let schemas: Vec<(Vec<String>, Arc<ChartSchema>)> = members
         .iter()
         .map(|m| (m.key.clone(), chart_schema(root, charts, &m.folder)))
         .collect();
