@@ -516,3 +516,70 @@ fn encrypted_files_are_decrypted_once_each_several_at_a_time_with_the_same_findi
         assert_eq!(sops, want, "each encrypted file decrypted once");
     }
 }
+
+#[test]
+fn encrypted_files_that_cannot_be_decrypted_for_the_same_reason_are_one_warning() {
+    // (in validation's order: the staging hub before the prod hubs)
+    let encrypted = [
+        "config/clusters/alpha/staging.values.yaml",
+        "config/clusters/alpha/prod.values.yaml",
+        "config/clusters/beta/teaching.values.yaml",
+        "config/clusters/gamma/prod.values.yaml",
+    ];
+    let f = Fixture::multi();
+    for file in encrypted {
+        std::fs::write(
+            f.root.join(file),
+            "jupyterhub:\n  hub:\n    cookieSecret: ENC[AES256_GCM,data:x]\nsops:\n  version: 3.8.1\n",
+        )
+        .unwrap();
+    }
+    // no key here: every file fails the same way (sops's message names no file; deploy's does)
+    let run = |verbose: bool| {
+        let mut t = f
+            .test()
+            .env("FAKE_FAIL", "sops --decrypt")
+            .env("FAKE_FAIL_TEXT", "Failed to get the data key")
+            .args(["validate", "--format", "json"]);
+        if verbose {
+            t = t.arg("-v");
+        }
+        t.run()
+    };
+    let quiet = run(false);
+    let warnings: Vec<&str> = quiet
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("warning:"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{}", quiet.stderr);
+    assert!(
+        warnings[0].contains("config/clusters/alpha/staging.values.yaml not checked against"),
+        "the first file is named: {}",
+        quiet.stderr
+    );
+    assert!(
+        quiet
+            .stderr
+            .contains("(and 3 more for the same reason: -v lists them)"),
+        "{}",
+        quiet.stderr
+    );
+    for file in &encrypted[1..] {
+        assert!(!quiet.stderr.contains(file), "{file}: {}", quiet.stderr);
+    }
+    // -v names every file; JSON has a notice for each either way
+    let verbose = run(true);
+    for file in encrypted {
+        assert!(
+            verbose
+                .stderr
+                .contains(&format!("{file} not checked against")),
+            "{file}: {}",
+            verbose.stderr
+        );
+    }
+    for r in [&quiet, &verbose] {
+        assert_eq!(r.json()["notices"].as_array().unwrap().len(), 4);
+    }
+}

@@ -83,9 +83,7 @@ pub(crate) fn validate_cmd(args: ValidateArgs, root: &Path, log: &Log) -> anyhow
 fn report(mut f: Findings, format: ValidateFormat, log: &Log) -> anyhow::Result<()> {
     f.problems
         .sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
-    for n in &f.notices {
-        log.warn(n);
-    }
+    crate::validate::log_notices(&f.notices, log);
     let out = render(&f, format);
     if !out.is_empty() {
         print_result(&out)?;
@@ -122,10 +120,13 @@ fn helm_checks(
                 .unwrap_or_else(|| spec.chart.clone())
         };
         if spec.has_encrypted() && !sops {
-            f.notices.push(format!(
-                "{label}: not rendered with helm: sops is not installed, and encrypted values \
-                 files are never given to helm as they are"
-            ));
+            f.notices.push(crate::validate::Notice {
+                text: format!(
+                    "{label}: not rendered with helm: sops is not installed, and encrypted \
+                     values files are never given to helm as they are"
+                ),
+                reason: Some("no sops: not rendered with helm".into()),
+            });
             continue;
         }
         let placed = match prepare::place_chart(runner, root, &deps, spec) {

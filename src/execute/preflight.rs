@@ -252,9 +252,7 @@ pub fn before_legacy(repo: &LegacyRepo, log: &Log) -> anyhow::Result<()> {
 }
 
 fn finish_checks(f: Findings, log: &Log) -> anyhow::Result<()> {
-    for n in &f.notices {
-        log.warn(n);
-    }
+    validate::log_notices(&f.notices, log);
     if f.problems.is_empty() {
         Ok(())
     } else {

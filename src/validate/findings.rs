@@ -8,7 +8,60 @@ use crate::config::ConfigError;
 #[derive(Debug, Default)]
 pub struct Findings {
     pub problems: Vec<ConfigError>,
-    pub notices: Vec<String>,
+    pub notices: Vec<Notice>,
+}
+
+/// Something not checked, and why. JSON shows its text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notice {
+    pub text: String,
+    /// Why, with the file's name taken out, for a notice that says the same of many files (no
+    /// sops here, no key to decrypt with): the log says it once, with a count.
+    pub reason: Option<String>,
+}
+
+impl Notice {
+    /// `text` says of `file` that it was not checked because of `why`.
+    pub fn about_file(text: String, file: &str, why: &str) -> Notice {
+        Notice {
+            text,
+            reason: Some(why.replace(file, "<file>")),
+        }
+    }
+}
+
+impl From<String> for Notice {
+    fn from(text: String) -> Notice {
+        Notice { text, reason: None }
+    }
+}
+
+impl serde::Serialize for Notice {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text)
+    }
+}
+
+/// Log notices as warnings, in order; notices with the same reason once, at the first of them,
+/// with how many more there are (each of them only with `-v`): 300 encrypted files that a
+/// laptop without the cloud key cannot decrypt are one warning, not 300.
+pub fn log_notices(notices: &[Notice], log: &crate::log::Log) {
+    let mut count: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for r in notices.iter().filter_map(|n| n.reason.as_deref()) {
+        *count.entry(r).or_default() += 1;
+    }
+    let mut said = std::collections::HashSet::new();
+    for n in notices {
+        match n.reason.as_deref().map(|r| (r, count[r])) {
+            Some((r, more @ 2..)) if said.insert(r) => log.warn(&format!(
+                "{}\n  (and {} more for the same reason: -v lists them)",
+                n.text,
+                more - 1
+            )),
+            Some((_, 2..)) => log.debug(&n.text),
+            _ => log.warn(&n.text),
+        }
+    }
 }
 
 /// Why an encrypted file's content was not checked.

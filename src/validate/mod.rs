@@ -24,7 +24,9 @@ use crate::config::deploy_yaml::DEPLOY_YAML;
 use crate::config::legacy::LegacyRepo;
 use crate::config::multi::MultiRepo;
 
-pub use findings::{Decrypt, Findings, Readers, Render, Undecrypted, ValuesCheck};
+pub use findings::{
+    Decrypt, Findings, Notice, Readers, Render, Undecrypted, ValuesCheck, log_notices,
+};
 
 fn read(root: &Path, rel: &str) -> Option<String> {
     crate::config::files::read_text(&root.join(rel)).ok()

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use serde_json::Value as Json;
 
-use super::findings::{Findings, Readers, Undecrypted, ValuesCheck};
+use super::findings::{Findings, Notice, Readers, Undecrypted, ValuesCheck};
 use super::locate::Locations;
 use super::real_paths::RealPaths;
 use super::schema;
@@ -230,8 +230,11 @@ pub(super) fn check(
                     complete = false;
                 }
                 Err(Undecrypted::Skipped(why)) => {
-                    f.notices
-                        .push(format!("{label}: {file} not rendered: {why}"));
+                    f.notices.push(Notice::about_file(
+                        format!("{label}: {file} not rendered: {why}"),
+                        file,
+                        &why,
+                    ));
                     complete = false;
                 }
             }
@@ -294,9 +297,13 @@ pub(super) fn check(
                 continue;
             }
             Err(Undecrypted::Skipped(why)) => {
-                f.notices.push(format!(
-                    "{label}: {file} not checked against {}: {why}",
-                    schema_files.join(", ")
+                f.notices.push(Notice::about_file(
+                    format!(
+                        "{label}: {file} not checked against {}: {why}",
+                        schema_files.join(", ")
+                    ),
+                    file,
+                    &why,
                 ));
                 complete = false;
                 continue;
