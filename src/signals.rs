@@ -17,6 +17,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
 static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+/// SIGTERM or SIGHUP was received (sent to deploy, not typed in its terminal as Ctrl-C is).
+static TERMINATED: OnceLock<Arc<AtomicBool>> = OnceLock::new();
 /// An external command has been started (from then on, the first signal stops cleanly).
 static STARTED: AtomicBool = AtomicBool::new(false);
 /// Signals received, counted by the watcher thread.
@@ -39,6 +41,10 @@ fn flag() -> &'static Arc<AtomicBool> {
     FLAG.get_or_init(|| Arc::new(AtomicBool::new(false)))
 }
 
+fn terminated_flag() -> &'static Arc<AtomicBool> {
+    TERMINATED.get_or_init(|| Arc::new(AtomicBool::new(false)))
+}
+
 fn registry() -> std::sync::MutexGuard<'static, Registry> {
     REGISTRY
         .lock()
@@ -56,6 +62,9 @@ pub fn install() -> std::io::Result<()> {
     for sig in STOP_SIGNALS {
         // the flag first, then the pipe: the watcher sees the flag set when it wakes up
         signal_hook::flag::register(sig, Arc::clone(flag()))?;
+        if sig != SIGINT {
+            signal_hook::flag::register(sig, Arc::clone(terminated_flag()))?;
+        }
         signal_hook::low_level::pipe::register(sig, write.try_clone()?)?;
     }
     std::thread::Builder::new()
@@ -126,6 +135,12 @@ fn cleanup(which: impl Fn(u64) -> bool) -> usize {
 /// Whether a stop signal was received.
 pub fn interrupted() -> bool {
     flag().load(Ordering::SeqCst)
+}
+
+/// Whether SIGTERM or SIGHUP was received: a stop meant for deploy itself, where a Ctrl-C may
+/// have been meant for an interactive command in the same terminal.
+pub fn terminated() -> bool {
+    terminated_flag().load(Ordering::SeqCst)
 }
 
 /// For tests of interruption without sending real signals.

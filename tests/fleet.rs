@@ -83,6 +83,26 @@ fn status_says_what_is_deployed_where_and_what_is_pending() {
 }
 
 #[test]
+fn status_live_compares_each_release_under_the_one_set_of_credentials() {
+    let f = Fixture::multi();
+    installed(&f, "prod", 7, "deployed");
+    let out = f
+        .test()
+        .args(["status", "alpha", "--live", "--format", "json"])
+        .run();
+    let v = out.json();
+    for r in v.as_array().unwrap() {
+        assert!(r["live"].is_string(), "{r}");
+    }
+    let logins = out
+        .calls
+        .iter()
+        .filter(|c| c.starts_with("gcloud container clusters get-credentials"))
+        .count();
+    assert_eq!(logins, 1, "{:#?}", out.calls);
+}
+
+#[test]
 fn status_of_an_unreachable_cluster_says_why_and_exits_1() {
     let f = Fixture::multi();
     let out = f
@@ -135,6 +155,53 @@ fn credentials_runs_a_command_with_the_clusters_kubeconfig_then_removes_it() {
         .status(1)
         .stderr_contains("the command exited with 3")
         .run();
+    // a command ended by a signal (deploy was sent none) failed, and says which
+    f.test()
+        .args([
+            "credentials",
+            "gamma",
+            "--",
+            "/bin/sh",
+            "-c",
+            "kill -TERM $$",
+        ])
+        .status(1)
+        .stderr_contains("the command was ended by signal 15 (SIGTERM)")
+        .run();
+}
+
+#[test]
+fn credentials_sent_sigterm_stops_its_command_removes_the_credentials_and_exits_130() {
+    use std::io::BufRead;
+    let f = Fixture::multi();
+    let mut child = f
+        .command()
+        .args(["credentials", "gamma", "--", "/bin/sh", "-c"])
+        .arg("echo \"$KUBECONFIG\"; exec /bin/sleep 30")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let kubeconfig = std::path::PathBuf::from(line.trim());
+    assert!(kubeconfig.exists(), "{line}");
+    let t = std::time::Instant::now();
+    common::signal(&child, libc::SIGTERM);
+    let out = child.wait_with_output().unwrap();
+    let stderr = common::text(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(20),
+        "the command was stopped, not waited for"
+    );
+    assert!(!kubeconfig.exists(), "the credentials were removed");
+    assert!(
+        stderr.contains("gamma: the cluster's credentials were removed"),
+        "{stderr}"
+    );
 }
 
 #[test]

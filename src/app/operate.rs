@@ -144,7 +144,7 @@ pub(crate) fn uninstall_cmd(args: UninstallArgs, root: &Path, log: &Log) -> anyh
             .into());
         }
         eprint!(
-            "Uninstall {}/{} (namespace {}) and everything it made? [y/N] ",
+            "Uninstall {}/{} and everything its chart made (namespace {} itself stays)? [y/N] ",
             args.cluster, args.hub, args.hub
         );
         let mut answer = String::new();
@@ -171,17 +171,21 @@ pub(crate) fn credentials_cmd(args: CredentialsArgs, root: &Path, log: &Log) -> 
         root: repo.root.clone(),
     };
     let ctx = Ctx::new(&repo.root, &factory, log, &opts);
-    let code = operate::with_credentials(&ctx, &plan.clusters[0], &args.command).map_err(failed)?;
+    let ended = operate::with_credentials(&ctx, &plan.clusters[0], &args.command);
     log.info(&format!(
         "{}: the cluster's credentials were removed",
         args.cluster
     ));
-    if code != 0 {
-        return Err(RunFailed {
-            summary: format!("the command exited with {code}"),
-            verdict: Verdict::Failed,
+    let summary = match ended.map_err(failed)? {
+        operate::Ended::Exited(0) => return Ok(()),
+        operate::Ended::Exited(code) => format!("the command exited with {code}"),
+        operate::Ended::Signal(sig) => {
+            format!("the command was ended by {}", crate::signals::describe(sig))
         }
-        .into());
+    };
+    Err(RunFailed {
+        summary,
+        verdict: Verdict::Failed,
     }
-    Ok(())
+    .into())
 }

@@ -62,8 +62,13 @@ pub(crate) fn run_cmd(
     if !args.prune || removed.is_empty() {
         return result;
     }
-    if result.is_err() {
-        log.warn("--prune: the upgrades did not all succeed, so no removed hub was uninstalled");
+    if let Err(e) = &result {
+        // (a usage or config error ran nothing, and says so itself)
+        if e.downcast_ref::<RunFailed>().is_some() {
+            log.warn(
+                "--prune: the upgrades did not all succeed, so no removed hub was uninstalled",
+            );
+        }
         return result;
     }
     super::prune::prune(&repo, &removed, &args.exec, log)

@@ -11,7 +11,6 @@ use crate::execute::pool::RealFactory;
 use crate::execute::run::{self, RunOptions};
 use crate::log::Log;
 use crate::plan::jobs::{Job, Kind};
-use crate::plan::live::Decision;
 use crate::plan::release::Options;
 use crate::report::{self, print_result};
 
@@ -83,16 +82,8 @@ pub(crate) fn status_cmd(args: StatusArgs, root: &Path, log: &Log) -> anyhow::Re
     let factory = RealFactory {
         root: repo.root.clone(),
     };
-    let mut states = run::status(&repo.root, &plan, &factory, log, &opts);
-    if args.live {
-        let decisions = run::check(&repo.root, &plan, &factory, log, &opts);
-        for (s, d) in states.iter_mut().zip(decisions) {
-            s.live = Some(match d {
-                Decision::Drop(_) => "same as this checkout".into(),
-                Decision::Keep(note) => note,
-            });
-        }
-    }
+    // (with --live, each cluster's releases are compared under the same credentials)
+    let states = run::status(&repo.root, &plan, &factory, log, &opts);
     let out = match args.format {
         StatusFormat::Table => report::status::table(&states, args.live),
         StatusFormat::Json => report::status::json(&states),

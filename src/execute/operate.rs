@@ -155,13 +155,23 @@ fn rollback(
     })
 }
 
+/// How the command of `deploy credentials` ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ended {
+    Exited(i32),
+    /// Ended by this signal (not one deploy was sent: that is an interruption).
+    Signal(i32),
+}
+
 /// Run `command` (the user's shell when empty) with the cluster's credentials set up as a run
-/// sets them up, removed when it ends; its exit code.
+/// sets them up, removed when it ends; how it ended. Deploy sent SIGTERM or SIGHUP: the command
+/// is stopped too, and that is an interruption (exit 130); a Ctrl-C that ended the command too.
+/// A Ctrl-C the command (a shell) caught and outlived was its own.
 pub fn with_credentials(
     ctx: &Ctx<'_>,
     cluster: &ClusterPlan,
     command: &[String],
-) -> Result<i32, Failure> {
+) -> Result<Ended, Failure> {
     let access = connect(ctx, cluster).map_err(|(_, msg)| refused("cluster credentials", msg))?;
     let (program, args) = match command.split_first() {
         Some((p, rest)) => (p.clone(), rest.to_vec()),
@@ -179,12 +189,17 @@ pub fn with_credentials(
             .env("DEPLOY_CLUSTER", cluster.name.as_str())
             .interactive(),
     );
-    let code = match ctx.factory.make(ctx.log).run(&cmd) {
-        Ok(Reply::Ran(o)) => o.code,
-        Ok(Reply::NotRun) => 0,
+    let ended = match ctx.factory.make(ctx.log).run(&cmd) {
+        Ok(Reply::Ran(o)) => o.signal.map_or(Ended::Exited(o.code), Ended::Signal),
+        Ok(Reply::NotRun) => Ended::Exited(0),
         Err(e) => return Err(Failure::at("the command")(e)),
     };
-    // a Ctrl-C typed in the shell was the shell's
+    if crate::signals::interrupted() && matches!(ended, Ended::Signal(_)) {
+        return Err(Failure::at("the command")(
+            crate::runner::CmdError::Interrupted { cmd: cmd.line() },
+        ));
+    }
+    // a Ctrl-C typed in the shell, which the shell outlived, was the shell's
     crate::signals::set_interrupted(false);
-    Ok(code)
+    Ok(ended)
 }

@@ -38,7 +38,8 @@ pub struct ReleaseState {
     pub error: Option<String>,
 }
 
-/// Each release of one cluster (by job index).
+/// Each release of one cluster (by job index); with `--live` (`ctx.opts.live`), each compared
+/// with this checkout too, under the same credentials.
 pub(super) fn status_cluster(ctx: &Ctx<'_>, cluster: &ClusterPlan) -> Vec<(usize, ReleaseState)> {
     let base = |s: &crate::plan::run_plan::Step| ReleaseState {
         cluster: cluster.name.clone(),
@@ -46,7 +47,7 @@ pub(super) fn status_cluster(ctx: &Ctx<'_>, cluster: &ClusterPlan) -> Vec<(usize
         kind: Some(s.job.kind),
         ..ReleaseState::default()
     };
-    let failed = |why: String| -> Vec<(usize, ReleaseState)> {
+    let failed = |why: String, live: &str| -> Vec<(usize, ReleaseState)> {
         cluster
             .steps
             .iter()
@@ -55,6 +56,7 @@ pub(super) fn status_cluster(ctx: &Ctx<'_>, cluster: &ClusterPlan) -> Vec<(usize
                     s.index,
                     ReleaseState {
                         error: Some(why.clone()),
+                        live: ctx.opts.live.then(|| live.to_string()),
                         ..base(s)
                     },
                 )
@@ -62,19 +64,45 @@ pub(super) fn status_cluster(ctx: &Ctx<'_>, cluster: &ClusterPlan) -> Vec<(usize
             .collect()
     };
     if matches!(cluster.access, Access::Flux(_)) {
-        return failed("Flux runs this cluster: ask Flux (`flux get helmreleases -A`)".into());
+        return failed(
+            "Flux runs this cluster: ask Flux (`flux get helmreleases -A`)".into(),
+            "not checked (Flux applies this cluster's releases)",
+        );
     }
     let access = match connect(ctx, cluster) {
         Ok(a) => a,
-        Err((_, msg)) => return failed(msg),
+        Err((_, msg)) => {
+            let live = format!("not checked: {msg}");
+            return failed(msg, &live);
+        }
     };
+    let mut states = read_states(ctx, cluster, &access, base);
+    if ctx.opts.live {
+        let steps: Vec<&crate::plan::run_plan::Step> = cluster.steps.iter().collect();
+        let checked = super::live_phase::live_phase(ctx, cluster, &access, &steps);
+        for ((_, state), c) in states.iter_mut().zip(checked) {
+            state.live = Some(match c.decision {
+                crate::plan::live::Decision::Drop(_) => "same as this checkout".into(),
+                crate::plan::live::Decision::Keep(note) => note,
+            });
+        }
+    }
+    states
+}
+
+fn read_states(
+    ctx: &Ctx<'_>,
+    cluster: &ClusterPlan,
+    access: &super::credentials::ClusterAccess,
+    base: impl Fn(&crate::plan::run_plan::Step) -> ReleaseState + Sync,
+) -> Vec<(usize, ReleaseState)> {
     parallel(ctx.workers(), &cluster.steps, |step| {
         let label = step.job.label();
         let quiet = ctx.log.with_verbosity(crate::log::Verbosity::Quiet);
         let guarded = ctx.runner(&quiet, &label);
         let runner = InCluster {
             inner: &guarded,
-            access: &access,
+            access,
         };
         let mut state = base(step);
         match runner.run(&helm::get_metadata(

@@ -366,8 +366,9 @@ fn cluster_yaml_rule(
     for name in &d.removed {
         acc.removed.push((cluster.name.clone(), name.clone()));
         acc.notice(format!(
-            "{path}: hub {name} was removed; it is not deployed (uninstall it with \
-             `helm uninstall {name} --namespace {name}` if it still runs)"
+            "{path}: hub {name} was removed; it is not deployed (if it still runs: \
+             `deploy uninstall {} {name}`, or `deploy run --prune`)",
+            cluster.name
         ));
     }
 }

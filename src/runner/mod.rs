@@ -29,6 +29,8 @@ pub struct Output {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
+    /// The signal that ended it (its `code` is then -1), for a probe, whose end is not a failure.
+    pub signal: Option<i32>,
 }
 
 impl Output {
@@ -37,6 +39,7 @@ impl Output {
             code: 0,
             stdout: stdout.to_string(),
             stderr: String::new(),
+            signal: None,
         }
     }
     pub fn failed(code: i32, stderr: &str) -> Output {
@@ -44,6 +47,7 @@ impl Output {
             code,
             stdout: String::new(),
             stderr: stderr.to_string(),
+            signal: None,
         }
     }
     pub fn success(&self) -> bool {

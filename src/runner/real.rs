@@ -248,7 +248,11 @@ impl Runner for RealRunner {
             match stop {
                 None => {
                     let timed_out = cmd.timeout.is_some_and(|t| started.elapsed() >= t);
-                    if (signals::interrupted() && !cmd.cleanup) || timed_out {
+                    // (a terminal's Ctrl-C reaches an interactive command itself; SIGTERM and
+                    // SIGHUP, sent to deploy alone, are passed on)
+                    let stopped = (signals::interrupted() && !cmd.cleanup)
+                        || (cmd.interactive && signals::terminated());
+                    if stopped || timed_out {
                         terminate(&handle, libc::SIGTERM);
                         stop = Some((!timed_out, Instant::now()));
                     }
@@ -306,6 +310,7 @@ impl Runner for RealRunner {
                 code: code.unwrap_or(-1),
                 stdout,
                 stderr,
+                signal: status.signal(),
             }));
         }
         let status = match (code, status.signal()) {
