@@ -70,9 +70,10 @@ fn a_values_change_in_one_hub_shows_exactly_its_changed_lines() {
             "+    c.KubeSpawner.mem_limit = \"8G\""
         ]
     );
-    // the unchanged canary is rendered once for both revisions; prod once at each
+    // the unchanged canary is rendered once for both revisions; prod once at each, and its
+    // head once more (to tell a change from what a render generates)
     assert!(
-        out.stdout.contains("(3 helm template renders)"),
+        out.stdout.contains("(4 helm template renders)"),
         "{}",
         out.stdout
     );
@@ -196,6 +197,33 @@ fn a_secret_change_shows_changed_and_never_the_value() {
     );
     assert!(out.stdout.contains("  proxy.token: (secret, unchanged)\n"));
     for s in [old, new] {
+        assert!(!out.all().contains(s), "{s} leaked:\n{}", out.all());
+    }
+}
+
+#[test]
+fn a_secret_a_template_escapes_or_a_short_one_is_never_shown() {
+    let Some(f) = fixture("a_secret_a_template_escapes_or_a_short_one_is_never_shown") else {
+        return;
+    };
+    // the chart writes singleuser.extraEnv with toJson, which escapes & < > as \u0026 …
+    let secret = read(&f, PHYSICS_SECRET)
+        + "  singleuser:\n    extraEnv: {SHORT_TOKEN: \"Zq9x7\", API_KEY: \"pa&ss<LEAKPROBE>w0rd\"}\n";
+    f.write(PHYSICS_SECRET, secret);
+    f.commit_all("physics: secret environment");
+    let out = diff(&f, &["--base", "HEAD~1", "--head", "HEAD", "-v"]);
+    assert_eq!(
+        summaries(&out.stdout),
+        ["alpha/staging: no change", "alpha/physics: 1 changed"]
+    );
+    assert!(
+        changed_lines(&out.stdout)
+            .iter()
+            .all(|l| l.ends_with("(secret)") || l.ends_with("(secret, changed)")),
+        "{}",
+        out.stdout
+    );
+    for s in ["LEAKPROBE", "Zq9x7"] {
         assert!(!out.all().contains(s), "{s} leaked:\n{}", out.all());
     }
 }
@@ -327,6 +355,25 @@ fn a_render_error_is_reported_for_its_release_and_the_others_are_shown() {
         "{}",
         out.stderr
     );
+    // the next commit mends prod: the base cannot render it, which is no failure of the change
+    f.write(PROD, read(&f, PROD).replace("failRender: true\n", ""));
+    f.commit_all("prod mended");
+    let mended = f
+        .test()
+        .args(["diff", "--base", "HEAD~1", "--head", "HEAD"])
+        .run();
+    assert!(
+        summaries(&mended.stdout).contains(&"alpha/prod: render failed at base".to_string()),
+        "{}",
+        mended.stdout
+    );
+    assert!(
+        mended
+            .stderr
+            .contains("1 release(s) could not be rendered at the base"),
+        "{}",
+        mended.stderr
+    );
 }
 
 #[test]
@@ -404,4 +451,66 @@ fn values_a_chart_generates_at_each_render_are_not_a_change() {
         out.stdout
     );
     assert_eq!(changed_lines(&out.stdout).len(), 2, "{}", out.stdout);
+}
+
+#[test]
+fn a_value_generated_only_in_the_changed_release_is_not_a_change() {
+    let Some(f) = fixture("a_value_generated_only_in_the_changed_release_is_not_a_change") else {
+        return;
+    };
+    // only prod has the generated object: the chart's first render (staging's, with --jobs 1)
+    // cannot tell that its token is made at each render
+    f.write(
+        "helm-charts/basehub/templates/generated.yaml",
+        "{{- if .Values.genToken }}\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: generated\ndata:\n  token: {{ randAlphaNum 32 | quote }}\n{{- end }}\n",
+    );
+    let prod = read(&f, PROD) + "genToken: true\n";
+    f.write(PROD, prod);
+    f.commit_all("prod: a generated token");
+    edit(&f, PROD, "limit: 4G", "limit: 8G");
+    f.commit_all("prod: more memory");
+    for _ in 0..2 {
+        let out = diff(&f, &["--base", "HEAD~1", "--head", "HEAD", "--jobs", "1"]);
+        assert_eq!(
+            summaries(&out.stdout),
+            ["alpha/staging: no change", "alpha/prod: 1 changed"],
+            "{}",
+            out.stdout
+        );
+        assert_eq!(changed_lines(&out.stdout).len(), 2, "{}", out.stdout);
+    }
+}
+
+#[test]
+fn paths_and_changed_from_select_the_releases_as_for_plan() {
+    let Some(f) = fixture("paths_and_changed_from_select_the_releases_as_for_plan") else {
+        return;
+    };
+    edit(&f, PROD, "limit: 4G", "limit: 8G");
+    edit(
+        &f,
+        PHYSICS_SECRET,
+        "FAKE-alpha-physics-client-secret",
+        "PLANTED-new-physics-secret-6d2c",
+    );
+    f.commit_all("prod: more memory; physics: a new secret");
+    let all = diff(&f, &["--base", "HEAD~1", "--head", "HEAD"]);
+    assert_eq!(summaries(&all.stdout).len(), 3, "{}", all.stdout);
+    // only prod's file: prod and its staging canary, not physics
+    let want = ["alpha/staging: no change", "alpha/prod: 1 changed"];
+    let one = diff(&f, &["--base", "HEAD~1", "--head", "HEAD", PROD]);
+    assert_eq!(summaries(&one.stdout), want, "{}", one.stdout);
+    f.write("changed.txt", format!("{PROD}\n"));
+    let from = diff(
+        &f,
+        &[
+            "--base",
+            "HEAD~1",
+            "--head",
+            "HEAD",
+            "--changed-from",
+            "changed.txt",
+        ],
+    );
+    assert_eq!(summaries(&from.stdout), want, "{}", from.stdout);
 }

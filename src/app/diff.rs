@@ -22,7 +22,8 @@ pub(crate) fn diff_cmd(args: DiffArgs, root: &Path, log: &Log) -> anyhow::Result
         )
         .into());
     }
-    if args.changes.base.is_none() {
+    let changes = args.changes();
+    if changes.base.is_none() {
         return Err(UsageError(
             "deploy diff compares two revisions: give --base REV (and --head REV; default: the \
              work tree), e.g. `deploy diff --base origin/main`"
@@ -31,15 +32,15 @@ pub(crate) fn diff_cmd(args: DiffArgs, root: &Path, log: &Log) -> anyhow::Result
         .into());
     }
     let repo = MultiRepo::load(root)?;
-    let (plan, range) = select::multi_plan_range(&repo, &args.changes, log)?;
-    let report = rendered(root, &plan, range, &args.changes, log, args.jobs)?;
+    let (plan, range) = select::multi_plan_range(&repo, &changes, log)?;
+    let report = rendered(root, &plan, range, &changes, log, args.jobs)?;
     let out = match args.format {
         DiffFormat::Text => report::diff::text(&report),
         DiffFormat::Markdown => report::diff::markdown(&report, usize::MAX, ""),
         DiffFormat::Json => serde_json::to_string_pretty(&report)?,
     };
     print_result(&log.scrub(&out))?;
-    check(&report)
+    check(&report, log)
 }
 
 /// Render and compare the plan's releases between the range's two revisions.
@@ -73,9 +74,18 @@ pub(crate) fn rendered(
     Ok(report)
 }
 
-/// Exit 1 when a release could not be rendered (its diff is missing); the others were shown.
-pub(crate) fn check(report: &Report) -> anyhow::Result<()> {
-    match report.failed() {
+/// Exit 1 when a release could not be rendered at the head (its diff is missing); the others
+/// were shown. One that only the base cannot render (a pull request that mends a chart broken on
+/// main) is a warning: the change is what is reviewed.
+pub(crate) fn check(report: &Report, log: &Log) -> anyhow::Result<()> {
+    let at_base = report.failed() - report.failed_at_head();
+    if at_base > 0 {
+        log.warn(&format!(
+            "{at_base} release(s) could not be rendered at the base, so their diff is not shown; \
+             they render at the head"
+        ));
+    }
+    match report.failed_at_head() {
         0 => Ok(()),
         n => Err(RunFailed {
             summary: format!("{n} release(s) could not be rendered; the others are shown"),

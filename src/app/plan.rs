@@ -96,7 +96,7 @@ pub(crate) fn plan_cmd(
         };
         if let Some(d) = &diff {
             print_result(&out)?;
-            return super::diff::check(d);
+            return super::diff::check(d, log);
         }
         out
     } else {

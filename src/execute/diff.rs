@@ -48,6 +48,22 @@ impl Report {
             .filter(|r| matches!(r.outcome, Outcome::Failed { .. }))
             .count()
     }
+
+    /// Those that could not be rendered at the head (the change itself).
+    pub fn failed_at_head(&self) -> usize {
+        self.releases
+            .iter()
+            .filter(|r| {
+                matches!(
+                    r.outcome,
+                    Outcome::Failed {
+                        side: pd::Side::Head,
+                        ..
+                    }
+                )
+            })
+            .count()
+    }
 }
 
 /// Renders and what they found, shared by both sides and every release.
@@ -56,6 +72,8 @@ struct Shared {
     renders: OnceMap<[u8; 32], Result<Arc<Objects>, String>>,
     /// Per chart digest: the fields its renders do not repeat.
     unstable: OnceMap<[u8; 32], Unstable>,
+    /// Renders made again to check a change (not shared).
+    again: std::sync::atomic::AtomicUsize,
 }
 
 /// Compare the releases of `plan` between `range`'s base and head (`head_name` as the user
@@ -109,7 +127,7 @@ pub fn diff(
         base: base.name.clone(),
         head: head.name.clone(),
         releases,
-        renders: shared.renders.len(),
+        renders: shared.renders.len() + shared.again.load(std::sync::atomic::Ordering::Relaxed),
     })
 }
 
@@ -192,12 +210,29 @@ fn compare_one(
     for (_, chart) in b.iter().chain(h.iter()) {
         unstable.extend(shared.unstable.get_or_init(*chart, Unstable::new));
     }
-    let cx = pd::Context::revisions(secrets, &unstable);
-    let objects = pd::compare(
-        b.as_ref().map(|(o, _)| o.as_ref()),
-        h.as_ref().map(|(o, _)| o.as_ref()),
-        &cx,
-    );
+    let compare = |unstable: &Unstable| {
+        pd::compare(
+            b.as_ref().map(|(o, _)| o.as_ref()),
+            h.as_ref().map(|(o, _)| o.as_ref()),
+            &pd::Context::revisions(secrets, unstable),
+        )
+    };
+    let mut objects = compare(&unstable);
+    // A change is checked with a second render of the head: what that render does not repeat
+    // was generated at render time (an object of this release only, which the chart's first
+    // render may not have had), not changed.
+    if let (false, Some(spec), Some((first, _))) = (objects.is_empty(), hspec, &h)
+        && let Ok(again) = render_again(head, spec, log)
+    {
+        shared
+            .again
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let more = unstable_between(first, &again);
+        if !more.is_subset(&unstable) {
+            unstable.extend(more);
+            objects = compare(&unstable);
+        }
+    }
     if !objects.is_empty() {
         out.outcome = Outcome::Changed { objects };
     }
@@ -233,42 +268,67 @@ fn render(
     }
     key.update(format!("release\0{}\0{}\0", spec.release, spec.namespace).as_bytes());
     let objects = shared.renders.get_or_init(key.finalize().into(), || {
-        prepare::update_dependencies(&runner, &side.deps, &mut placed, spec)
-            .map_err(|f| f.to_string())?;
-        let args = spec.upgrade_args(placed.path(&spec.chart), files.clone());
-        let cmd = helm::template_for(&args, None, true);
-        // (without the command line: a failed render is shared by every release with the same
-        // inputs, whose files have other names)
-        let failed = |e: CmdError| match e {
-            CmdError::Failed { status, tail, .. } => {
-                format!("helm template failed with {status}:\n{tail}")
-            }
-            other => format!("helm template: {other}"),
-        };
-        let once = || match runner.run(&cmd).map_err(failed)? {
-            Reply::Ran(o) => Objects::parse(&o.stdout)
-                .map_err(|e| format!("helm template printed unreadable YAML: {e}")),
-            Reply::NotRun => Err("helm template was not run".into()),
-        };
-        let first = once()?;
+        let first = template(&runner, side, &mut placed, spec, &files)?;
         // The first render of a chart is made twice: what differs is generated at render time.
-        shared.unstable.get_or_init(chart, || match once() {
-            Ok(second) => {
-                let (mut a, mut b) = (Vec::new(), Vec::new());
-                for (k, docs) in first.iter() {
-                    for (x, y) in docs.iter().zip(second.get(k).into_iter().flatten()) {
-                        a.push(x);
-                        b.push(y);
-                    }
-                }
-                unstable_paths(&a, &b)
+        shared.unstable.get_or_init(chart, || {
+            match template(&runner, side, &mut placed, spec, &files) {
+                Ok(second) => unstable_between(&first, &second),
+                Err(_) => Unstable::new(),
             }
-            Err(_) => Unstable::new(),
         });
         Ok(Arc::new(first))
     })?;
     drop(decrypted);
     Ok((objects, chart))
+}
+
+/// One release rendered once more, not shared: to check its change.
+fn render_again(side: &Side, spec: &ReleaseSpec, log: &Log) -> Result<Objects, String> {
+    let runner = RealRunner::in_repo(&side.root, log);
+    let mut placed = prepare::place(&side.root, spec).map_err(|f| f.to_string())?;
+    let (files, decrypted) =
+        prepare::values(&runner, log, &placed, spec).map_err(|f| f.to_string())?;
+    let objects = template(&runner, side, &mut placed, spec, &files);
+    drop(decrypted);
+    objects
+}
+
+/// `helm template` of a placed release with its values files.
+fn template(
+    runner: &RealRunner,
+    side: &Side,
+    placed: &mut prepare::Placed,
+    spec: &ReleaseSpec,
+    files: &[crate::cmd::Arg],
+) -> Result<Objects, String> {
+    prepare::update_dependencies(runner, &side.deps, placed, spec).map_err(|f| f.to_string())?;
+    let args = spec.upgrade_args(placed.path(&spec.chart), files.to_vec());
+    // (without the command line: a failed render is shared by every release with the same
+    // inputs, whose files have other names)
+    match runner
+        .run(&helm::template_for(&args, None, true))
+        .map_err(|e| match e {
+            CmdError::Failed { status, tail, .. } => {
+                format!("helm template failed with {status}:\n{tail}")
+            }
+            other => format!("helm template: {other}"),
+        })? {
+        Reply::Ran(o) => Objects::parse(&o.stdout)
+            .map_err(|e| format!("helm template printed unreadable YAML: {e}")),
+        Reply::NotRun => Err("helm template was not run".into()),
+    }
+}
+
+/// The fields two renders of the same release disagree on.
+fn unstable_between(first: &Objects, second: &Objects) -> Unstable {
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for (k, docs) in first.iter() {
+        for (x, y) in docs.iter().zip(second.get(k).into_iter().flatten()) {
+            a.push(x);
+            b.push(y);
+        }
+    }
+    unstable_paths(&a, &b)
 }
 
 /// Each job's release spec on one side; `None` where the release is not there (a new hub at the

@@ -31,6 +31,14 @@ pub fn raw_changes(args: &ChangeArgs, root: &Path, log: &Log) -> anyhow::Result<
         }
         let runner = RealRunner::in_repo(root, log);
         let range = changes::range(&runner, base, args.head.as_deref())?;
+        if args.changed_from.is_some() || !args.paths.is_empty() {
+            // (`deploy diff`: the files given plan the releases; the range is what to compare)
+            return Ok(RawChanges {
+                paths: given_paths(args)?,
+                range: Some(range),
+                ..RawChanges::default()
+            });
+        }
         let changed = changes::changed_paths(&runner, &range)?;
         return Ok(RawChanges {
             paths: changed.paths,
@@ -38,13 +46,17 @@ pub fn raw_changes(args: &ChangeArgs, root: &Path, log: &Log) -> anyhow::Result<
             range: Some(range),
         });
     }
-    let paths = match &args.changed_from {
+    Ok(RawChanges {
+        paths: given_paths(args)?,
+        ..RawChanges::default()
+    })
+}
+
+/// The paths given as arguments or in the --changed-from file.
+fn given_paths(args: &ChangeArgs) -> anyhow::Result<Vec<String>> {
+    Ok(match &args.changed_from {
         Some(file) => split_paths(&input::read_arg(file, "--changed-from ")?),
         None => args.paths.clone(),
-    };
-    Ok(RawChanges {
-        paths,
-        ..RawChanges::default()
     })
 }
 

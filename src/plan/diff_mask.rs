@@ -1,7 +1,9 @@
 //! What `deploy diff` hides and what it calls noise, applied to a pair of rendered objects (the
 //! base's and the head's version of one Kubernetes object) before they are compared. Pure.
 //!
-//! **Secrets.** A string that holds a value of an encrypted (or secret) values file, and every
+//! **Secrets.** A string that holds a value of an encrypted (or secret) values file (as written,
+//! base64-encoded or escaped as templates escape it; one shorter than [`MIN_SECRET`] only as a
+//! whole word, one shorter than [`MIN_TOKEN`] not at all), and every
 //! value under a `Secret`'s `data` and `stringData`, is replaced on both sides by
 //! `(secret, unchanged)` when the two sides' values are equal; when they differ, by `(secret)` at
 //! the base and `(secret, changed)` at the head; on an object only one side has, by `(secret)`. A
@@ -26,9 +28,13 @@ use serde_json::Value;
 pub const CHART_LABELS: [&str; 2] = ["helm.sh/chart", "chart"];
 /// Annotations with this prefix hold digests of other objects.
 pub const CHECKSUM_PREFIX: &str = "checksum/";
-/// Secrets shorter than this are not searched for inside strings (as the log does): every
-/// `true` or `hub` of a manifest would be hidden.
+/// Secrets at least this long are searched for anywhere inside strings; shorter ones (down to
+/// [`MIN_TOKEN`]) only as a whole word (not inside a longer word: every `hub` of a manifest would
+/// be hidden otherwise).
 pub const MIN_SECRET: usize = 6;
+/// Secrets shorter than this are not searched for at all (one or two characters are no secret,
+/// and would hide half a manifest).
+pub const MIN_TOKEN: usize = 3;
 
 pub const SECRET: &str = "(secret)";
 pub const SECRET_UNCHANGED: &str = "(secret, unchanged)";
@@ -38,11 +44,18 @@ pub const CHECKSUM: &str = "(checksum)";
 pub const GENERATED: &str = "(generated at render time)";
 
 /// The values that must never be shown: every string (and long number) of the encrypted and
-/// secret values files of both revisions, as written and base64-encoded.
+/// secret values files of both revisions, as written and as a chart's templates may write it
+/// (base64-encoded, JSON-escaped as `toJson` does, with Go's `\u0026`-style escapes of `&`, `<`
+/// and `>`, single-quoted YAML).
 #[derive(Debug, Default)]
 pub struct Secrets {
+    /// Found anywhere in a string.
     needles: BTreeSet<String>,
+    /// Found as whole words only.
+    words: BTreeSet<String>,
+    values: usize,
     matcher: Option<AhoCorasick>,
+    word_matcher: Option<AhoCorasick>,
 }
 
 impl Secrets {
@@ -50,7 +63,8 @@ impl Secrets {
     pub fn add_doc(&mut self, v: &Value) {
         match v {
             Value::String(s) => self.add(s),
-            Value::Number(n) => self.add(&n.to_string()),
+            // (a short number is a port or a count more often than a secret, and is everywhere)
+            Value::Number(n) if n.to_string().len() >= MIN_SECRET => self.add(&n.to_string()),
             Value::Array(a) => a.iter().for_each(|x| self.add_doc(x)),
             Value::Object(m) => m.values().for_each(|x| self.add_doc(x)),
             _ => {}
@@ -59,36 +73,87 @@ impl Secrets {
 
     pub fn add(&mut self, s: &str) {
         let s = s.trim();
-        if s.len() < MIN_SECRET {
+        if s.len() < MIN_TOKEN {
             return;
         }
-        self.needles.insert(s.to_string());
-        self.needles.insert(base64(s.as_bytes()));
+        self.values += 1;
+        let set = if s.len() >= MIN_SECRET {
+            self.needles.insert(base64(s.as_bytes()));
+            &mut self.needles
+        } else {
+            &mut self.words
+        };
+        set.extend(written_forms(s));
         self.matcher = None;
+        self.word_matcher = None;
     }
 
-    /// Build the matcher (after the last `add`).
+    /// Build the matchers (after the last `add`).
     pub fn seal(&mut self) {
         if !self.needles.is_empty() {
             self.matcher = AhoCorasick::new(&self.needles).ok();
         }
+        if !self.words.is_empty() {
+            self.word_matcher = AhoCorasick::new(&self.words).ok();
+        }
     }
 
+    /// How many values are kept secret.
     pub fn len(&self) -> usize {
-        self.needles.len() / 2
+        self.values
     }
 
     pub fn is_empty(&self) -> bool {
-        self.needles.is_empty()
+        self.values == 0
     }
 
     /// Whether `s` holds a secret.
     pub fn hits(&self, s: &str) -> bool {
-        match &self.matcher {
+        let anywhere = match &self.matcher {
             Some(m) => m.is_match(s),
             None => self.needles.iter().any(|n| s.contains(n.as_str())),
+        };
+        anywhere || self.hits_word(s)
+    }
+
+    fn hits_word(&self, s: &str) -> bool {
+        let b = s.as_bytes();
+        let word = |i: usize| {
+            b.get(i)
+                .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
+        };
+        let whole = |start: usize, end: usize| !(start > 0 && word(start - 1)) && !word(end);
+        match &self.word_matcher {
+            Some(m) => m
+                .find_overlapping_iter(s)
+                .any(|x| whole(x.start(), x.end())),
+            None => self.words.iter().any(|w| {
+                s.match_indices(w.as_str())
+                    .any(|(i, _)| whole(i, i + w.len()))
+            }),
         }
     }
+}
+
+/// `s` as it is, and as templates escape it: JSON (`toJson`, `quote` of a string with `"` or `\`),
+/// Go's JSON with its HTML escapes, single-quoted YAML (`squote`).
+fn written_forms(s: &str) -> Vec<String> {
+    let quoted = serde_json::to_string(s).unwrap_or_default();
+    let json = quoted
+        .strip_prefix('"')
+        .and_then(|j| j.strip_suffix('"'))
+        .unwrap_or(s)
+        .to_string();
+    let go = json
+        .replace('&', "\\u0026")
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('\u{2028}', "\\u2028")
+        .replace('\u{2029}', "\\u2029");
+    let mut forms = vec![s.to_string(), json, go, s.replace('\'', "''")];
+    forms.sort();
+    forms.dedup();
+    forms
 }
 
 fn base64(data: &[u8]) -> String {
@@ -302,6 +367,23 @@ mod tests {
         values.iter().for_each(|v| s.add(v));
         s.seal();
         s
+    }
+
+    #[test]
+    fn secrets_are_found_as_templates_write_them_and_short_ones_as_whole_words() {
+        let s = secrets(&["pa&ss<LEAK>w0rd", "it's-a-secret", "Zq9x7", "ab"]);
+        // toJson (Go escapes &, < and > as \u0026, \u003c, \u003e)
+        assert!(s.hits(r#"env = {"API_KEY":"pa\u0026ss\u003cLEAK\u003ew0rd"}"#));
+        assert!(s.hits(r#"{"k":"pa&ss<LEAK>w0rd"}"#));
+        assert!(s.hits("k: 'it''s-a-secret'"));
+        assert!(s.hits(&base64(b"pa&ss<LEAK>w0rd")));
+        // a short one as a word, not inside a longer one
+        assert!(s.hits(r#"{"SHORT_TOKEN":"Zq9x7"}"#));
+        assert!(s.hits("Zq9x7"));
+        assert!(!s.hits("xZq9x7y and Zq9x7_b"));
+        // two characters are not searched for
+        assert!(!s.hits("ab cd"));
+        assert_eq!(s.len(), 3);
     }
 
     #[test]
