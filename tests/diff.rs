@@ -172,6 +172,14 @@ fn a_hub_added_and_a_hub_removed_show_as_such() {
         out.stdout
             .contains("--- base/Deployment/hub\n+++ /dev/null\n")
     );
+    // a label that deploys no hub shows no hub, removed ones included
+    for label in ["deployer:skip-deploy", "deployer:skip-deploy-hubs"] {
+        let out = diff(
+            &f,
+            &["--base", "HEAD~1", "--head", "HEAD", "--label", label],
+        );
+        assert!(summaries(&out.stdout).is_empty(), "{label}: {}", out.stdout);
+    }
 }
 
 #[test]

@@ -62,6 +62,7 @@ pub(crate) fn rendered(
         plan,
         &range,
         (base, changes.head.as_deref()),
+        &changes.labels,
         log,
         usize::from(jobs),
     )?;

@@ -83,6 +83,7 @@ pub fn diff(
     plan: &Plan,
     range: &Range,
     names: (&str, Option<&str>),
+    labels: &[String],
     log: &Log,
     jobs: usize,
 ) -> anyhow::Result<Report> {
@@ -93,7 +94,12 @@ pub fn diff(
         _ => Side::work_tree(root),
     };
     let mut all = plan.jobs();
-    all.extend(removed(&base, &head));
+    // removed releases too, unless a label says to deploy nothing (or no hub)
+    let has = |l: &str| labels.iter().any(|x| x == l);
+    all.extend(removed(&base, &head).into_iter().filter(|j| {
+        !has(crate::plan::changes::LABEL_SKIP_DEPLOY)
+            && !(j.kind != Kind::Support && has(crate::plan::changes::LABEL_SKIP_HUBS))
+    }));
     let base_specs = specs(&base, &all);
     let head_specs = specs(&head, &all);
     if base_specs
