@@ -23,15 +23,28 @@ fn status_says_what_is_deployed_where_and_what_is_pending() {
     installed(&f, "staging", 4, "pending-upgrade");
     installed(&f, "prod", 7, "deployed");
     installed(&f, "physics", 2, "failed");
-    // climate and support are not installed
+    // climate and support are not installed; old-hub left cluster.yaml but deploy's label
+    // finds it (prod, in cluster.yaml too, is listed once)
+    std::fs::write(
+        f.fake.join("helm-list.json"),
+        r#"[{"name":"prod","namespace":"prod","revision":"7","updated":"2026-11-30 01:02:03.5 +0000 UTC","status":"deployed","chart":"basehub-0.1.0","app_version":"4.1.5"},
+{"name":"old-hub","namespace":"old-hub","revision":"3","updated":"2026-11-29 10:11:12.123456 +0000 UTC","status":"deployed","chart":"basehub-0.1.0","app_version":"4.1.5"}]"#,
+    )
+    .unwrap();
     let out = f.test().args(["status", "alpha"]).run();
     insta::assert_snapshot!("status_table", out.stdout);
-    // it only reads: credentials, then one query per release
+    // it only reads: credentials, then one query per release and one list of deploy's releases
     let helm: Vec<&String> = out.calls.iter().filter(|c| c.starts_with("helm")).collect();
-    assert_eq!(helm.len(), 5, "{helm:#?}");
+    assert_eq!(helm.len(), 6, "{helm:#?}");
     assert!(
-        helm.iter().all(|c| c.starts_with("helm get metadata ")),
+        helm[..5]
+            .iter()
+            .all(|c| c.starts_with("helm get metadata ")),
         "{helm:#?}"
+    );
+    assert_eq!(
+        helm[5],
+        "helm list --all-namespaces --all --selector deploy-revision -o json"
     );
 
     let v = f
@@ -50,7 +63,8 @@ fn status_says_what_is_deployed_where_and_what_is_pending() {
         &json!({
             "cluster": "alpha", "release": "staging", "kind": "staging", "installed": true,
             "revision": 4, "chart": "basehub 0.1.0", "app_version": "4.1.5",
-            "status": "pending-upgrade", "deployed_at": "2026-11-30T01:02:03Z", "pending": true
+            "status": "pending-upgrade", "deployed_at": "2026-11-30T01:02:03Z", "pending": true,
+            "in_config": true
         })
     );
     let support = v
@@ -62,6 +76,16 @@ fn status_says_what_is_deployed_where_and_what_is_pending() {
     assert_eq!(
         (&support["installed"], &support["status"]),
         (&json!(false), &json!("not installed"))
+    );
+    let old = v.as_array().unwrap().last().unwrap();
+    assert_eq!(
+        old,
+        &json!({
+            "cluster": "alpha", "release": "old-hub", "kind": null, "installed": true,
+            "revision": 3, "chart": "basehub 0.1.0", "app_version": "4.1.5",
+            "status": "deployed", "deployed_at": "2026-11-29T10:11:12Z", "pending": false,
+            "in_config": false
+        })
     );
 
     let md = f

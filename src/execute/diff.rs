@@ -96,10 +96,11 @@ pub fn diff(
     let mut all = plan.jobs();
     // removed releases too, unless a label says to deploy nothing (or no hub)
     let has = |l: &str| labels.iter().any(|x| x == l);
-    all.extend(removed(&base, &head).into_iter().filter(|j| {
-        !has(crate::plan::changes::LABEL_SKIP_DEPLOY)
-            && !(j.kind != Kind::Support && has(crate::plan::changes::LABEL_SKIP_HUBS))
-    }));
+    let hidden = |j: &Job| {
+        has(crate::plan::changes::LABEL_SKIP_DEPLOY)
+            || (j.kind != Kind::Support && has(crate::plan::changes::LABEL_SKIP_HUBS))
+    };
+    all.extend(removed(&base, &head).into_iter().filter(|j| !hidden(j)));
     let base_specs = specs(&base, &all);
     let head_specs = specs(&head, &all);
     if base_specs

@@ -72,7 +72,10 @@ pub fn status(
     let ctx = Ctx::new(root, factory, log, opts);
     per_cluster(&ctx, plan, super::status::status_cluster)
         .into_iter()
-        .map(Option::unwrap_or_default)
+        .flat_map(|s| {
+            let (state, extra) = s.unwrap_or_default();
+            std::iter::once(state).chain(extra)
+        })
         .collect()
 }
 

@@ -30,6 +30,9 @@ pub struct ReleaseState {
     pub deployed_at: String,
     /// A pending status: an upgrade, install or rollback did not finish.
     pub pending: bool,
+    /// In the cluster's cluster.yaml; `false`: a release deploy upgraded (it has the
+    /// `deploy-revision` label) whose hub is no longer there (`deploy uninstall` removes it).
+    pub in_config: bool,
     /// `--live`: whether the release differs from what this checkout would deploy.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub live: Option<String>,
@@ -38,28 +41,32 @@ pub struct ReleaseState {
     pub error: Option<String>,
 }
 
-/// Each release of one cluster (by job index); with `--live` (`ctx.opts.live`), each compared
-/// with this checkout too, under the same credentials.
-pub(super) fn status_cluster(ctx: &Ctx<'_>, cluster: &ClusterPlan) -> Vec<(usize, ReleaseState)> {
+/// A release, and with the last one of a cluster the releases on it that its cluster.yaml no
+/// longer has.
+pub type WithExtra = (ReleaseState, Vec<ReleaseState>);
+
+/// Each release of one cluster (by job index), then (with the last) those deploy upgraded that
+/// the cluster.yaml no longer has; with `--live` (`ctx.opts.live`), each compared with this
+/// checkout too, under the same credentials.
+pub(super) fn status_cluster(ctx: &Ctx<'_>, cluster: &ClusterPlan) -> Vec<(usize, WithExtra)> {
     let base = |s: &crate::plan::run_plan::Step| ReleaseState {
         cluster: cluster.name.clone(),
         release: s.job.release.clone(),
         kind: Some(s.job.kind),
+        in_config: true,
         ..ReleaseState::default()
     };
-    let failed = |why: String, live: &str| -> Vec<(usize, ReleaseState)> {
+    let failed = |why: String, live: &str| -> Vec<(usize, WithExtra)> {
         cluster
             .steps
             .iter()
             .map(|s| {
-                (
-                    s.index,
-                    ReleaseState {
-                        error: Some(why.clone()),
-                        live: ctx.opts.live.then(|| live.to_string()),
-                        ..base(s)
-                    },
-                )
+                let state = ReleaseState {
+                    error: Some(why.clone()),
+                    live: ctx.opts.live.then(|| live.to_string()),
+                    ..base(s)
+                };
+                (s.index, (state, Vec::new()))
             })
             .collect()
     };
@@ -77,6 +84,7 @@ pub(super) fn status_cluster(ctx: &Ctx<'_>, cluster: &ClusterPlan) -> Vec<(usize
         }
     };
     let mut states = read_states(ctx, cluster, &access, base);
+    let extra = not_in_config(ctx, cluster, &access);
     if ctx.opts.live {
         let steps: Vec<&crate::plan::run_plan::Step> = cluster.steps.iter().collect();
         let checked = super::live_phase::live_phase(ctx, cluster, &access, &steps);
@@ -87,7 +95,103 @@ pub(super) fn status_cluster(ctx: &Ctx<'_>, cluster: &ClusterPlan) -> Vec<(usize
             });
         }
     }
+    let last = states.len().saturating_sub(1);
+    let mut extra = Some(extra);
     states
+        .into_iter()
+        .enumerate()
+        .map(|(n, (i, s))| {
+            let more = if n == last { extra.take() } else { None };
+            (i, (s, more.unwrap_or_default()))
+        })
+        .collect()
+}
+
+/// The releases deploy upgraded on the cluster (they carry its revision label) that are none of
+/// the cluster's steps: hubs removed from the cluster.yaml, still installed.
+fn not_in_config(
+    ctx: &Ctx<'_>,
+    cluster: &ClusterPlan,
+    access: &super::credentials::ClusterAccess,
+) -> Vec<ReleaseState> {
+    let quiet = ctx.log.with_verbosity(crate::log::Verbosity::Quiet);
+    let guarded = ctx.runner(&quiet, &cluster.name);
+    let runner = InCluster {
+        inner: &guarded,
+        access,
+    };
+    let listed = runner.run(&helm::list_labelled(super::recovery::REVISION_LABEL));
+    let _ = guarded.finish();
+    let o = match listed {
+        Ok(Reply::Ran(o)) if o.success() => o,
+        Ok(Reply::NotRun) => return Vec::new(),
+        Ok(Reply::Ran(o)) => {
+            let why = o.stderr.lines().last().unwrap_or("failed").to_string();
+            ctx.log.warn(&format!(
+                "{}: releases no longer in cluster.yaml not listed: helm list: {why}",
+                cluster.name
+            ));
+            return Vec::new();
+        }
+        Err(e) => {
+            ctx.log.warn(&format!(
+                "{}: releases no longer in cluster.yaml not listed: {e}",
+                cluster.name
+            ));
+            return Vec::new();
+        }
+    };
+    let namespaces: std::collections::BTreeSet<(&str, &str)> = cluster
+        .steps
+        .iter()
+        .map(|s| (s.spec.release.as_str(), s.spec.namespace.as_str()))
+        .collect();
+    let Ok(Value::Array(list)) = serde_json::from_str::<Value>(&o.stdout) else {
+        return Vec::new();
+    };
+    let mut out: Vec<ReleaseState> = list
+        .iter()
+        .filter_map(|r| {
+            let text = |k: &str| super::live::text_of(r, k);
+            let (name, namespace) = (text("name"), text("namespace"));
+            if namespaces.contains(&(name.as_str(), namespace.as_str())) {
+                return None;
+            }
+            let status = text("status");
+            let chart = text("chart");
+            Some(ReleaseState {
+                cluster: cluster.name.clone(),
+                release: name,
+                kind: None,
+                installed: true,
+                revision: text("revision").parse().ok(),
+                chart: match chart.rsplit_once('-') {
+                    Some((n, v)) if v.starts_with(|c: char| c.is_ascii_digit()) => {
+                        format!("{n} {v}")
+                    }
+                    _ => chart,
+                },
+                app_version: text("app_version"),
+                pending: status.starts_with("pending"),
+                status,
+                deployed_at: utc_time(&text("updated")),
+                in_config: false,
+                live: ctx.opts.live.then(|| "not in cluster.yaml".to_string()),
+                error: None,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| a.release.cmp(&b.release));
+    out
+}
+
+/// `helm list`'s `2026-11-30 08:25:11.119477807 +0000 UTC` as `helm get metadata` writes it:
+/// `2026-11-30T08:25:11Z` (another zone as it is).
+fn utc_time(t: &str) -> String {
+    match t.strip_suffix(" +0000 UTC").and_then(|t| t.split_once(' ')) {
+        Some((day, time)) => format!("{day}T{}Z", time.split('.').next().unwrap_or(time)),
+        None => t.to_string(),
+    }
 }
 
 fn read_states(

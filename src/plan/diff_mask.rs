@@ -122,7 +122,10 @@ impl Secrets {
             b.get(i)
                 .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
         };
-        let whole = |start: usize, end: usize| !(start > 0 && word(start - 1)) && !word(end);
+        let whole = |start: usize, end: usize| {
+            let joined_before = start > 0 && word(start - 1);
+            !joined_before && !word(end)
+        };
         match &self.word_matcher {
             Some(m) => m
                 .find_overlapping_iter(s)

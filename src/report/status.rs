@@ -10,6 +10,11 @@ fn row(s: &ReleaseState, live: bool) -> Vec<String> {
         (None, true) => format!("{} (PENDING)", s.status),
         (None, false) => s.status.clone(),
     };
+    let status = if s.in_config {
+        status
+    } else {
+        format!("{status} (not in cluster.yaml)")
+    };
     let mut r = vec![
         s.cluster.clone(),
         s.release.clone(),

@@ -176,6 +176,15 @@ pub fn status(release: &str, namespace: &str) -> Cmd {
 }
 
 /// `helm history -o json`: every revision with its status.
+/// `helm list` of every release (any status) in every namespace that has the label `label`.
+pub fn list_labelled(label: &str) -> Cmd {
+    Cmd::new("helm")
+        .args(["list", "--all-namespaces", "--all", "--selector", label])
+        .args(["-o", "json"])
+        .effect(Effect::RemoteQuery)
+        .timeout(network_timeout())
+}
+
 pub fn history(release: &str, namespace: &str) -> Cmd {
     Cmd::new("helm")
         .args(["history", release, "--namespace", namespace, "-o", "json"])

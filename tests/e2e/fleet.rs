@@ -99,7 +99,7 @@ fn a_hub_upgraded_twice_is_rolled_back_and_a_removed_hub_uninstalled() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     assert!(env.release(&prod).is_some());
 
-    // staging leaves the config: then it can go, and status no longer lists it
+    // staging leaves the config: status says so, then it can go, and status no longer lists it
     let cluster = root.join("config/clusters/one/cluster.yaml");
     let text_before = std::fs::read_to_string(&cluster).unwrap();
     // (its entry: `- name: …`, `helm_chart: …`, `helm_chart_values_files: […]`)
@@ -115,6 +115,23 @@ fn a_hub_upgraded_twice_is_rolled_back_and_a_removed_hub_uninstalled() {
         .collect();
     std::fs::write(&cluster, kept.join("\n") + "\n").unwrap();
     git(&root, &["commit", "-qam", "staging removed"]);
+    // status still shows it, as no longer in cluster.yaml (deploy's label finds it)
+    let gone_from_config = status_of(&env, &root, bin.path(), &staging);
+    assert_eq!(
+        (
+            &gone_from_config["in_config"],
+            &gone_from_config["installed"],
+            &gone_from_config["revision"],
+            &gone_from_config["status"]
+        ),
+        (
+            &Value::from(false),
+            &Value::from(true),
+            &Value::from(2),
+            &Value::from("deployed")
+        ),
+        "{gone_from_config}"
+    );
     // outside a terminal, --yes is needed
     let mut c = deploy();
     c.args(["uninstall", "one", &staging])
