@@ -19,6 +19,9 @@ use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
 /// SIGTERM or SIGHUP was received (sent to deploy, not typed in its terminal as Ctrl-C is).
 static TERMINATED: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+/// An interactive command has the terminal: a Ctrl-C is its own (it reaches deploy too, in the
+/// same process group), neither a stop nor a count towards the second signal's fast exit.
+static INTERACTIVE: AtomicBool = AtomicBool::new(false);
 /// An external command has been started (from then on, the first signal stops cleanly).
 static STARTED: AtomicBool = AtomicBool::new(false);
 /// Signals received, counted by the watcher thread.
@@ -72,6 +75,11 @@ pub fn install() -> std::io::Result<()> {
         .spawn(move || {
             let mut byte = [0u8];
             while read.read_exact(&mut byte).is_ok() {
+                if INTERACTIVE.load(Ordering::SeqCst) && !terminated_flag().load(Ordering::SeqCst) {
+                    // a Ctrl-C for the interactive command
+                    flag().store(false, Ordering::SeqCst);
+                    continue;
+                }
                 let n = RECEIVED.fetch_add(1, Ordering::SeqCst) + 1;
                 if let Some(why) = exit_now(n, STARTED.load(Ordering::SeqCst)) {
                     fast_exit(why);
@@ -135,6 +143,11 @@ fn cleanup(which: impl Fn(u64) -> bool) -> usize {
 /// Whether a stop signal was received.
 pub fn interrupted() -> bool {
     flag().load(Ordering::SeqCst)
+}
+
+/// While an interactive command has the terminal: Ctrl-C is the command's (see `INTERACTIVE`).
+pub fn set_interactive(on: bool) {
+    INTERACTIVE.store(on, Ordering::SeqCst);
 }
 
 /// Whether SIGTERM or SIGHUP was received: a stop meant for deploy itself, where a Ctrl-C may

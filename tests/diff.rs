@@ -363,6 +363,19 @@ fn a_render_error_is_reported_for_its_release_and_the_others_are_shown() {
         "{}",
         out.stderr
     );
+    // broken at both revisions: the change's failure all the same
+    edit(&f, PROD, "limit: 4G", "limit: 8G");
+    f.commit_all("prod: more memory, still broken");
+    let both = f
+        .test()
+        .args(["diff", "--base", "HEAD~1", "--head", "HEAD"])
+        .status(1)
+        .run();
+    assert!(
+        summaries(&both.stdout).contains(&"alpha/prod: render failed at head".to_string()),
+        "{}",
+        both.stdout
+    );
     // the next commit mends prod: the base cannot render it, which is no failure of the change
     f.write(PROD, read(&f, PROD).replace("failRender: true\n", ""));
     f.commit_all("prod mended");

@@ -172,10 +172,6 @@ pub(crate) fn credentials_cmd(args: CredentialsArgs, root: &Path, log: &Log) -> 
     };
     let ctx = Ctx::new(&repo.root, &factory, log, &opts);
     let ended = operate::with_credentials(&ctx, &plan.clusters[0], &args.command);
-    log.info(&format!(
-        "{}: the cluster's credentials were removed",
-        args.cluster
-    ));
     let summary = match ended.map_err(failed)? {
         operate::Ended::Exited(0) => return Ok(()),
         operate::Ended::Exited(code) => format!("the command exited with {code}"),

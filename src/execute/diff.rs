@@ -204,11 +204,14 @@ fn compare_one(
             .map(Some)
             .map_err(|error| Outcome::Failed { side: which, error })
     };
-    let rendered = render_side(base, bspec, pd::Side::Base)
-        .and_then(|b| render_side(head, hspec, pd::Side::Head).map(|h| (b, h)));
-    let (b, h) = match rendered {
-        Ok(pair) => pair,
-        Err(failed) => {
+    // both sides, whatever the base gives: a head that does not render is the change's failure
+    // (exit 1), even where the base does not render either
+    let (b, h) = match (
+        render_side(base, bspec, pd::Side::Base),
+        render_side(head, hspec, pd::Side::Head),
+    ) {
+        (Ok(b), Ok(h)) => (b, h),
+        (_, Err(failed)) | (Err(failed), Ok(_)) => {
             out.outcome = failed;
             return out;
         }
@@ -234,7 +237,7 @@ fn compare_one(
         shared
             .again
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let more = unstable_between(first, &again);
+        let more = unstable_between(first, &again, true);
         if !more.is_subset(&unstable) {
             unstable.extend(more);
             objects = compare(&unstable);
@@ -279,7 +282,7 @@ fn render(
         // The first render of a chart is made twice: what differs is generated at render time.
         shared.unstable.get_or_init(chart, || {
             match template(&runner, side, &mut placed, spec, &files) {
-                Ok(second) => unstable_between(&first, &second),
+                Ok(second) => unstable_between(&first, &second, false),
                 Err(_) => Unstable::new(),
             }
         });
@@ -326,8 +329,9 @@ fn template(
     }
 }
 
-/// The fields two renders of the same release disagree on.
-fn unstable_between(first: &Objects, second: &Objects) -> Unstable {
+/// The fields two renders of the same release disagree on (by object name too, for a check of
+/// one release: the same field of another object of the kind may really change).
+fn unstable_between(first: &Objects, second: &Objects, by_name: bool) -> Unstable {
     let (mut a, mut b) = (Vec::new(), Vec::new());
     for (k, docs) in first.iter() {
         for (x, y) in docs.iter().zip(second.get(k).into_iter().flatten()) {
@@ -335,7 +339,7 @@ fn unstable_between(first: &Objects, second: &Objects) -> Unstable {
             b.push(y);
         }
     }
-    unstable_paths(&a, &b)
+    unstable_paths(&a, &b, by_name)
 }
 
 /// Each job's release spec on one side; `None` where the release is not there (a new hub at the

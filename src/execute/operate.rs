@@ -189,12 +189,23 @@ pub fn with_credentials(
             .env("DEPLOY_CLUSTER", cluster.name.as_str())
             .interactive(),
     );
-    let ended = match ctx.factory.make(ctx.log).run(&cmd) {
+    crate::signals::set_interactive(true);
+    let reply = ctx.factory.make(ctx.log).run(&cmd);
+    crate::signals::set_interactive(false);
+    drop(access);
+    ctx.log.info(&format!(
+        "{}: the cluster's credentials were removed",
+        cluster.name
+    ));
+    let ended = match reply {
         Ok(Reply::Ran(o)) => o.signal.map_or(Ended::Exited(o.code), Ended::Signal),
         Ok(Reply::NotRun) => Ended::Exited(0),
         Err(e) => return Err(Failure::at("the command")(e)),
     };
-    if crate::signals::interrupted() && matches!(ended, Ended::Signal(_)) {
+    // a command that a signal sent to deploy (or a Ctrl-C) ended: interrupted (exit 130)
+    if (crate::signals::interrupted() && matches!(ended, Ended::Signal(_)))
+        || ended == Ended::Signal(libc::SIGINT)
+    {
         return Err(Failure::at("the command")(
             crate::runner::CmdError::Interrupted { cmd: cmd.line() },
         ));

@@ -31,15 +31,22 @@ pub fn raw_changes(args: &ChangeArgs, root: &Path, log: &Log) -> anyhow::Result<
         }
         let runner = RealRunner::in_repo(root, log);
         let range = changes::range(&runner, base, args.head.as_deref())?;
+        let changed = changes::changed_paths(&runner, &range)?;
         if args.changed_from.is_some() || !args.paths.is_empty() {
-            // (`deploy diff`: the files given plan the releases; the range is what to compare)
+            // (`deploy diff`: the files given plan the releases, those git says were deleted
+            // as deleted; the range is what to compare)
+            let paths = given_paths(args)?;
+            let deleted = changed
+                .deleted
+                .into_iter()
+                .filter(|d| paths.contains(d))
+                .collect();
             return Ok(RawChanges {
-                paths: given_paths(args)?,
+                paths,
+                deleted,
                 range: Some(range),
-                ..RawChanges::default()
             });
         }
-        let changed = changes::changed_paths(&runner, &range)?;
         return Ok(RawChanges {
             paths: changed.paths,
             deleted: changed.deleted,

@@ -95,13 +95,13 @@ pub(super) fn status_cluster(ctx: &Ctx<'_>, cluster: &ClusterPlan) -> Vec<(usize
             });
         }
     }
-    let last = states.len().saturating_sub(1);
+    // (after the cluster's last release in job order, which is the order of the output)
+    let last = states.iter().map(|(i, _)| *i).max();
     let mut extra = Some(extra);
     states
         .into_iter()
-        .enumerate()
-        .map(|(n, (i, s))| {
-            let more = if n == last { extra.take() } else { None };
+        .map(|(i, s)| {
+            let more = if Some(i) == last { extra.take() } else { None };
             (i, (s, more.unwrap_or_default()))
         })
         .collect()
@@ -163,7 +163,8 @@ fn not_in_config(
                 cluster: cluster.name.clone(),
                 release: name,
                 kind: None,
-                installed: true,
+                // (`--all` lists a release uninstalled with --keep-history too)
+                installed: status != "uninstalled",
                 revision: text("revision").parse().ok(),
                 chart: match chart.rsplit_once('-') {
                     Some((n, v)) if v.starts_with(|c: char| c.is_ascii_digit()) => {

@@ -71,14 +71,16 @@ impl Secrets {
         }
     }
 
-    pub fn add(&mut self, s: &str) {
-        let s = s.trim();
+    pub fn add(&mut self, raw: &str) {
+        let s = raw.trim();
         if s.len() < MIN_TOKEN {
             return;
         }
         self.values += 1;
         let set = if s.len() >= MIN_SECRET {
+            // (base64 of the value as written too: a `|` block's ends in a line break)
             self.needles.insert(base64(s.as_bytes()));
+            self.needles.insert(base64(raw.as_bytes()));
             &mut self.needles
         } else {
             &mut self.words
@@ -116,6 +118,9 @@ impl Secrets {
         anywhere || self.hits_word(s)
     }
 
+    /// Where a secret's first (last) character is a word character, the one before (after) it
+    /// must not be one (as a regex's `\b`): `Zq9x7` in `"Zq9x7"`, not in `xZq9x7y`; `-Zq9x` in
+    /// `key-Zq9x`.
     fn hits_word(&self, s: &str) -> bool {
         let b = s.as_bytes();
         let word = |i: usize| {
@@ -123,8 +128,9 @@ impl Secrets {
                 .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
         };
         let whole = |start: usize, end: usize| {
-            let joined_before = start > 0 && word(start - 1);
-            !joined_before && !word(end)
+            let joined_before = start > 0 && word(start) && word(start - 1);
+            let joined_after = end > start && word(end - 1) && word(end);
+            !joined_before && !joined_after
         };
         match &self.word_matcher {
             Some(m) => m
@@ -180,13 +186,15 @@ fn base64(data: &[u8]) -> String {
     out
 }
 
-/// A JSON-pointer-like path inside an object (`/data/token`), with the object's kind: what a
-/// chart renders differently each time.
+/// What a chart renders differently each time: a JSON-pointer-like path inside an object
+/// (`/data/token`), with the object: its kind (every object of that kind: what a chart's first
+/// render found, whose object names may be another release's) or `kind/name` (that object only:
+/// what one release's second render found).
 pub type Unstable = BTreeSet<(String, String)>;
 
-/// The paths (with the object's kind) whose values differ between two renders of the same
-/// release, where both renders have the object.
-pub fn unstable_paths(first: &[&Value], second: &[&Value]) -> Unstable {
+/// The paths (with the object's kind, and name when `by_name`) whose values differ between two
+/// renders of the same release, where both renders have the object.
+pub fn unstable_paths(first: &[&Value], second: &[&Value], by_name: bool) -> Unstable {
     fn walk(kind: &str, path: &mut String, a: &Value, b: &Value, out: &mut Unstable) {
         match (a, b) {
             (Value::Object(x), Value::Object(y)) => {
@@ -216,21 +224,28 @@ pub fn unstable_paths(first: &[&Value], second: &[&Value]) -> Unstable {
     }
     let mut out = Unstable::new();
     for (a, b) in first.iter().zip(second) {
-        let kind = a.get("kind").and_then(Value::as_str).unwrap_or("");
-        walk(kind, &mut String::new(), a, b, &mut out);
+        let key = object_key(a, by_name);
+        walk(&key, &mut String::new(), a, b, &mut out);
     }
     out
 }
 
+/// An object's kind, and `/name` after it when `by_name`.
+fn object_key(v: &Value, by_name: bool) -> String {
+    let kind = v.get("kind").and_then(Value::as_str).unwrap_or("");
+    if by_name {
+        let name = v.pointer("/metadata/name").and_then(Value::as_str);
+        format!("{kind}/{}", name.unwrap_or(""))
+    } else {
+        kind.to_string()
+    }
+}
+
 /// Normalise the noise of one object (see the module's list).
 pub fn normalise(v: &mut Value, unstable: &Unstable) {
-    let kind = v
-        .get("kind")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
+    let (kind, named) = (object_key(v, false), object_key(v, true));
     for (k, path) in unstable {
-        if *k == kind
+        if (*k == kind || *k == named)
             && let Some(x) = v.pointer_mut(path)
         {
             *x = Value::String(GENERATED.into());
@@ -384,6 +399,11 @@ mod tests {
         assert!(s.hits(r#"{"SHORT_TOKEN":"Zq9x7"}"#));
         assert!(s.hits("Zq9x7"));
         assert!(!s.hits("xZq9x7y and Zq9x7_b"));
+        let edged = secrets(&["-Zq9x"]);
+        assert!(edged.hits("key-Zq9x"), "an edge that is no word character");
+        // a value from a `|` block, base64-encoded as written (with its line break)
+        let block = secrets(&["FAKE-token-123\n"]);
+        assert!(block.hits(&base64(b"FAKE-token-123\n")));
         // two characters are not searched for
         assert!(!s.hits("ab cd"));
         assert_eq!(s.len(), 3);
@@ -449,10 +469,24 @@ mod tests {
     }
 
     #[test]
+    fn a_releases_own_unstable_fields_are_those_of_the_object_that_changed() {
+        let a1 = json!({"kind": "ConfigMap", "metadata": {"name": "a"}, "data": {"x": "r1"}});
+        let a2 = json!({"kind": "ConfigMap", "metadata": {"name": "a"}, "data": {"x": "r2"}});
+        let u = unstable_paths(&[&a1], &[&a2], true);
+        let mut a = a1.clone();
+        normalise(&mut a, &u);
+        assert_eq!(a["data"]["x"], GENERATED);
+        // the same field of another ConfigMap may really change: it stays
+        let mut b = json!({"kind": "ConfigMap", "metadata": {"name": "b"}, "data": {"x": "edit"}});
+        normalise(&mut b, &u);
+        assert_eq!(b["data"]["x"], "edit");
+    }
+
+    #[test]
     fn unstable_paths_are_those_two_renders_disagree_on() {
         let a = json!({"kind": "Secret", "data": {"token": "x1", "fixed": "y"}, "list": [1, 2]});
         let b = json!({"kind": "Secret", "data": {"token": "x2", "fixed": "y"}, "list": [1, 3]});
-        let u = unstable_paths(&[&a], &[&b]);
+        let u = unstable_paths(&[&a], &[&b], false);
         assert_eq!(
             u.into_iter().map(|(_, p)| p).collect::<Vec<_>>(),
             ["/data/token", "/list/1"]

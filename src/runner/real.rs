@@ -253,7 +253,14 @@ impl Runner for RealRunner {
                     let stopped = (signals::interrupted() && !cmd.cleanup)
                         || (cmd.interactive && signals::terminated());
                     if stopped || timed_out {
-                        terminate(&handle, libc::SIGTERM);
+                        // (an interactive shell ignores SIGTERM; on SIGHUP it ends, and
+                        // passes it to its jobs, as when its terminal closes)
+                        let sig = if cmd.interactive {
+                            libc::SIGHUP
+                        } else {
+                            libc::SIGTERM
+                        };
+                        terminate(&handle, sig);
                         stop = Some((!timed_out, Instant::now()));
                     }
                 }
