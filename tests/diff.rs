@@ -535,3 +535,21 @@ fn paths_and_changed_from_select_the_releases_as_for_plan() {
     );
     assert_eq!(summaries(&from.stdout), want, "{}", from.stdout);
 }
+
+#[test]
+fn a_deleted_file_given_as_a_path_is_planned_as_deleted() {
+    let Some(f) = fixture("a_deleted_file_given_as_a_path_is_planned_as_deleted") else {
+        return;
+    };
+    let gone = "helm-charts/basehub/templates/user-serviceaccount.yaml";
+    std::fs::remove_file(f.root.join(gone)).unwrap();
+    f.commit_all("basehub: no user service account");
+    let out = diff(&f, &["--base", "HEAD~1", "--head", "HEAD", gone]);
+    let s = summaries(&out.stdout);
+    assert!(!s.is_empty(), "the chart's hubs are planned: {}", out.stdout);
+    assert!(
+        out.stdout.contains("+++ /dev/null"),
+        "the service account shows as removed: {}",
+        out.stdout
+    );
+}
