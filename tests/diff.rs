@@ -204,6 +204,9 @@ fn a_secret_change_shows_changed_and_never_the_value() {
         ]
     );
     assert!(out.stdout.contains("  proxy.token: (secret, unchanged)\n"));
+    // -v logs git's NUL-separated answers a line each: a log with NULs is binary to grep
+    assert!(out.stderr.contains("+ git "), "{}", out.stderr);
+    assert!(!out.stderr.contains('\0'), "{}", out.stderr);
     for s in [old, new] {
         assert!(!out.all().contains(s), "{s} leaked:\n{}", out.all());
     }
@@ -546,7 +549,11 @@ fn a_deleted_file_given_as_a_path_is_planned_as_deleted() {
     f.commit_all("basehub: no user service account");
     let out = diff(&f, &["--base", "HEAD~1", "--head", "HEAD", gone]);
     let s = summaries(&out.stdout);
-    assert!(!s.is_empty(), "the chart's hubs are planned: {}", out.stdout);
+    assert!(
+        !s.is_empty(),
+        "the chart's hubs are planned: {}",
+        out.stdout
+    );
     assert!(
         out.stdout.contains("+++ /dev/null"),
         "the service account shows as removed: {}",

@@ -568,8 +568,13 @@ fn encrypted_files_that_cannot_be_decrypted_for_the_same_reason_are_one_warning(
     for file in &encrypted[1..] {
         assert!(!quiet.stderr.contains(file), "{file}: {}", quiet.stderr);
     }
-    // -v names every file; JSON has a notice for each either way
+    // -v names every file (so does not point to -v); JSON has a notice for each either way
     let verbose = run(true);
+    assert!(
+        !verbose.stderr.contains("-v lists them"),
+        "{}",
+        verbose.stderr
+    );
     for file in encrypted {
         assert!(
             verbose

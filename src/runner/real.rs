@@ -309,7 +309,9 @@ impl Runner for RealRunner {
             && !cmd.private_output
             && !stdout.is_empty()
         {
-            self.log.debug(&scrub(cmd, &stdout));
+            // (NUL-separated output, `git … -z`, one per line: a log with NULs is a binary file
+            // to grep, whose matches it then hides)
+            self.log.debug(&scrub(cmd, &stdout).replace('\0', "\n"));
         }
         let code = status.code();
         if status.success() || cmd.probe {

@@ -51,14 +51,15 @@ pub fn log_notices(notices: &[Notice], log: &crate::log::Log) {
         *count.entry(r).or_default() += 1;
     }
     let mut said = std::collections::HashSet::new();
+    let verbose = log.verbosity() >= crate::log::Verbosity::Verbose;
     for n in notices {
         match n.reason.as_deref().map(|r| (r, count[r])) {
-            Some((r, more @ 2..)) if said.insert(r) => log.warn(&format!(
+            Some((r, more @ 2..)) if said.insert(r) && !verbose => log.warn(&format!(
                 "{}\n  (and {} more for the same reason: -v lists them)",
                 n.text,
                 more - 1
             )),
-            Some((_, 2..)) => log.debug(&n.text),
+            Some((_, 2..)) if !verbose => log.debug(&n.text),
             _ => log.warn(&n.text),
         }
     }
