@@ -196,23 +196,10 @@ fn credentials_runs_a_command_with_the_clusters_kubeconfig_then_removes_it() {
 
 #[test]
 fn credentials_sent_sigterm_stops_its_command_removes_the_credentials_and_exits_130() {
-    use std::io::BufRead;
     let f = Fixture::multi();
-    let mut child = f
-        .command()
-        .args(["credentials", "gamma", "--", "/bin/sh", "-c"])
-        // (ignoring SIGTERM, as an interactive shell does: deploy passes SIGHUP on)
-        .arg("echo \"$KUBECONFIG\"; trap '' TERM; exec /bin/sleep 30")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let kubeconfig = std::path::PathBuf::from(line.trim());
-    assert!(kubeconfig.exists(), "{line}");
+    // (ignoring SIGTERM, as an interactive shell does: deploy passes SIGHUP on)
+    let (child, kubeconfig) = credentials_in_a_group(&f, "trap '' TERM; exec /bin/sleep 30");
+    assert!(kubeconfig.exists(), "{}", kubeconfig.display());
     let t = std::time::Instant::now();
     common::signal(&child, libc::SIGTERM);
     let out = child.wait_with_output().unwrap();

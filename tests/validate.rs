@@ -467,8 +467,9 @@ fn the_typed_loader_and_the_schema_agree_on_every_example() {
     assert!(deploy::config::cluster::Cluster::parse("x", bad).is_err());
 }
 
-#[test]
-fn encrypted_files_are_decrypted_once_each_several_at_a_time_with_the_same_findings() {
+/// The example with four hubs' values files sops-encrypted (in validation's order: the staging
+/// hub before the prod hubs).
+fn four_encrypted() -> (Fixture, [&'static str; 4]) {
     let encrypted = [
         "config/clusters/alpha/staging.values.yaml",
         "config/clusters/alpha/prod.values.yaml",
@@ -483,6 +484,12 @@ fn encrypted_files_are_decrypted_once_each_several_at_a_time_with_the_same_findi
         )
         .unwrap();
     }
+    (f, encrypted)
+}
+
+#[test]
+fn encrypted_files_are_decrypted_once_each_several_at_a_time_with_the_same_findings() {
+    let (f, encrypted) = four_encrypted();
     // and a problem in a plain file, so there is something to report
     append(
         &f.root,
@@ -519,21 +526,7 @@ fn encrypted_files_are_decrypted_once_each_several_at_a_time_with_the_same_findi
 
 #[test]
 fn encrypted_files_that_cannot_be_decrypted_for_the_same_reason_are_one_warning() {
-    // (in validation's order: the staging hub before the prod hubs)
-    let encrypted = [
-        "config/clusters/alpha/staging.values.yaml",
-        "config/clusters/alpha/prod.values.yaml",
-        "config/clusters/beta/teaching.values.yaml",
-        "config/clusters/gamma/prod.values.yaml",
-    ];
-    let f = Fixture::multi();
-    for file in encrypted {
-        std::fs::write(
-            f.root.join(file),
-            "jupyterhub:\n  hub:\n    cookieSecret: ENC[AES256_GCM,data:x]\nsops:\n  version: 3.8.1\n",
-        )
-        .unwrap();
-    }
+    let (f, encrypted) = four_encrypted();
     // no key here: every file fails the same way (sops's message names no file; deploy's does)
     let run = |verbose: bool| {
         let mut t = f

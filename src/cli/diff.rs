@@ -26,6 +26,8 @@ pub struct DiffArgs {
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: u16,
 
+    // (the change options of `plan` (`ChangeArgs`), but --base goes with PATHS here: it says
+    // what to compare with, and the paths what to plan)
     /// A pull-request label (deployer:skip-deploy, deployer:skip-deploy-hubs,
     /// deployer:deploy-support, deployer:deploy-hubs); repeatable
     #[arg(long = "label", value_name = "LABEL")]
