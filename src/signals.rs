@@ -145,6 +145,19 @@ pub fn interrupted() -> bool {
     flag().load(Ordering::SeqCst)
 }
 
+/// Whether a stop signal is received within `within` (polled): for a command that died of one
+/// sent to the whole process group, whose handler here may not have run yet.
+pub fn wait_interrupted(within: std::time::Duration) -> bool {
+    let start = std::time::Instant::now();
+    while !interrupted() {
+        if start.elapsed() >= within {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    true
+}
+
 /// While an interactive command has the terminal: Ctrl-C is the command's (see `INTERACTIVE`).
 pub fn set_interactive(on: bool) {
     INTERACTIVE.store(on, Ordering::SeqCst);

@@ -14,6 +14,10 @@ use crate::cmd::{Cmd, Effect};
 use crate::log::Log;
 use crate::signals;
 
+/// How long a command that died of SIGINT, SIGTERM or SIGHUP waits for our own handler to see
+/// the same signal (sent to the whole process group) before it counts as a failure.
+const SIGNAL_HANDLER_WAIT: Duration = Duration::from_millis(500);
+
 /// How long children get to exit after SIGTERM before SIGKILL.
 const KILL_GRACE: Duration = Duration::from_secs(10);
 /// How long to wait for a pipe's end after its command exited (a daemon it left behind may hold
@@ -296,7 +300,16 @@ impl Runner for RealRunner {
         }
         // Ctrl-C in a terminal signals the whole process group: the command may have died of it
         // (or exited on it) before we forwarded anything. That is an interruption, not a failure.
-        if !status.success() && signals::interrupted() && !cmd.cleanup {
+        // (Died of a stop signal, it may also have died before our own handler ran: wait for it
+        // a moment rather than call the interruption a failure.)
+        let died_of_a_stop = status
+            .signal()
+            .is_some_and(|s| signals::STOP_SIGNALS.contains(&s));
+        if !status.success()
+            && !cmd.cleanup
+            && (signals::interrupted()
+                || (died_of_a_stop && signals::wait_interrupted(SIGNAL_HANDLER_WAIT)))
+        {
             return Err(CmdError::Interrupted { cmd: line });
         }
         if overflow {
