@@ -122,26 +122,26 @@ fn not_in_config(
     };
     let listed = runner.run(&helm::list_labelled(super::recovery::REVISION_LABEL));
     let _ = guarded.finish();
-    let o = match listed {
-        Ok(Reply::Ran(o)) if o.success() => o,
+    let read = match listed {
+        Ok(Reply::Ran(o)) if o.success() => Ok(o),
         Ok(Reply::NotRun) => return Vec::new(),
-        Ok(Reply::Ran(o)) => {
-            let why = o.stderr.lines().last().unwrap_or("failed").to_string();
+        Ok(Reply::Ran(o)) => Err(format!(
+            "helm list: {}",
+            o.stderr.lines().last().unwrap_or("failed")
+        )),
+        Err(e) => Err(e.to_string()),
+    };
+    let o = match read {
+        Ok(o) => o,
+        Err(why) => {
             ctx.log.warn(&format!(
-                "{}: releases no longer in cluster.yaml not listed: helm list: {why}",
-                cluster.name
-            ));
-            return Vec::new();
-        }
-        Err(e) => {
-            ctx.log.warn(&format!(
-                "{}: releases no longer in cluster.yaml not listed: {e}",
+                "{}: releases no longer in cluster.yaml not listed: {why}",
                 cluster.name
             ));
             return Vec::new();
         }
     };
-    let namespaces: std::collections::BTreeSet<(&str, &str)> = cluster
+    let known: std::collections::BTreeSet<(&str, &str)> = cluster
         .steps
         .iter()
         .map(|s| (s.spec.release.as_str(), s.spec.namespace.as_str()))
@@ -154,7 +154,7 @@ fn not_in_config(
         .filter_map(|r| {
             let text = |k: &str| super::live::text_of(r, k);
             let (name, namespace) = (text("name"), text("namespace"));
-            if namespaces.contains(&(name.as_str(), namespace.as_str())) {
+            if known.contains(&(name.as_str(), namespace.as_str())) {
                 return None;
             }
             let status = text("status");

@@ -30,12 +30,6 @@ impl Notice {
     }
 }
 
-impl From<String> for Notice {
-    fn from(text: String) -> Notice {
-        Notice { text, reason: None }
-    }
-}
-
 impl serde::Serialize for Notice {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&self.text)
