@@ -636,6 +636,35 @@ fn ctrl_c_in_a_terminal_is_an_interruption_though_helm_died_of_it() {
 }
 
 #[test]
+fn ctrl_c_to_deploy_alone_reaches_helm_as_sigterm_after_a_grace() {
+    let f = with_encrypted_values();
+    // `kill -INT <deploy>`: helm did not get it, so deploy passes it on (as SIGTERM) once the
+    // grace a terminal's Ctrl-C gives helm to stop on its own (2 s) is over
+    let (child, _) = f.start_sleeping(
+        "helm upgrade",
+        &["upgrade-hub", "gamma", "prod", "--report", "report.json"],
+        &[],
+    );
+    let t = std::time::Instant::now();
+    common::signal(&child, libc::SIGINT);
+    let out = child.wait_with_output().unwrap();
+    let took = t.elapsed();
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    let calls = f.calls();
+    assert!(
+        calls.contains(&"fake helm: got SIGTERM".to_string()),
+        "{calls:?}"
+    );
+    assert!(
+        !calls.contains(&"fake helm: got SIGINT".to_string()),
+        "{calls:?}"
+    );
+    assert!(took >= std::time::Duration::from_secs(2), "{took:?}");
+    assert_eq!(report(&f)["status"], "interrupted");
+    assert!(!std::path::Path::new(&decrypted_path(&f)).exists());
+}
+
+#[test]
 fn sighup_stops_like_sigterm() {
     let f = with_encrypted_values();
     let (out, _) = f.signal_at(

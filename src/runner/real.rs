@@ -18,6 +18,12 @@ use crate::signals;
 /// the same signal (sent to the whole process group) before it counts as a failure.
 const SIGNAL_HANDLER_WAIT: Duration = Duration::from_millis(500);
 
+/// How long a command gets to end on its own after Ctrl-C before it is sent SIGTERM. A
+/// terminal's Ctrl-C reaches the whole process group, so the command has it too (helm stops on
+/// it), and SIGTERM straight after would race its own handling of the first signal. SIGTERM and
+/// SIGHUP (a cancelled CI job, a closed terminal) reach deploy alone and are passed on at once.
+const CTRL_C_GRACE: Duration = Duration::from_secs(2);
+
 /// How long children get to exit after SIGTERM before SIGKILL.
 const KILL_GRACE: Duration = Duration::from_secs(10);
 /// How long to wait for a pipe's end after its command exited (a daemon it left behind may hold
@@ -238,6 +244,7 @@ impl Runner for RealRunner {
             });
         }
         let mut stop: Option<(bool, Instant)> = None; // (interrupted?, when SIGTERM was sent)
+        let mut ctrl_c_seen: Option<Instant> = None;
         let status = loop {
             match done_rx.recv_timeout(Duration::from_millis(50)) {
                 Ok(Ok(status)) => break status,
@@ -254,8 +261,16 @@ impl Runner for RealRunner {
                     let timed_out = cmd.timeout.is_some_and(|t| started.elapsed() >= t);
                     // (a terminal's Ctrl-C reaches an interactive command itself; SIGTERM and
                     // SIGHUP, sent to deploy alone, are passed on)
-                    let stopped = (signals::interrupted() && !cmd.cleanup)
-                        || (cmd.interactive && signals::terminated());
+                    let terminated = signals::terminated();
+                    let signalled = signals::interrupted() && !cmd.cleanup;
+                    if !signalled {
+                        ctrl_c_seen = None; // (a Ctrl-C an interactive command took as its own)
+                    }
+                    let interrupted = signalled
+                        && (terminated
+                            || ctrl_c_seen.get_or_insert_with(Instant::now).elapsed()
+                                >= CTRL_C_GRACE);
+                    let stopped = interrupted || (cmd.interactive && terminated);
                     if stopped || timed_out {
                         // (an interactive shell ignores SIGTERM; on SIGHUP it ends, and
                         // passes it to its jobs, as when its terminal closes)
