@@ -12,6 +12,7 @@ mod real;
 mod recording;
 #[cfg(test)]
 mod tests;
+mod wait;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -3,7 +3,7 @@
 //! pipe is read to its end (a reader that stops early makes the child die of SIGPIPE).
 
 use std::collections::VecDeque;
-use std::io::{BufRead, Read};
+use std::io::BufRead;
 
 pub use crate::log::partial_secret_suffix;
 
@@ -107,25 +107,33 @@ pub enum Keep {
     Tail(usize),
 }
 
-/// Read `r` to its end, keeping part of it.
-pub fn capture(mut r: impl Read, keep: Keep) -> Captured {
-    let mut out = Captured::default();
-    let mut chunk = vec![0u8; 64 * 1024];
-    loop {
-        let n = match r.read(&mut chunk) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(_) => break,
-        };
-        match keep {
+/// What a pipe gave so far, bounded: a chunk at a time (a reader waits on several pipes at
+/// once).
+#[derive(Debug)]
+pub struct Capture {
+    out: Captured,
+    keep: Keep,
+}
+
+impl Capture {
+    pub fn new(keep: Keep) -> Self {
+        Capture {
+            out: Captured::default(),
+            keep,
+        }
+    }
+
+    pub fn push(&mut self, chunk: &[u8]) {
+        let out = &mut self.out;
+        let n = chunk.len();
+        match self.keep {
             Keep::Head(cap) => {
                 let take = n.min(cap.saturating_sub(out.bytes.len()));
                 out.bytes.extend_from_slice(&chunk[..take]);
                 out.dropped += (n - take) as u64;
             }
             Keep::Tail(cap) => {
-                out.bytes.extend_from_slice(&chunk[..n]);
+                out.bytes.extend_from_slice(chunk);
                 if out.bytes.len() > cap.saturating_mul(2) {
                     let cut = out.bytes.len() - cap;
                     out.bytes.drain(..cut);
@@ -134,19 +142,23 @@ pub fn capture(mut r: impl Read, keep: Keep) -> Captured {
             }
         }
     }
-    if let Keep::Tail(cap) = keep {
-        let mut cut = out.bytes.len().saturating_sub(cap);
-        if out.dropped > 0 || cut > 0 {
-            // from the first whole line: a cut line could start with the end of a secret
-            cut += out.bytes[cut..]
-                .iter()
-                .position(|&b| b == b'\n')
-                .map_or(out.bytes.len() - cut, |i| i + 1);
+
+    pub fn finish(self) -> Captured {
+        let mut out = self.out;
+        if let Keep::Tail(cap) = self.keep {
+            let mut cut = out.bytes.len().saturating_sub(cap);
+            if out.dropped > 0 || cut > 0 {
+                // from the first whole line: a cut line could start with the end of a secret
+                cut += out.bytes[cut..]
+                    .iter()
+                    .position(|&b| b == b'\n')
+                    .map_or(out.bytes.len() - cut, |i| i + 1);
+            }
+            out.bytes.drain(..cut);
+            out.dropped += cut as u64;
         }
-        out.bytes.drain(..cut);
-        out.dropped += cut as u64;
+        out
     }
-    out
 }
 
 /// The last [`TAIL_LINES`] lines of `text`, each cut at [`TAIL_LINE_MAX`] bytes.
@@ -189,6 +201,22 @@ impl LastLines {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Read;
+
+    /// Read `r` to its end, keeping part of it.
+    fn capture(mut r: impl Read, keep: Keep) -> Captured {
+        let mut out = Capture::new(keep);
+        let mut chunk = vec![0u8; 64 * 1024];
+        loop {
+            match r.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => out.push(&chunk[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
+        out.finish()
+    }
 
     fn lines(input: &[u8], cap: usize) -> Vec<(Vec<u8>, usize)> {
         let mut r = std::io::BufReader::with_capacity(7, input);

@@ -4,11 +4,11 @@
 use std::io::BufReader;
 use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::mpsc::Receiver;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::output::{self, Captured};
+use super::wait::{self, PIPE_GRACE, Watch};
 use super::{CmdError, Output, Reply, Runner};
 use crate::cmd::{Cmd, Effect};
 use crate::log::Log;
@@ -17,18 +17,6 @@ use crate::signals;
 /// How long a command that died of SIGINT, SIGTERM or SIGHUP waits for our own handler to see
 /// the same signal (sent to the whole process group) before it counts as a failure.
 const SIGNAL_HANDLER_WAIT: Duration = Duration::from_millis(500);
-
-/// How long a command gets to end on its own after Ctrl-C before it is sent SIGTERM. A
-/// terminal's Ctrl-C reaches the whole process group, so the command has it too (helm stops on
-/// it), and SIGTERM straight after would race its own handling of the first signal. SIGTERM and
-/// SIGHUP (a cancelled CI job, a closed terminal) reach deploy alone and are passed on at once.
-const CTRL_C_GRACE: Duration = Duration::from_secs(2);
-
-/// How long children get to exit after SIGTERM before SIGKILL.
-const KILL_GRACE: Duration = Duration::from_secs(10);
-/// How long to wait for a pipe's end after its command exited (a daemon it left behind may hold
-/// the pipe open).
-const PIPE_GRACE: Duration = Duration::from_secs(5);
 
 /// Starts real processes.
 pub struct RealRunner {
@@ -83,17 +71,31 @@ struct Pipes {
     overflow: bool,
 }
 
+impl Pipes {
+    fn captured(out: Captured, err: Captured) -> Pipes {
+        let mut stderr = err.text();
+        if err.dropped > 0 {
+            stderr = format!("[… {} bytes not kept]\n{stderr}", err.dropped);
+        }
+        Pipes {
+            stdout: out.text(),
+            stderr,
+            overflow: out.dropped > 0,
+        }
+    }
+}
+
 /// Where a started command's output goes, read by threads until the pipes' ends.
 enum Readers {
     Streamed(Receiver<String>),
-    Captured(Receiver<Captured>, Receiver<Captured>),
+    /// A query's stdout and stderr, read by [`wait::captured`] in the calling thread.
+    Polled([os_pipe::PipeReader; 2]),
     /// An interactive command uses the terminal.
     Terminal,
 }
 
 impl Readers {
     fn collect(self) -> Pipes {
-        let wait = |rx: Receiver<Captured>| rx.recv_timeout(PIPE_GRACE).unwrap_or_default();
         match self {
             Readers::Terminal => Pipes {
                 stdout: String::new(),
@@ -105,18 +107,7 @@ impl Readers {
                 stderr: String::new(),
                 overflow: false,
             },
-            Readers::Captured(out, err) => {
-                let (out, err) = (wait(out), wait(err));
-                let mut stderr = err.text();
-                if err.dropped > 0 {
-                    stderr = format!("[… {} bytes not kept]\n{stderr}", err.dropped);
-                }
-                Pipes {
-                    stdout: out.text(),
-                    stderr,
-                    overflow: out.dropped > 0,
-                }
-            }
+            Readers::Polled(_) => unreachable!("read by wait::captured"),
         }
     }
 }
@@ -221,72 +212,22 @@ impl Runner for RealRunner {
                 .stderr_file(err_w)
                 .start()
                 .map_err(spawn_err)?;
-            let max = self.capture_max;
-            let out = reader(out_r, move |p| output::capture(p, output::Keep::Head(max)));
-            let err = reader(err_r, |p| {
-                output::capture(p, output::Keep::Tail(output::STDERR_MAX))
-            });
-            (handle, Readers::Captured(out, err))
+            (handle, Readers::Polled([out_r, err_r]))
         };
         // killed at once if a second signal ends the process before this returns
         let children = signals::kill_on_fast_exit(handle.pids());
 
-        let started = Instant::now();
-        // A thread blocks in wait() so the end of the command is seen at once (a polling loop
-        // adds its interval to every command, which adds up over a run of many releases); this
-        // thread wakes up regularly only to forward signals and enforce the timeout.
-        let handle = Arc::new(handle);
-        let (done_tx, done_rx) = std::sync::mpsc::channel();
-        {
-            let h = Arc::clone(&handle);
-            std::thread::spawn(move || {
-                let _ = done_tx.send(h.wait().map(|o| o.status));
-            });
-        }
-        let mut stop: Option<(bool, Instant)> = None; // (interrupted?, when SIGTERM was sent)
-        let mut ctrl_c_seen: Option<Instant> = None;
-        let status = loop {
-            match done_rx.recv_timeout(Duration::from_millis(50)) {
-                Ok(Ok(status)) => break status,
-                Ok(Err(e)) => return Err(spawn_err(e)),
-                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-                    return Err(spawn_err(std::io::Error::other(
-                        "lost track of the process",
-                    )));
-                }
-                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+        let mut watch = Watch::new(cmd);
+        let (status, pipes) = match readers {
+            Readers::Polled(pipes) => {
+                let (status, out, err) =
+                    wait::captured(&handle, pipes, self.capture_max, &mut watch)
+                        .map_err(spawn_err)?;
+                (status, Pipes::captured(out, err))
             }
-            match stop {
-                None => {
-                    let timed_out = cmd.timeout.is_some_and(|t| started.elapsed() >= t);
-                    // (a terminal's Ctrl-C reaches an interactive command itself; SIGTERM and
-                    // SIGHUP, sent to deploy alone, are passed on)
-                    let terminated = signals::terminated();
-                    let signalled = signals::interrupted() && !cmd.cleanup;
-                    if !signalled {
-                        ctrl_c_seen = None; // (a Ctrl-C an interactive command took as its own)
-                    }
-                    let interrupted = signalled
-                        && (terminated
-                            || ctrl_c_seen.get_or_insert_with(Instant::now).elapsed()
-                                >= CTRL_C_GRACE);
-                    let stopped = interrupted || (cmd.interactive && terminated);
-                    if stopped || timed_out {
-                        // (an interactive shell ignores SIGTERM; on SIGHUP it ends, and
-                        // passes it to its jobs, as when its terminal closes)
-                        let sig = if cmd.interactive {
-                            libc::SIGHUP
-                        } else {
-                            libc::SIGTERM
-                        };
-                        terminate(&handle, sig);
-                        stop = Some((!timed_out, Instant::now()));
-                    }
-                }
-                Some((_, since)) if since.elapsed() > KILL_GRACE => {
-                    terminate(&handle, libc::SIGKILL);
-                }
-                Some(_) => {}
+            readers => {
+                let status = wait::in_thread(handle, &mut watch).map_err(spawn_err)?;
+                (status, readers.collect())
             }
         };
         drop(children); // reaped: its pid may be reused
@@ -294,7 +235,7 @@ impl Runner for RealRunner {
             stdout,
             stderr,
             overflow,
-        } = readers.collect();
+        } = pipes;
         // A private command's stdout (a rendered manifest) must not reach an error message.
         let tail_src = if cmd.private_output || !stderr.trim().is_empty() {
             &stderr
@@ -302,7 +243,7 @@ impl Runner for RealRunner {
             &stdout
         };
 
-        if let Some((was_interrupt, _)) = stop {
+        if let Some(was_interrupt) = watch.stopped() {
             return Err(if was_interrupt {
                 CmdError::Interrupted { cmd: line }
             } else {
@@ -360,17 +301,5 @@ impl Runner for RealRunner {
             status,
             tail: self.tail(cmd, tail_src),
         })
-    }
-}
-
-fn terminate(handle: &duct::Handle, sig: libc::c_int) {
-    for pid in handle.pids() {
-        // SAFETY: kill(2) with a pid we started; failure (already exited) is harmless.
-        let pid = libc::pid_t::try_from(pid).unwrap_or(0);
-        if pid > 0 {
-            unsafe {
-                libc::kill(pid, sig);
-            }
-        }
     }
 }

@@ -155,3 +155,58 @@ fn dry_runner_prints_changes_and_runs_local_queries() {
     assert_eq!(dry.run(&c).unwrap(), Reply::NotRun);
     assert_eq!(out.text(), "rm -rf /nonexistent-dir (if asked)\n");
 }
+
+/// Run a query, returning its output and how long it took.
+fn query(script: &str, timeout: Option<Duration>) -> (Result<Reply, CmdError>, Duration) {
+    let (r, _) = real();
+    let mut c = Cmd::new("sh").args(["-c", script]).local_probe();
+    if let Some(t) = timeout {
+        c = c.timeout(t);
+    }
+    let t = Instant::now();
+    (r.run(&c), t.elapsed())
+}
+
+fn ran(reply: Result<Reply, CmdError>) -> Output {
+    match reply {
+        Ok(Reply::Ran(out)) => out,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_query_filling_both_pipes_is_read_to_both_ends() {
+    // more than a pipe holds on each, stderr first: a reader of one pipe at a time would hang
+    let (reply, _) = query(
+        "head -c 300000 /dev/zero | tr '\\0' e >&2; head -c 300000 /dev/zero | tr '\\0' o",
+        None,
+    );
+    let out = ran(reply);
+    assert_eq!(out.stdout.len(), 300_000);
+    assert!(out.stdout.bytes().all(|b| b == b'o'));
+    assert_eq!(out.stderr.len(), 300_000);
+}
+
+#[test]
+fn a_query_that_closes_its_pipes_and_runs_on_is_waited_for() {
+    let (reply, took) = query("echo said; exec >&- 2>&-; sleep 0.3; exit 3", None);
+    let out = ran(reply);
+    assert_eq!((out.code, out.stdout.as_str()), (3, "said\n"));
+    assert!(took >= Duration::from_millis(300), "{took:?}");
+}
+
+#[test]
+fn a_query_that_closed_its_pipes_still_times_out() {
+    let (reply, took) = query("exec >&- 2>&-; sleep 30", Some(Duration::from_millis(200)));
+    assert!(matches!(reply, Err(CmdError::TimedOut { .. })), "{reply:?}");
+    assert!(took < Duration::from_secs(5), "{took:?}");
+}
+
+#[test]
+fn a_query_whose_daemon_holds_its_pipe_ends_with_what_it_printed() {
+    // the background sleep keeps stdout open after the command exited
+    let (reply, took) = query("echo started; sleep 30 & exit 0", None);
+    let out = ran(reply);
+    assert_eq!((out.code, out.stdout.as_str()), (0, "started\n"));
+    assert!(took < Duration::from_secs(20), "{took:?}");
+}

@@ -1,0 +1,213 @@
+//! Waiting for a started command: [`Watch`] decides, tick by tick, when it is stopped (a signal,
+//! its timeout) and sends the signals; [`captured`] reads a query's two pipes and sees its end in
+//! the calling thread (no thread per pipe: `validate` runs thousands of `sops`, and each thread
+//! costs about as much as the process start); [`in_thread`] waits for any other command.
+
+use std::io::Read;
+use std::os::fd::AsRawFd;
+use std::process::ExitStatus;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::output::{Capture, Captured, Keep, STDERR_MAX};
+use crate::cmd::Cmd;
+use crate::signals;
+
+/// How long a command gets to end on its own after Ctrl-C before it is sent SIGTERM. A
+/// terminal's Ctrl-C reaches the whole process group, so the command has it too (helm stops on
+/// it), and SIGTERM straight after would race its own handling of the first signal. SIGTERM and
+/// SIGHUP (a cancelled CI job, a closed terminal) reach deploy alone and are passed on at once.
+const CTRL_C_GRACE: Duration = Duration::from_secs(2);
+/// How long children get to exit after SIGTERM before SIGKILL.
+const KILL_GRACE: Duration = Duration::from_secs(10);
+/// How long to wait for a pipe's end after its command exited (a daemon it left behind may hold
+/// the pipe open).
+pub(super) const PIPE_GRACE: Duration = Duration::from_secs(5);
+/// How often a running command's signals and timeout are looked at.
+const TICK: Duration = Duration::from_millis(50);
+
+/// Whether and why a command is being stopped.
+pub(super) struct Watch<'a> {
+    cmd: &'a Cmd,
+    started: Instant,
+    /// (interrupted? (else timed out), when SIGTERM was sent)
+    stop: Option<(bool, Instant)>,
+    ctrl_c_seen: Option<Instant>,
+}
+
+impl<'a> Watch<'a> {
+    pub(super) fn new(cmd: &'a Cmd) -> Self {
+        Watch {
+            cmd,
+            started: Instant::now(),
+            stop: None,
+            ctrl_c_seen: None,
+        }
+    }
+
+    /// `Some(true)` if the command was stopped because we were interrupted, `Some(false)` if it
+    /// timed out.
+    pub(super) fn stopped(&self) -> Option<bool> {
+        self.stop.map(|(interrupted, _)| interrupted)
+    }
+
+    /// Look at the signals and the clock; stop the command (SIGTERM, then SIGKILL) if need be.
+    pub(super) fn tick(&mut self, handle: &duct::Handle) {
+        let cmd = self.cmd;
+        match self.stop {
+            None => {
+                let timed_out = cmd.timeout.is_some_and(|t| self.started.elapsed() >= t);
+                // (a terminal's Ctrl-C reaches an interactive command itself; SIGTERM and
+                // SIGHUP, sent to deploy alone, are passed on)
+                let terminated = signals::terminated();
+                let signalled = signals::interrupted() && !cmd.cleanup;
+                if !signalled {
+                    self.ctrl_c_seen = None; // (a Ctrl-C an interactive command took as its own)
+                }
+                let interrupted = signalled
+                    && (terminated
+                        || self.ctrl_c_seen.get_or_insert_with(Instant::now).elapsed()
+                            >= CTRL_C_GRACE);
+                let stopped = interrupted || (cmd.interactive && terminated);
+                if stopped || timed_out {
+                    // (an interactive shell ignores SIGTERM; on SIGHUP it ends, and
+                    // passes it to its jobs, as when its terminal closes)
+                    let sig = if cmd.interactive {
+                        libc::SIGHUP
+                    } else {
+                        libc::SIGTERM
+                    };
+                    terminate(handle, sig);
+                    self.stop = Some((!timed_out, Instant::now()));
+                }
+            }
+            Some((_, since)) if since.elapsed() > KILL_GRACE => terminate(handle, libc::SIGKILL),
+            Some(_) => {}
+        }
+    }
+}
+
+fn terminate(handle: &duct::Handle, sig: libc::c_int) {
+    for pid in handle.pids() {
+        // SAFETY: kill(2) with a pid we started; failure (already exited) is harmless.
+        let pid = libc::pid_t::try_from(pid).unwrap_or(0);
+        if pid > 0 {
+            unsafe {
+                libc::kill(pid, sig);
+            }
+        }
+    }
+}
+
+/// Wait for a command whose output other threads read (or which has the terminal). A thread
+/// blocks in wait() so its end is seen at once; this one wakes up every [`TICK`] to watch it.
+pub(super) fn in_thread(handle: duct::Handle, watch: &mut Watch) -> std::io::Result<ExitStatus> {
+    let handle = Arc::new(handle);
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    {
+        let h = Arc::clone(&handle);
+        std::thread::spawn(move || {
+            let _ = done_tx.send(h.wait().map(|o| o.status));
+        });
+    }
+    loop {
+        match done_rx.recv_timeout(TICK) {
+            Ok(status) => return status,
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                return Err(std::io::Error::other("lost track of the process"));
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => watch.tick(&handle),
+        }
+    }
+}
+
+/// Read a query's stdout (its first `max` bytes) and stderr (its end) to their ends and wait for
+/// it, in this thread: `poll` on both pipes wakes up for output, at their end (the command's
+/// exit, usually) and every [`TICK`] to watch the command.
+pub(super) fn captured(
+    handle: &duct::Handle,
+    pipes: [os_pipe::PipeReader; 2],
+    max: usize,
+    watch: &mut Watch,
+) -> std::io::Result<(ExitStatus, Captured, Captured)> {
+    let mut caps = [
+        Capture::new(Keep::Head(max)),
+        Capture::new(Keep::Tail(STDERR_MAX)),
+    ];
+    let mut open = [true, true];
+    for p in &pipes {
+        nonblocking(p)?;
+    }
+    // (on the stack: a fresh 64 KiB buffer per command is a page fault per 4 KiB of it)
+    let mut chunk = [0u8; 16 * 1024];
+    let mut exited: Option<(ExitStatus, Instant)> = None;
+    // after both pipes' ends, the exit itself follows at once (or the command runs on without
+    // its pipes): look for it at growing intervals, up to a tick
+    let mut backoff = Duration::from_micros(100);
+    loop {
+        if open.iter().any(|o| *o) {
+            let mut fds: Vec<libc::pollfd> = pipes
+                .iter()
+                .zip(open)
+                .filter(|(_, o)| *o)
+                .map(|(p, _)| libc::pollfd {
+                    fd: p.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                })
+                .collect();
+            let ms = i32::try_from(TICK.as_millis()).unwrap_or(50);
+            // SAFETY: `fds` is a live array of `fds.len()` pollfd structs.
+            let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
+            if n < 0 {
+                let e = std::io::Error::last_os_error();
+                if e.kind() != std::io::ErrorKind::Interrupted {
+                    return Err(e);
+                }
+            }
+            for (i, p) in pipes.iter().enumerate() {
+                if open[i] {
+                    open[i] = drain(p, &mut chunk, &mut caps[i]);
+                }
+            }
+        } else if exited.is_none() {
+            std::thread::sleep(backoff);
+            backoff = (backoff * 2).min(TICK);
+        }
+        if exited.is_none()
+            && let Some(out) = handle.try_wait()?
+        {
+            exited = Some((out.status, Instant::now()));
+        }
+        if let Some((status, at)) = exited
+            && (!open.iter().any(|o| *o) || at.elapsed() > PIPE_GRACE)
+        {
+            let [out, err] = caps;
+            return Ok((status, out.finish(), err.finish()));
+        }
+        watch.tick(handle);
+    }
+}
+
+/// Read what a non-blocking pipe holds now; whether it is still open.
+fn drain(mut p: &os_pipe::PipeReader, chunk: &mut [u8], into: &mut Capture) -> bool {
+    loop {
+        match p.read(chunk) {
+            Ok(0) => return false,
+            Ok(n) => into.push(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return true,
+            Err(_) => return false,
+        }
+    }
+}
+
+fn nonblocking(p: &os_pipe::PipeReader) -> std::io::Result<()> {
+    let fd = p.as_raw_fd();
+    // SAFETY: fcntl(2) on a file descriptor we own.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    if flags < 0 || unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) } < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
