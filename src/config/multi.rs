@@ -237,6 +237,21 @@ impl MultiRepo {
     }
 
     /// A repo file's text, read once per process; `None` when it cannot be read as text.
+    /// A work-tree file's text when this process has read it already ([`MultiRepo::text`]);
+    /// `None` when it has not, or when the config is read from a revision.
+    pub fn read_already(&self, rel: &str) -> Option<Arc<str>> {
+        if !self.tree.is_work_tree() {
+            return None;
+        }
+        self.cache
+            .texts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(rel)
+            .cloned()
+            .flatten()
+    }
+
     pub fn text(&self, rel: &str) -> Option<Arc<str>> {
         let lock = || {
             self.cache

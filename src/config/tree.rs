@@ -25,6 +25,11 @@ pub trait Tree: Debug + Send + Sync {
     /// Errors name the file (and the revision).
     fn read(&self, rel: &str) -> Result<Option<String>, ConfigError>;
 
+    /// Whether this is the work tree itself (its files are those on disk under the root).
+    fn is_work_tree(&self) -> bool {
+        false
+    }
+
     /// A hint: these files are about to be read. A revision reads them all with one git process;
     /// the work tree ignores it.
     fn prefetch(&self, _rels: &[String]) {}
@@ -59,6 +64,10 @@ impl WorkTree {
 impl Tree for WorkTree {
     fn describe(&self) -> String {
         "the work tree".into()
+    }
+
+    fn is_work_tree(&self) -> bool {
+        true
     }
 
     fn read(&self, rel: &str) -> Result<Option<String>, ConfigError> {

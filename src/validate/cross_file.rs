@@ -111,6 +111,8 @@ pub(super) fn check(
         }
     }
     let mut names = BTreeSet::new();
+    // (asked once per chart, not per hub: 5,000 hubs share three charts)
+    let mut charts_found: std::collections::HashMap<String, bool> = Default::default();
     for (i, h) in c.file.hubs.iter().enumerate() {
         let p = format!("/hubs/{i}/name");
         if let Err(m) = check_release_name(&h.name) {
@@ -132,7 +134,10 @@ pub(super) fn check(
             "{}/Chart.yaml",
             crate::plan::release::hub_chart(&h.helm_chart)
         );
-        if !repo.root.join(&chart).is_file() {
+        let found = *charts_found
+            .entry(chart.clone())
+            .or_insert_with(|| repo.root.join(&chart).is_file());
+        if !found {
             problems.push(err(
                 &format!("/hubs/{i}/helm_chart"),
                 format!(

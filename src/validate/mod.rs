@@ -99,7 +99,8 @@ pub fn multi(
         f.problems.extend(problems);
         clusters.extend(cluster);
     }
-    let mut charts = values::Charts::new(root);
+    let known = |rel: &str| repo.read_already(rel);
+    let mut charts = values::Charts::new(root, &known);
     let mut domains: BTreeMap<String, String> = BTreeMap::new();
     for (c, text) in &clusters {
         cross_file::check(
@@ -135,7 +136,7 @@ pub fn multi(
     let part = releases.len().div_ceil(threads).max(1);
     let parts: Vec<&[ValuesCheck]> = releases.chunks(part).collect();
     for found in crate::parallel::map(threads, &parts, |part| {
-        let mut charts = values::Charts::from_shared(root, &shared);
+        let mut charts = values::Charts::from_shared(root, &shared, &known);
         let mut found = Findings::default();
         for r in *part {
             values::check(root, r, readers, &mut charts, &mut found);

@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+#[derive(Clone)]
 pub(super) struct RealPaths {
     root: PathBuf,
     /// The repo root's real path.

@@ -32,37 +32,46 @@ pub(super) struct ChartSchema {
 
 /// What is read once per validation however many releases share it: each chart's schema and
 /// defaults, each chart's closure, each plain values file's parse, each folder's real path.
-pub(super) struct Charts {
+pub(super) struct Charts<'a> {
     schemas: HashMap<String, Arc<ChartSchema>>,
     closures: HashMap<String, Arc<Vec<crate::plan::chart::Member>>>,
     plain: HashMap<String, Rc<Plain>>,
     pub(super) paths: RealPaths,
+    /// A file's text if it was read already (resolving the releases reads every values file to
+    /// tell an encrypted one): not read from disk a second time.
+    known: Known<'a>,
 }
 
-impl Charts {
-    pub(super) fn new(root: &Path) -> Charts {
+/// A work-tree file's text when it was read already.
+pub(super) type Known<'a> = &'a (dyn Fn(&str) -> Option<Arc<str>> + Sync);
+
+impl<'a> Charts<'a> {
+    pub(super) fn new(root: &Path, known: Known<'a>) -> Charts<'a> {
         Charts {
             schemas: HashMap::new(),
             closures: HashMap::new(),
             plain: HashMap::new(),
             paths: RealPaths::new(root),
+            known,
         }
     }
 
-    /// The schemas and closures read so far, for another thread's checks: each chart's files
+    /// The schemas, closures and real paths read so far, for another thread's checks: each chart's files
     /// are read once per validation, whatever the number of threads.
     pub(super) fn charts_read(&self) -> SharedCharts {
         SharedCharts {
             schemas: self.schemas.clone(),
             closures: self.closures.clone(),
+            paths: self.paths.clone(),
         }
     }
 
     /// A new set of caches that starts from `shared`.
-    pub(super) fn from_shared(root: &Path, shared: &SharedCharts) -> Charts {
-        let mut c = Charts::new(root);
+    pub(super) fn from_shared(root: &Path, shared: &SharedCharts, known: Known<'a>) -> Charts<'a> {
+        let mut c = Charts::new(root, known);
         c.schemas = shared.schemas.clone();
         c.closures = shared.closures.clone();
+        c.paths = shared.paths.clone();
         c
     }
 
@@ -82,7 +91,11 @@ impl Charts {
         if let Some(p) = self.plain.get(file) {
             return Rc::clone(p);
         }
-        let p = Rc::new(match crate::config::files::read_text(&root.join(file)) {
+        let text = match (self.known)(file) {
+            Some(t) => Ok(t.to_string()),
+            None => crate::config::files::read_text(&root.join(file)),
+        };
+        let p = Rc::new(match text {
             Ok(text) => match crate::config::yaml::check_values_doc(file, &text, secret) {
                 Ok(value) => Plain::Parsed(text, value),
                 Err(e) => Plain::Invalid(e),
@@ -99,6 +112,8 @@ impl Charts {
 pub(super) struct SharedCharts {
     schemas: HashMap<String, Arc<ChartSchema>>,
     closures: HashMap<String, Arc<Vec<crate::plan::chart::Member>>>,
+    /// The real paths the cross-file checks resolved.
+    paths: RealPaths,
 }
 
 /// A plain values file as read: its text and value, or why not.
@@ -163,7 +178,8 @@ pub(super) fn to_decrypt(root: &Path, r: &ValuesCheck, charts: &mut Charts) -> V
         // (readable as text, as check requires before it decrypts)
         .filter(|v| {
             !outside(r, &v.path, charts)
-                && crate::config::files::read_text(&root.join(&v.path)).is_ok()
+                && ((charts.known)(&v.path).is_some()
+                    || crate::config::files::read_text(&root.join(&v.path)).is_ok())
         })
         .map(|v| v.path.clone())
         .collect()
@@ -269,8 +285,12 @@ pub(super) fn check(
             continue;
         }
         // an encrypted file: it must be there and readable, its content is sops's to give
-        match crate::config::files::read_text(&root.join(file)) {
-            Ok(_) => {}
+        let readable = match (charts.known)(file) {
+            Some(_) => Ok(()),
+            None => crate::config::files::read_text(&root.join(file)).map(drop),
+        };
+        match readable {
+            Ok(()) => {}
             Err(crate::config::files::ReadError::Missing) => {
                 complete = false; // a cross-file problem (or a missing chart file, below)
                 if !paths::is_under(file, CLUSTERS_DIR) {
