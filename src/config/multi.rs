@@ -281,3 +281,53 @@ impl MultiRepo {
         ChartGraph::load_from(self.tree.as_ref(), dirs).map_err(|e| self.located(e))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_read_once_is_known_to_later_readers_of_the_work_tree_only() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("config/clusters/a");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("cluster.yaml"), "name: a\nprovider: none\n").unwrap();
+        std::fs::write(dir.join("hub.values.yaml"), "x: 1\n").unwrap();
+        let repo = MultiRepo::load(tmp.path()).unwrap();
+        let rel = "config/clusters/a/hub.values.yaml";
+        assert_eq!(repo.read_already(rel), None, "not read yet");
+        assert_eq!(repo.text(rel).as_deref(), Some("x: 1\n"));
+        // changed on disk since: the text as read is what the checks see, not read again
+        std::fs::write(dir.join("hub.values.yaml"), "x: 2\n").unwrap();
+        assert_eq!(repo.read_already(rel).as_deref(), Some("x: 1\n"));
+        assert_eq!(repo.read_already("config/clusters/a/missing.yaml"), None);
+        // read from another tree (a revision), a text is not the file on disk
+        #[derive(Debug)]
+        struct Revision(WorkTree);
+        impl Tree for Revision {
+            fn describe(&self) -> String {
+                "revision".into()
+            }
+            fn read(&self, rel: &str) -> Result<Option<String>, ConfigError> {
+                self.0.read(rel)
+            }
+            fn exists(&self, rel: &str) -> bool {
+                self.0.exists(rel)
+            }
+            fn is_dir(&self, rel: &str) -> bool {
+                self.0.is_dir(rel)
+            }
+            fn is_file(&self, rel: &str) -> bool {
+                self.0.is_file(rel)
+            }
+            fn folders_with(&self, rel: &str, file: &str) -> Vec<std::ffi::OsString> {
+                self.0.folders_with(rel, file)
+            }
+        }
+        let at_rev =
+            MultiRepo::load_from(tmp.path(), Arc::new(Revision(WorkTree::new(tmp.path()))))
+                .unwrap();
+        assert!(at_rev.text(rel).is_some());
+        assert_eq!(at_rev.read_already(rel), None);
+    }
+}
