@@ -204,9 +204,21 @@ fn a_query_that_closed_its_pipes_still_times_out() {
 
 #[test]
 fn a_query_whose_daemon_holds_its_pipe_ends_with_what_it_printed() {
-    // the background sleep keeps stdout open after the command exited
-    let (reply, took) = query("echo started; sleep 30 & exit 0", None);
+    // the background process keeps stdout open after the command exited, and writes to it
+    // after we stopped waiting: it must not die of SIGPIPE for that
+    let tmp = tempfile::tempdir().unwrap();
+    let mark = tmp.path().join("still-alive");
+    let script = format!(
+        "echo started; (sleep 6; echo later; touch '{}') & exit 0",
+        mark.display()
+    );
+    let (reply, took) = query(&script, None);
     let out = ran(reply);
     assert_eq!((out.code, out.stdout.as_str()), (0, "started\n"));
-    assert!(took < Duration::from_secs(20), "{took:?}");
+    assert!(took < Duration::from_secs(6), "{took:?}");
+    let t = Instant::now();
+    while !mark.exists() {
+        assert!(t.elapsed() < Duration::from_secs(10), "the daemon died");
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }

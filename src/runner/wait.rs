@@ -136,7 +136,7 @@ pub(super) fn captured(
     ];
     let mut open = [true, true];
     for p in &pipes {
-        nonblocking(p)?;
+        blocking(p, false)?;
     }
     // (on the stack: a fresh 64 KiB buffer per command is a page fault per 4 KiB of it)
     let mut chunk = [0u8; 16 * 1024];
@@ -182,6 +182,15 @@ pub(super) fn captured(
         if let Some((status, at)) = exited
             && (!open.iter().any(|o| *o) || at.elapsed() > PIPE_GRACE)
         {
+            // a pipe a process it left behind still holds is read to its end elsewhere: closed,
+            // that process would die of SIGPIPE at its next write
+            for (pipe, _) in pipes.into_iter().zip(open).filter(|(_, o)| *o) {
+                std::thread::spawn(move || {
+                    if blocking(&pipe, true).is_ok() {
+                        let _ = std::io::copy(&mut &pipe, &mut std::io::sink());
+                    }
+                });
+            }
             let [out, err] = caps;
             return Ok((status, out.finish(), err.finish()));
         }
@@ -202,11 +211,19 @@ fn drain(mut p: &os_pipe::PipeReader, chunk: &mut [u8], into: &mut Capture) -> b
     }
 }
 
-fn nonblocking(p: &os_pipe::PipeReader) -> std::io::Result<()> {
+fn blocking(p: &os_pipe::PipeReader, on: bool) -> std::io::Result<()> {
     let fd = p.as_raw_fd();
     // SAFETY: fcntl(2) on a file descriptor we own.
     let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
-    if flags < 0 || unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) } < 0 {
+    if flags < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let flags = if on {
+        flags & !libc::O_NONBLOCK
+    } else {
+        flags | libc::O_NONBLOCK
+    };
+    if unsafe { libc::fcntl(fd, libc::F_SETFL, flags) } < 0 {
         return Err(std::io::Error::last_os_error());
     }
     Ok(())
