@@ -5,8 +5,9 @@ use clap::Parser;
 
 /// mimalloc, not the system allocator: YAML parsing and the values checks allocate and free many
 /// small objects on every core, where glibc's malloc took a fifth of `validate`'s time (and the
-/// release binaries link musl, whose malloc is slower still). Transparent huge pages are off: on
-/// a short-lived process, zeroing 2 MiB pages cost more at start than they saved.
+/// release binaries link musl, whose malloc is slower still). Built not to ask for transparent huge
+/// pages (`no_thp`: no `madvise(MADV_HUGEPAGE)`): on a short-lived process, zeroing 2 MiB pages
+/// cost more at start than they saved.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -236,7 +236,6 @@ impl MultiRepo {
         entry
     }
 
-    /// A repo file's text, read once per process; `None` when it cannot be read as text.
     /// A work-tree file's text when this process has read it already ([`MultiRepo::text`]);
     /// `None` when it has not, or when the config is read from a revision.
     pub fn read_already(&self, rel: &str) -> Option<Arc<str>> {
@@ -252,6 +251,7 @@ impl MultiRepo {
             .flatten()
     }
 
+    /// A repo file's text, read once per process; `None` when it cannot be read as text.
     pub fn text(&self, rel: &str) -> Option<Arc<str>> {
         let lock = || {
             self.cache

@@ -221,16 +221,16 @@ impl Runner for RealRunner {
         let (status, pipes) = match readers {
             Readers::Polled(pipes) => {
                 let (status, out, err) =
-                    wait::captured(&handle, pipes, self.capture_max, &mut watch)
+                    wait::captured(&handle, pipes, self.capture_max, &mut watch, children)
                         .map_err(spawn_err)?;
                 (status, Pipes::captured(out, err))
             }
             readers => {
                 let status = wait::in_thread(handle, &mut watch).map_err(spawn_err)?;
+                drop(children); // reaped: its pid may be reused
                 (status, readers.collect())
             }
         };
-        drop(children); // reaped: its pid may be reused
         let Pipes {
             stdout,
             stderr,

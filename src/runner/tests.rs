@@ -222,3 +222,15 @@ fn a_query_whose_daemon_holds_its_pipe_ends_with_what_it_printed() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+#[test]
+fn a_query_that_ended_well_is_not_timed_out_while_its_leftover_holds_the_pipe() {
+    // its timeout passes while deploy still reads the pipe a background process holds: the
+    // command itself ended well, in time
+    let (reply, _) = query(
+        "echo hi; (sleep 2) & exit 0",
+        Some(Duration::from_millis(500)),
+    );
+    let out = ran(reply);
+    assert_eq!((out.code, out.stdout.as_str()), (0, "hi\n"));
+}

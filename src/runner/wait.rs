@@ -53,37 +53,48 @@ impl<'a> Watch<'a> {
 
     /// Look at the signals and the clock; stop the command (SIGTERM, then SIGKILL) if need be.
     pub(super) fn tick(&mut self, handle: &duct::Handle) {
-        let cmd = self.cmd;
         match self.stop {
             None => {
-                let timed_out = cmd.timeout.is_some_and(|t| self.started.elapsed() >= t);
-                // (a terminal's Ctrl-C reaches an interactive command itself; SIGTERM and
-                // SIGHUP, sent to deploy alone, are passed on)
-                let terminated = signals::terminated();
-                let signalled = signals::interrupted() && !cmd.cleanup;
-                if !signalled {
-                    self.ctrl_c_seen = None; // (a Ctrl-C an interactive command took as its own)
-                }
-                let interrupted = signalled
-                    && (terminated
-                        || self.ctrl_c_seen.get_or_insert_with(Instant::now).elapsed()
-                            >= CTRL_C_GRACE);
-                let stopped = interrupted || (cmd.interactive && terminated);
-                if stopped || timed_out {
-                    // (an interactive shell ignores SIGTERM; on SIGHUP it ends, and
-                    // passes it to its jobs, as when its terminal closes)
-                    let sig = if cmd.interactive {
-                        libc::SIGHUP
-                    } else {
-                        libc::SIGTERM
-                    };
+                if let Some((sig, interrupted)) =
+                    self.decide(signals::interrupted(), signals::terminated())
+                {
                     terminate(handle, sig);
-                    self.stop = Some((!timed_out, Instant::now()));
+                    self.stop = Some((interrupted, Instant::now()));
                 }
             }
             Some((_, since)) if since.elapsed() > KILL_GRACE => terminate(handle, libc::SIGKILL),
             Some(_) => {}
         }
+    }
+
+    /// Whether to stop the command now, given what the signal handlers saw (`interrupted`: any
+    /// stop signal; `terminated`: SIGTERM or SIGHUP): the signal to send it, and whether that is
+    /// an interruption (else its timeout).
+    fn decide(&mut self, interrupted: bool, terminated: bool) -> Option<(libc::c_int, bool)> {
+        let cmd = self.cmd;
+        let timed_out = cmd.timeout.is_some_and(|t| self.started.elapsed() >= t);
+        // (a terminal's Ctrl-C reaches an interactive command itself; SIGTERM and SIGHUP, sent
+        // to deploy alone, are passed on)
+        let signalled = interrupted && !cmd.cleanup;
+        if !signalled {
+            self.ctrl_c_seen = None; // (a Ctrl-C an interactive command took as its own)
+        }
+        let stop_now = signalled
+            && (terminated
+                || self.ctrl_c_seen.get_or_insert_with(Instant::now).elapsed() >= CTRL_C_GRACE);
+        let stopped = stop_now || (cmd.interactive && terminated);
+        if !stopped && !timed_out {
+            return None;
+        }
+        // (an interactive shell ignores SIGTERM; on SIGHUP it ends, and passes it to its jobs,
+        // as when its terminal closes)
+        let sig = if cmd.interactive {
+            libc::SIGHUP
+        } else {
+            libc::SIGTERM
+        };
+        // (a timeout in the Ctrl-C grace is still an interruption)
+        Some((sig, signalled || (cmd.interactive && terminated)))
     }
 }
 
@@ -124,12 +135,33 @@ pub(super) fn in_thread(handle: duct::Handle, watch: &mut Watch) -> std::io::Res
 /// Read a query's stdout (its first `max` bytes) and stderr (its end) to their ends and wait for
 /// it, in this thread: `poll` on both pipes wakes up for output, at their end (the command's
 /// exit, usually) and every [`TICK`] to watch the command.
+///
+/// `children` (the command's registration for a second signal's fast exit) is dropped as soon as
+/// the command is reaped: from then on its pid may be another process's, so nothing signals it.
 pub(super) fn captured(
     handle: &duct::Handle,
     pipes: [os_pipe::PipeReader; 2],
     max: usize,
     watch: &mut Watch,
+    children: signals::Registered,
 ) -> std::io::Result<(ExitStatus, Captured, Captured)> {
+    let result = read_and_wait(handle, pipes, max, watch, children);
+    if result.is_err() {
+        // (poll or fcntl failed: the command is not left running unwatched)
+        terminate(handle, libc::SIGKILL);
+        let _ = handle.wait();
+    }
+    result
+}
+
+fn read_and_wait(
+    handle: &duct::Handle,
+    pipes: [os_pipe::PipeReader; 2],
+    max: usize,
+    watch: &mut Watch,
+    children: signals::Registered,
+) -> std::io::Result<(ExitStatus, Captured, Captured)> {
+    let mut children = Some(children);
     let mut caps = [
         Capture::new(Keep::Head(max)),
         Capture::new(Keep::Tail(STDERR_MAX)),
@@ -178,6 +210,7 @@ pub(super) fn captured(
             && let Some(out) = handle.try_wait()?
         {
             exited = Some((out.status, Instant::now()));
+            drop(children.take()); // reaped: its pid may be reused
         }
         if let Some((status, at)) = exited
             && (!open.iter().any(|o| *o) || at.elapsed() > PIPE_GRACE)
@@ -194,13 +227,18 @@ pub(super) fn captured(
             let [out, err] = caps;
             return Ok((status, out.finish(), err.finish()));
         }
-        watch.tick(handle);
+        if exited.is_none() {
+            // (once it has ended, how it ended is settled: a timeout or a Ctrl-C while a process
+            // it left behind holds its pipes is not its, and its pid is no longer ours to signal)
+            watch.tick(handle);
+        }
     }
 }
 
-/// Read what a non-blocking pipe holds now; whether it is still open.
+/// Read what a non-blocking pipe holds now (at most 64 chunks, so that a command that writes
+/// without pause is still watched every tick); whether it is still open.
 fn drain(mut p: &os_pipe::PipeReader, chunk: &mut [u8], into: &mut Capture) -> bool {
-    loop {
+    for _ in 0..64 {
         match p.read(chunk) {
             Ok(0) => return false,
             Ok(n) => into.push(&chunk[..n]),
@@ -209,6 +247,7 @@ fn drain(mut p: &os_pipe::PipeReader, chunk: &mut [u8], into: &mut Capture) -> b
             Err(_) => return false,
         }
     }
+    true
 }
 
 fn blocking(p: &os_pipe::PipeReader, on: bool) -> std::io::Result<()> {
@@ -227,4 +266,49 @@ fn blocking(p: &os_pipe::PipeReader, on: bool) -> std::io::Result<()> {
         return Err(std::io::Error::last_os_error());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ctrl_c_waits_for_its_grace_sigterm_does_not_and_a_timeout_in_the_grace_is_an_interruption() {
+        let cmd = Cmd::new("helm");
+        let mut w = Watch::new(&cmd);
+        assert_eq!(w.decide(false, false), None);
+        assert_eq!(
+            w.decide(true, false),
+            None,
+            "Ctrl-C: the command has it too"
+        );
+        assert_eq!(
+            w.decide(true, true),
+            Some((libc::SIGTERM, true)),
+            "SIGTERM: at once"
+        );
+        let cmd = Cmd::new("helm").timeout(Duration::ZERO);
+        let mut w = Watch::new(&cmd);
+        assert_eq!(
+            w.decide(false, false),
+            Some((libc::SIGTERM, false)),
+            "its timeout"
+        );
+        assert_eq!(
+            w.decide(true, false),
+            Some((libc::SIGTERM, true)),
+            "Ctrl-C first"
+        );
+        let mut cleanup = Cmd::new("kubectl").timeout(Duration::ZERO);
+        cleanup.cleanup = true;
+        let mut w = Watch::new(&cleanup);
+        assert_eq!(
+            w.decide(true, true),
+            Some((libc::SIGTERM, false)),
+            "cleanup runs on"
+        );
+        let shell = Cmd::new("bash").interactive();
+        let mut w = Watch::new(&shell);
+        assert_eq!(w.decide(false, true), Some((libc::SIGHUP, true)));
+    }
 }
