@@ -146,8 +146,9 @@ pub(super) fn captured(
     children: signals::Registered,
 ) -> std::io::Result<(ExitStatus, Captured, Captured)> {
     let result = read_and_wait(handle, pipes, max, watch, children);
-    if result.is_err() {
-        // (poll or fcntl failed: the command is not left running unwatched)
+    // (poll or fcntl failed: the command is not left running unwatched; one already reaped is
+    // not signalled, its pid may be another process's)
+    if result.is_err() && !matches!(handle.try_wait(), Ok(Some(_))) {
         terminate(handle, libc::SIGKILL);
         let _ = handle.wait();
     }

@@ -56,8 +56,8 @@ impl<'a> Charts<'a> {
         }
     }
 
-    /// The schemas, closures and real paths read so far, for another thread's checks: each chart's files
-    /// are read once per validation, whatever the number of threads.
+    /// The schemas, closures and real paths read so far, for another thread's checks: each
+    /// chart's files are read once per validation, whatever the number of threads.
     pub(super) fn charts_read(&self) -> SharedCharts {
         SharedCharts {
             schemas: self.schemas.clone(),
@@ -86,18 +86,22 @@ impl<'a> Charts<'a> {
         c
     }
 
+    /// A file's text: as the resolver read it, else from disk (and why it cannot be read).
+    fn text(&self, root: &Path, file: &str) -> Result<Arc<str>, crate::config::files::ReadError> {
+        match (self.known)(file) {
+            Some(t) => Ok(t),
+            None => crate::config::files::read_text(&root.join(file)).map(Arc::from),
+        }
+    }
+
     /// A plain (not encrypted, not jsonnet) values file, read and parsed.
     fn plain(&mut self, root: &Path, file: &str, secret: bool) -> Rc<Plain> {
         if let Some(p) = self.plain.get(file) {
             return Rc::clone(p);
         }
-        let text = match (self.known)(file) {
-            Some(t) => Ok(t.to_string()),
-            None => crate::config::files::read_text(&root.join(file)),
-        };
-        let p = Rc::new(match text {
+        let p = Rc::new(match self.text(root, file) {
             Ok(text) => match crate::config::yaml::check_values_doc(file, &text, secret) {
-                Ok(value) => Plain::Parsed(text, value),
+                Ok(value) => Plain::Parsed(text.to_string(), value),
                 Err(e) => Plain::Invalid(e),
             },
             Err(crate::config::files::ReadError::Missing) => Plain::Missing,
@@ -176,11 +180,7 @@ pub(super) fn to_decrypt(root: &Path, r: &ValuesCheck, charts: &mut Charts) -> V
         .iter()
         .filter(|v| v.kind == ValuesKind::Encrypted)
         // (readable as text, as check requires before it decrypts)
-        .filter(|v| {
-            !outside(r, &v.path, charts)
-                && ((charts.known)(&v.path).is_some()
-                    || crate::config::files::read_text(&root.join(&v.path)).is_ok())
-        })
+        .filter(|v| !outside(r, &v.path, charts) && charts.text(root, &v.path).is_ok())
         .map(|v| v.path.clone())
         .collect()
 }
@@ -285,12 +285,8 @@ pub(super) fn check(
             continue;
         }
         // an encrypted file: it must be there and readable, its content is sops's to give
-        let readable = match (charts.known)(file) {
-            Some(_) => Ok(()),
-            None => crate::config::files::read_text(&root.join(file)).map(drop),
-        };
-        match readable {
-            Ok(()) => {}
+        match charts.text(root, file) {
+            Ok(_) => {}
             Err(crate::config::files::ReadError::Missing) => {
                 complete = false; // a cross-file problem (or a missing chart file, below)
                 if !paths::is_under(file, CLUSTERS_DIR) {
