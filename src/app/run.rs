@@ -127,7 +127,7 @@ pub(crate) fn upgrade_hub(
     execute(&repo, &[job], &args.exec, log, beat)
 }
 
-fn one_cluster(repo: &MultiRepo, name: &str) -> anyhow::Result<Cluster> {
+fn one_cluster(repo: &MultiRepo, name: &str) -> anyhow::Result<std::sync::Arc<Cluster>> {
     if !repo.has_cluster(name) {
         return Err(UsageError(format!(
             "unknown cluster `{name}`; clusters: {}",

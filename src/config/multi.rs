@@ -35,7 +35,7 @@ pub struct MultiRepo {
 /// A cluster.yaml as this process read it: its text, and once asked for, its parse.
 type ClusterEntry = Arc<(
     Result<String, ConfigError>,
-    Option<Result<Cluster, ConfigError>>,
+    Option<Result<Arc<Cluster>, ConfigError>>,
 )>;
 
 /// What this process read of the repo: each cluster.yaml's text and parse, each other text file.
@@ -160,7 +160,7 @@ impl MultiRepo {
     }
 
     /// Read and parse the named clusters, in parallel; all problems are reported together.
-    pub fn load_clusters(&self, names: &[String]) -> Result<Vec<Cluster>, ConfigErrors> {
+    pub fn load_clusters(&self, names: &[String]) -> Result<Vec<Arc<Cluster>>, ConfigErrors> {
         let paths: Vec<String> = names.iter().map(|n| Cluster::yaml_path(n)).collect();
         self.tree.prefetch(&paths);
         let threads = std::thread::available_parallelism().map_or(1, usize::from);
@@ -194,8 +194,8 @@ impl MultiRepo {
         self.cluster_entry(name, false).0.clone()
     }
 
-    /// A cluster, parsed (read and parsed once per process).
-    pub fn load_cluster(&self, name: &str) -> Result<Cluster, ConfigError> {
+    /// A cluster, parsed (read and parsed once per process, shared: not copied for each caller).
+    pub fn load_cluster(&self, name: &str) -> Result<Arc<Cluster>, ConfigError> {
         match &self.cluster_entry(name, true).1 {
             Some(parsed) => parsed.clone(),
             None => unreachable!("parsed on request"),
@@ -227,9 +227,11 @@ impl MultiRepo {
             }
         };
         let parsed = parse.then(|| {
-            text.as_ref()
-                .map_err(Clone::clone)
-                .and_then(|t| Cluster::parse(name, t).map_err(|e| self.located(e)))
+            text.as_ref().map_err(Clone::clone).and_then(|t| {
+                Cluster::parse(name, t)
+                    .map(Arc::new)
+                    .map_err(|e| self.located(e))
+            })
         });
         let entry = Arc::new((text, parsed));
         lock().insert(name.to_string(), Arc::clone(&entry));

@@ -6,6 +6,7 @@
 mod files;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use serde_yaml::Value;
 
@@ -209,7 +210,8 @@ pub fn plan(repo: &MultiRepo, changes: &Changes) -> Result<Plan, ConfigErrors> {
             .collect()
     };
     let clusters = repo.load_clusters(&wanted)?;
-    let by_name: BTreeMap<&str, &Cluster> = clusters.iter().map(|c| (c.name.as_str(), c)).collect();
+    let by_name: BTreeMap<&str, &Cluster> =
+        clusters.iter().map(|c| (c.name.as_str(), &**c)).collect();
 
     // A cluster's own files: support and hub values files (and hub override files).
     for (c, paths) in &cluster_paths {
@@ -383,8 +385,9 @@ fn unique(notices: Vec<String>) -> Vec<String> {
 }
 
 /// Split hub jobs into staging and prod, add staging canaries, sort.
-fn finish(acc: Acc, clusters: &[Cluster]) -> Plan {
-    let by_name: BTreeMap<&str, &Cluster> = clusters.iter().map(|c| (c.name.as_str(), c)).collect();
+fn finish(acc: Acc, clusters: &[Arc<Cluster>]) -> Plan {
+    let by_name: BTreeMap<&str, &Cluster> =
+        clusters.iter().map(|c| (c.name.as_str(), &**c)).collect();
     let provider = |c: &str| by_name.get(c).map_or(Provider::Gcp, |c| c.provider());
     let mut staging: BTreeMap<(String, String), Reasons> = BTreeMap::new();
     let mut prod: BTreeMap<(String, String), Reasons> = BTreeMap::new();

@@ -5,6 +5,7 @@
 //! walks it; `validate` checks its values; tests snapshot it.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -131,7 +132,7 @@ pub fn build(repo: &MultiRepo, jobs: &[Job], options: &Options) -> anyhow::Resul
         .into());
     }
     let owned: Vec<String> = names.iter().map(|n| n.to_string()).collect();
-    let clusters: BTreeMap<String, Cluster> = repo
+    let clusters: BTreeMap<String, Arc<Cluster>> = repo
         .load_clusters(&owned)?
         .into_iter()
         .map(|c| (c.name.clone(), c))

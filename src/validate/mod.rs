@@ -17,6 +17,7 @@ mod values;
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::config::ConfigError;
 use crate::config::cluster::Cluster;
@@ -87,7 +88,7 @@ pub fn multi(
         }
         schema::check(&schema::CLUSTER, &path, &text, &mut problems);
         match repo.load_cluster(name) {
-            Ok(c) => (problems, Some((c, text))),
+            Ok(c) => (problems, Some((Arc::unwrap_or_clone(c), text))),
             // The schema said it already; otherwise it is a rule the schema cannot express
             // (the name must equal the folder), or the loader and the schema disagree.
             Err(e) if problems.is_empty() => (vec![e], None),

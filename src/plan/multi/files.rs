@@ -2,6 +2,8 @@
 //! `chart_override`, and the notice for a path that exists nowhere.
 
 use super::{Acc, CLUSTERS_DIR};
+use std::sync::Arc;
+
 use crate::config::cluster::Cluster;
 use crate::config::multi::MultiRepo;
 use crate::plan::changes::Changes;
@@ -80,7 +82,7 @@ pub(super) fn cluster_file_rule(cluster: &Cluster, p: &str, gone: bool, acc: &mu
 
 /// A file outside `config/clusters/` and `helm-charts/` that a hub names as its `chart_override`
 /// (2i2c's root-relative form, `dir/file.yaml`): that hub.
-pub(super) fn chart_override_rule(clusters: &[Cluster], p: &str, acc: &mut Acc) {
+pub(super) fn chart_override_rule(clusters: &[Arc<Cluster>], p: &str, acc: &mut Acc) {
     for cluster in clusters {
         for (hub, files) in cluster.file.hubs.iter().zip(&cluster.hub_files) {
             if hub.chart_override.is_some() && files.iter().any(|f| f == p) {
