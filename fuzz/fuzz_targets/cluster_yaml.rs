@@ -1,5 +1,6 @@
 //! cluster.yaml: the typed loader (path normalization included), the schema check and the
-//! locator never panic.
+//! locator never panic; and a cluster file read straight from its text reads exactly as the
+//! general loader (a `Value` first) reads it.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -9,6 +10,11 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let _ = deploy::config::cluster::Cluster::parse("c", text);
+    use deploy::config::{cluster::ClusterFile, yaml};
+    assert_eq!(
+        yaml::from_str_refusing_repeats::<ClusterFile>("f", text),
+        yaml::from_str::<ClusterFile>("f", text)
+    );
     let mut problems = Vec::new();
     deploy::validate::schema::check(
         &deploy::validate::schema::CLUSTER,

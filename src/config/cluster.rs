@@ -201,7 +201,8 @@ impl Cluster {
     /// Parse a cluster.yaml's text. `name` is the folder name.
     pub fn parse(name: &str, text: &str) -> Result<Cluster, ConfigError> {
         let path = Cluster::yaml_path(name);
-        let file: ClusterFile = super::yaml::from_str(&path, text)?;
+        // (its mappings are structs and `Value`s: see `from_str_refusing_repeats`)
+        let file: ClusterFile = super::yaml::from_str_refusing_repeats(&path, text)?;
         Cluster::from_file(name, file)
     }
 
@@ -344,6 +345,58 @@ mod tests {
         assert!(e.message.starts_with("unknown field `domian`"), "{e}");
         let e = Cluster::parse("c1", &format!("{MINIMAL}extra: 1\n")).unwrap_err();
         assert!(e.message.starts_with("unknown field `extra`"), "{e}");
+    }
+
+    const FULL: &str = "name: c1\nprovider: gcp\nmetadata:\n  2i2c:\n    deal: 1\ngcp:\n  key: k.json\n  project: p\n  cluster: c\n  zone: z\n  billing:\n    paid_by_us: true\nsupport:\n  helm_chart_values_files: [support.values.yaml]\nhubs:\n- name: staging\n  domain: s.example.org\n  helm_chart: basehub\n  helm_chart_values_files: [a.yaml]\n  uptime_check:\n    expected_status: 200\n  health_check:\n    path: /hub/health\n";
+
+    /// Cluster files are read straight from the text (`from_str_refusing_repeats`), which is
+    /// right only while every mapping of `ClusterFile` refuses a repeated key by itself: a
+    /// `HashMap` field added later would keep the last of two keys where `yaml::from_str`'s key
+    /// scan refuses them. Each mapping here, given a key twice, must fail with the key scan's
+    /// message, and tricky documents must read exactly as `yaml::from_str` reads them.
+    #[test]
+    fn read_straight_from_the_text_exactly_as_from_str_reads_it() {
+        use crate::config::yaml;
+        let both = |text: &str| {
+            let direct = yaml::from_str_refusing_repeats::<ClusterFile>("f", text);
+            assert_eq!(direct, yaml::from_str::<ClusterFile>("f", text), "{text}");
+            direct
+        };
+        assert!(both(FULL).is_ok());
+        // a key given twice, in each mapping (top level, a Value block, a provider block, its
+        // Value, support, a hub, a hub's Value, a hub's health check)
+        for (after, key) in [
+            ("provider: gcp\n", "provider: aws\n"),
+            ("    deal: 1\n", "    deal: 2\n"),
+            ("    deal: 1\n", "  2i2c: x\n"),
+            ("  zone: z\n", "  zone: y\n"),
+            ("    paid_by_us: true\n", "    paid_by_us: false\n"),
+            ("support:\n", "  helm_chart_values_files: []\n"),
+            ("  domain: s.example.org\n", "  domain: t.example.org\n"),
+            ("    expected_status: 200\n", "    expected_status: 301\n"),
+            ("    path: /hub/health\n", "    path: /x\n"),
+        ] {
+            let text = FULL.replacen(after, &format!("{after}{key}"), 1);
+            assert_ne!(text, FULL);
+            let e = both(&text).unwrap_err();
+            assert!(e.message.starts_with("duplicate key"), "{text}\n{e}");
+        }
+        // what a Value would read differently: the exact path's reading, both ways
+        for (from, to) in [
+            ("name: staging", "name: 123"),
+            ("zone: z", "zone: 1.10"),
+            ("zone: z", "zone: !!str z"),
+            ("hubs:\n", "hubs: ~\nx:\n"),
+            ("    deal: 1\n", "    1: 1\n    <<: {a: b}\n"),
+            ("  zone: z\n", "  zone: &z z\n  cluster2: *z\n"),
+            ("  project: p\n", "  project: ~\n"),
+            ("domain: s.example.org", "domain: \"a\": b"),
+            ("helm_chart: basehub", "helm_chart: [basehub"),
+        ] {
+            let text = FULL.replacen(from, to, 1);
+            assert_ne!(text, FULL);
+            let _ = both(&text);
+        }
     }
 
     #[test]
