@@ -42,9 +42,30 @@ pub trait Tree: Debug + Send + Sync {
     /// Whether a file is at `rel` (a symlink to one counts).
     fn is_file(&self, rel: &str) -> bool;
 
+    /// [`Tree::exists`] and [`Tree::is_file`] at once (the work tree asks the system once for a
+    /// path that is not a symlink).
+    fn presence(&self, rel: &str) -> Presence {
+        if !self.exists(rel) {
+            Presence::Absent
+        } else if self.is_file(rel) {
+            Presence::File
+        } else {
+            Presence::Other
+        }
+    }
+
     /// The names of the folders of `rel` that hold a file `file` (`config/clusters/*/cluster.yaml`,
     /// `helm-charts/*/Chart.yaml`), in no particular order.
     fn folders_with(&self, rel: &str, file: &str) -> Vec<OsString>;
+}
+
+/// What is at a path: nothing, a file (or a symlink to one), or something else (a folder, a
+/// broken symlink, a submodule).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Presence {
+    Absent,
+    File,
+    Other,
 }
 
 /// The files on disk under the repo root.
@@ -90,6 +111,16 @@ impl Tree for WorkTree {
         self.root.join(rel).is_file()
     }
 
+    fn presence(&self, rel: &str) -> Presence {
+        let path = self.root.join(rel);
+        match std::fs::symlink_metadata(&path) {
+            Err(_) => Presence::Absent,
+            Ok(m) if m.is_file() => Presence::File,
+            Ok(m) if m.is_symlink() && path.is_file() => Presence::File,
+            Ok(_) => Presence::Other,
+        }
+    }
+
     fn folders_with(&self, rel: &str, file: &str) -> Vec<OsString> {
         let Ok(entries) = std::fs::read_dir(self.root.join(rel)) else {
             return Vec::new();
@@ -127,5 +158,25 @@ mod tests {
         assert!(t.exists("a/dangling") && !t.is_file("a/dangling") && !t.exists("a/none"));
         assert_eq!(t.folders_with("a", "f.yaml"), ["b"]);
         assert!(t.folders_with("a/x.yaml", "f.yaml").is_empty());
+        // one lookup tells what `exists` and `is_file` tell (a symlink followed for the second)
+        std::os::unix::fs::symlink("x.yaml", tmp.path().join("a/link")).unwrap();
+        std::os::unix::fs::symlink("b", tmp.path().join("a/to-folder")).unwrap();
+        for rel in [
+            "a/x.yaml",
+            "a/link",
+            "a/b",
+            "a/to-folder",
+            "a/dangling",
+            "a/none",
+        ] {
+            let by_default = match (t.exists(rel), t.is_file(rel)) {
+                (false, _) => Presence::Absent,
+                (true, true) => Presence::File,
+                (true, false) => Presence::Other,
+            };
+            assert_eq!(t.presence(rel), by_default, "{rel}");
+        }
+        assert_eq!(t.presence("a/link"), Presence::File);
+        assert_eq!(t.presence("a/to-folder"), Presence::Other);
     }
 }

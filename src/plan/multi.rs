@@ -19,6 +19,7 @@ use crate::config::ConfigErrors;
 use crate::config::cluster::{CLUSTERS_DIR, Cluster, Provider};
 use crate::config::multi::{HELM_CHARTS_DIR, MultiRepo};
 use crate::config::paths::is_under;
+use crate::config::tree::Presence;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SupportJob {
@@ -161,7 +162,8 @@ pub fn plan(repo: &MultiRepo, changes: &Changes) -> Result<Plan, ConfigErrors> {
 
     // Sort the paths by rule; decide which clusters must be parsed.
     let mut all_hub_paths = Vec::new();
-    let mut cluster_paths: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    // a cluster folder's changed files, and whether each is gone (no file there)
+    let mut cluster_paths: BTreeMap<&str, Vec<(&str, bool)>> = BTreeMap::new();
     let mut cluster_yamls: Vec<&str> = Vec::new();
     let mut chart_paths = Vec::new();
     let mut other_yamls = Vec::new();
@@ -170,7 +172,8 @@ pub fn plan(repo: &MultiRepo, changes: &Changes) -> Result<Plan, ConfigErrors> {
             continue;
         }
         // A deleted file is a change (it exists at the base); a path that exists nowhere is not.
-        if !tree.exists(p) && !changes.deleted.contains(p) {
+        let presence = tree.presence(p);
+        if presence == Presence::Absent && !changes.deleted.contains(p) {
             acc.notice(files::nowhere(repo, changes, p));
             continue;
         }
@@ -182,7 +185,10 @@ pub fn plan(repo: &MultiRepo, changes: &Changes) -> Result<Plan, ConfigErrors> {
         {
             match rest.split_once('/') {
                 Some((c, "cluster.yaml")) => cluster_yamls.push(c),
-                Some((c, _)) => cluster_paths.entry(c).or_default().push(p),
+                Some((c, _)) => cluster_paths
+                    .entry(c)
+                    .or_default()
+                    .push((p, presence != Presence::File)),
                 None => {}
             }
         } else if is_under(p, HELM_CHARTS_DIR) {
@@ -220,7 +226,7 @@ pub fn plan(repo: &MultiRepo, changes: &Changes) -> Result<Plan, ConfigErrors> {
             // files of a removed cluster are covered by the notice about its removal; a file of
             // a folder that is gone and never was a cluster is worth a word.
             if !tree.is_dir(&format!("{CLUSTERS_DIR}/{c}")) && !cluster_yamls.contains(c) {
-                for p in paths {
+                for (p, _) in paths {
                     acc.notice(format!(
                         "{p}: there is no cluster `{c}` ({CLUSTERS_DIR}/{c}/cluster.yaml does not exist)"
                     ));
@@ -228,8 +234,8 @@ pub fn plan(repo: &MultiRepo, changes: &Changes) -> Result<Plan, ConfigErrors> {
             }
             continue;
         };
-        for p in paths {
-            files::cluster_file_rule(cluster, p, !tree.is_file(p), &mut acc);
+        for &(p, gone) in paths {
+            files::cluster_file_rule(cluster, p, gone, &mut acc);
         }
     }
 
