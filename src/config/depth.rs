@@ -79,7 +79,9 @@ fn starts_collection(b: &[u8], i: usize) -> bool {
         }
         Some(b'[' | b'{' | b'#' | b'|' | b'>') | None => false,
         Some(_) => {
-            while j < b.len() {
+            // only a `:` or a `#` can end a plain key
+            while let Some(k) = memchr::memchr2(b':', b'#', &b[j..]) {
+                j += k;
                 if indicator(b, j, b':') {
                     return true;
                 }
@@ -160,6 +162,14 @@ impl Scan {
     /// The rest of a line from `i`: quotes, flow collections, comments, block scalar headers.
     fn rest(&mut self, b: &[u8], mut i: usize, indent: usize) -> Option<usize> {
         while i < b.len() {
+            if self.quote.is_none() && !self.node_start && self.flow == 0 {
+                // inside a plain scalar or a key: only a `:` (a node may start after it) or a
+                // `#` (a comment) changes anything, so go straight to the next one
+                match memchr::memchr2(b':', b'#', &b[i..]) {
+                    Some(k) => i += k,
+                    None => return None,
+                }
+            }
             let c = b[i];
             if let Some(q) = self.quote {
                 match (q, c) {
