@@ -53,6 +53,26 @@ pub struct ClusterFile {
     pub gitops: Option<Gitops>,
 }
 
+impl ClusterFile {
+    /// Whether its free-form blocks (2i2c's `metadata`, `billing` and `uptime_check`: the
+    /// `Value` fields) have only string keys, as
+    /// [`from_str_refusing_repeats`](super::yaml::from_str_refusing_repeats) requires.
+    pub fn string_keys_only(&self) -> bool {
+        use super::yaml::string_keys_only as strings;
+        let blocks = [
+            self.metadata.as_ref(),
+            self.gcp.as_ref().and_then(|g| g.billing.as_ref()),
+            self.aws.as_ref().and_then(|a| a.billing.as_ref()),
+        ];
+        blocks.into_iter().flatten().all(strings)
+            && self
+                .hubs
+                .iter()
+                .filter_map(|h| h.uptime_check.as_ref())
+                .all(strings)
+    }
+}
+
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Gitops {
@@ -202,7 +222,8 @@ impl Cluster {
     pub fn parse(name: &str, text: &str) -> Result<Cluster, ConfigError> {
         let path = Cluster::yaml_path(name);
         // (its mappings are structs and `Value`s: see `from_str_refusing_repeats`)
-        let file: ClusterFile = super::yaml::from_str_refusing_repeats(&path, text)?;
+        let file: ClusterFile =
+            super::yaml::from_str_refusing_repeats(&path, text, ClusterFile::string_keys_only)?;
         Cluster::from_file(name, file)
     }
 
@@ -358,7 +379,7 @@ mod tests {
     fn read_straight_from_the_text_exactly_as_from_str_reads_it() {
         use crate::config::yaml;
         let both = |text: &str| {
-            let direct = yaml::from_str_refusing_repeats::<ClusterFile>("f", text);
+            let direct = yaml::from_str_refusing_repeats("f", text, ClusterFile::string_keys_only);
             assert_eq!(direct, yaml::from_str::<ClusterFile>("f", text), "{text}");
             direct
         };
@@ -392,10 +413,45 @@ mod tests {
             ("  project: p\n", "  project: ~\n"),
             ("domain: s.example.org", "domain: \"a\": b"),
             ("helm_chart: basehub", "helm_chart: [basehub"),
+            // keys equal as written, not as read: one key to the key scan, two to a `Value`
+            ("    deal: 1\n", "    1: a\n    '1': b\n"),
+            ("    deal: 1\n", "    true: a\n    'true': b\n"),
+            ("    deal: 1\n", "    ~: a\n    '~': b\n"),
+            ("    deal: 1\n", "    !!str 1: a\n    1: b\n"),
+            ("    deal: 1\n", "    x: {1.0: a, '1.0': b}\n"),
+            ("    paid_by_us: true\n", "    1: a\n    \"1\": b\n"),
+            ("    expected_status: 200\n", "    200: a\n    \"200\": b\n"),
+            ("  2i2c:\n    deal: 1\n", "  {1: a, \"1\": b}\n"),
         ] {
             let text = FULL.replacen(from, to, 1);
             assert_ne!(text, FULL);
             let _ = both(&text);
+        }
+    }
+
+    /// `string_keys_only` must look at every `Value` field: one added to these structs must be
+    /// added there too (and to the cases above).
+    #[test]
+    fn every_free_form_block_is_checked_for_string_keys() {
+        let src = include_str!("cluster.rs");
+        let code = src.split("#[cfg(test)]").next().unwrap();
+        assert_eq!(code.matches(": Option<Value>").count(), 4);
+        assert!(!code.contains(": Value,") && !code.contains("Vec<Value>"));
+        let aws = FULL.replace("provider: gcp", "provider: aws").replace(
+            "gcp:\n  key: k.json\n  project: p\n  cluster: c\n  zone: z\n",
+            "aws:\n  key: k.json\n  clusterName: c\n  region: r\n",
+        );
+        for (text, from) in [
+            (FULL, "    deal: 1\n"),
+            (FULL, "    paid_by_us: true\n"),
+            (aws.as_str(), "    paid_by_us: true\n"),
+            (FULL, "    expected_status: 200\n"),
+        ] {
+            let ok: ClusterFile = crate::config::yaml::from_str("f", text).unwrap();
+            assert!(ok.string_keys_only(), "{text}");
+            let text = text.replacen(from, &format!("{from}    7: x\n"), 1);
+            let other: ClusterFile = crate::config::yaml::from_str("f", &text).unwrap();
+            assert!(!other.string_keys_only(), "{text}");
         }
     }
 
