@@ -55,21 +55,20 @@ pub struct ClusterFile {
 
 impl ClusterFile {
     /// Whether its free-form blocks (2i2c's `metadata`, `billing` and `uptime_check`: the
-    /// `Value` fields) have only string keys, as
+    /// `Value` fields) are [`plain`](super::yaml::plain), as
     /// [`from_str_refusing_repeats`](super::yaml::from_str_refusing_repeats) requires.
-    pub fn string_keys_only(&self) -> bool {
-        use super::yaml::string_keys_only as strings;
+    pub fn plain_values(&self) -> bool {
         let blocks = [
             self.metadata.as_ref(),
             self.gcp.as_ref().and_then(|g| g.billing.as_ref()),
             self.aws.as_ref().and_then(|a| a.billing.as_ref()),
         ];
-        blocks.into_iter().flatten().all(strings)
-            && self
-                .hubs
-                .iter()
-                .filter_map(|h| h.uptime_check.as_ref())
-                .all(strings)
+        let hubs = self.hubs.iter().map(|h| h.uptime_check.as_ref());
+        blocks
+            .into_iter()
+            .chain(hubs)
+            .flatten()
+            .all(super::yaml::plain)
     }
 }
 
@@ -223,7 +222,7 @@ impl Cluster {
         let path = Cluster::yaml_path(name);
         // (its mappings are structs and `Value`s: see `from_str_refusing_repeats`)
         let file: ClusterFile =
-            super::yaml::from_str_refusing_repeats(&path, text, ClusterFile::string_keys_only)?;
+            super::yaml::from_str_refusing_repeats(&path, text, ClusterFile::plain_values)?;
         Cluster::from_file(name, file)
     }
 
@@ -379,7 +378,7 @@ mod tests {
     fn read_straight_from_the_text_exactly_as_from_str_reads_it() {
         use crate::config::yaml;
         let both = |text: &str| {
-            let direct = yaml::from_str_refusing_repeats("f", text, ClusterFile::string_keys_only);
+            let direct = yaml::from_str_refusing_repeats("f", text, ClusterFile::plain_values);
             assert_eq!(direct, yaml::from_str::<ClusterFile>("f", text), "{text}");
             direct
         };
@@ -429,10 +428,10 @@ mod tests {
         }
     }
 
-    /// `string_keys_only` must look at every `Value` field: one added to these structs must be
-    /// added there too (and to the cases above).
+    /// `plain_values` must look at every `Value` field: one added to these structs must be added
+    /// there too (and to the cases above).
     #[test]
-    fn every_free_form_block_is_checked_for_string_keys() {
+    fn every_free_form_block_is_checked_for_plain_values() {
         let src = include_str!("cluster.rs");
         let code = src.split("#[cfg(test)]").next().unwrap();
         assert_eq!(code.matches(": Option<Value>").count(), 4);
@@ -448,10 +447,10 @@ mod tests {
             (FULL, "    expected_status: 200\n"),
         ] {
             let ok: ClusterFile = crate::config::yaml::from_str("f", text).unwrap();
-            assert!(ok.string_keys_only(), "{text}");
+            assert!(ok.plain_values(), "{text}");
             let text = text.replacen(from, &format!("{from}    7: x\n"), 1);
             let other: ClusterFile = crate::config::yaml::from_str("f", &text).unwrap();
-            assert!(!other.string_keys_only(), "{text}");
+            assert!(!other.plain_values(), "{text}");
         }
     }
 

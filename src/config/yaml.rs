@@ -19,6 +19,11 @@ pub const MAX_DEPTH: usize = 100;
 /// repeated key, then serde's own error with its position.
 pub fn from_str<T: DeserializeOwned>(file: &str, text: &str) -> Result<T, ConfigError> {
     check_depth(file, text)?;
+    read_checked(file, text)
+}
+
+/// [`from_str`] once the depth is checked.
+fn read_checked<T: DeserializeOwned>(file: &str, text: &str) -> Result<T, ConfigError> {
     if let Some(v) = one_parse(text) {
         return Ok(v);
     }
@@ -29,34 +34,20 @@ pub fn from_str<T: DeserializeOwned>(file: &str, text: &str) -> Result<T, Config
 /// [`from_str`], read straight from the text (without building a `Value` first: a fifth fewer
 /// instructions for a cluster file), for a type whose every mapping refuses a repeated key by
 /// itself: structs (serde's derive refuses a field given twice) and `serde_yaml::Value`s, no
-/// `HashMap` or `BTreeMap` (which keep the last of two equal keys). `string_keys` says whether
-/// the read value's `Value`s have only string keys: the key scan compares keys as written, a
-/// `Value` as read, so `1` and `'1'` are one key to the scan and two to a `Value`. A document
-/// that does not read, or whose `Value`s have other keys, takes [`from_str`] itself: the same
-/// result and the same errors by construction.
+/// `HashMap` or `BTreeMap` (which keep the last of two equal keys). `plain_values` says whether
+/// the read value's `Value`s are [`plain`] (only string keys among what that asks): the key scan
+/// compares keys as written, a `Value` as read, so `1` and `'1'` are one key to the scan and two
+/// to a `Value`. A document that does not read, or whose `Value`s are not plain, takes
+/// [`from_str`]'s own path: the same result and the same errors by construction.
 pub fn from_str_refusing_repeats<T: DeserializeOwned>(
     file: &str,
     text: &str,
-    string_keys: impl Fn(&T) -> bool,
+    plain_values: impl Fn(&T) -> bool,
 ) -> Result<T, ConfigError> {
     check_depth(file, text)?;
     match serde_yaml::from_str(text) {
-        Ok(v) if string_keys(&v) => Ok(v),
-        _ => from_str(file, text),
-    }
-}
-
-/// Whether every mapping key in `v`, at any depth, is a string (see
-/// [`from_str_refusing_repeats`]).
-pub fn string_keys_only(v: &serde_yaml::Value) -> bool {
-    use serde_yaml::Value;
-    match v {
-        Value::Mapping(m) => m
-            .iter()
-            .all(|(k, v)| matches!(k, Value::String(_)) && string_keys_only(v)),
-        Value::Sequence(s) => s.iter().all(string_keys_only),
-        Value::Tagged(t) => string_keys_only(&t.value),
-        _ => true,
+        Ok(v) if plain_values(&v) => Ok(v),
+        _ => read_checked(file, text),
     }
 }
 
@@ -81,7 +72,7 @@ pub fn plain_value(text: &str) -> Option<serde_yaml::Value> {
 /// No tag, no merge key, no null and only string keys anywhere in `v`. (A type read from a
 /// `Value` takes a null for an empty list, mapping or struct, where read from the text `~` is
 /// an error: a document with a null takes the exact path.)
-fn plain(v: &serde_yaml::Value) -> bool {
+pub fn plain(v: &serde_yaml::Value) -> bool {
     use serde_yaml::Value;
     match v {
         Value::Mapping(m) => m

@@ -1,9 +1,9 @@
 //! The rules for single changed files: a cluster folder's files, a root-relative
 //! `chart_override`, and the notice for a path that exists nowhere.
 
-use super::{Acc, CLUSTERS_DIR};
 use std::sync::Arc;
 
+use super::{Acc, CLUSTERS_DIR};
 use crate::config::cluster::Cluster;
 use crate::config::multi::MultiRepo;
 use crate::plan::changes::Changes;
