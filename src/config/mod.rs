@@ -1,5 +1,6 @@
 //! Loading and validating the repo's configuration. Nothing here starts a process.
 
+pub mod block_yaml;
 pub mod charts;
 pub mod cluster;
 pub mod deploy_yaml;

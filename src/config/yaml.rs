@@ -44,6 +44,11 @@ pub fn from_str_refusing_repeats<T: DeserializeOwned>(
     text: &str,
     plain_values: impl Fn(&T) -> bool,
 ) -> Result<T, ConfigError> {
+    // (the block reader nests far less deep than MAX_DEPTH, and the depth scan never counts
+    // more levels than there are: what it reads, the scan would pass)
+    if let Some(v) = super::block_yaml::from_str(text).filter(&plain_values) {
+        return Ok(v);
+    }
     check_depth(file, text)?;
     match serde_yaml::from_str(text) {
         Ok(v) if plain_values(&v) => Ok(v),

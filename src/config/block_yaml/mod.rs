@@ -1,0 +1,280 @@
+//! A fast reader for the plain block subset of YAML that cluster files are written in: block
+//! mappings with plain keys, block sequences, one-line scalars (plain, single-quoted, or
+//! double-quoted without escapes), comments and blank lines. It reads a type through serde
+//! exactly as serde_yaml reads it from the same text, or declines (`None`): on anything else
+//! (flow collections, block scalars, anchors, aliases, tags, multi-line scalars, tabs, escapes,
+//! document markers, a key given twice, any scalar whose reading it is not certain of) and on any
+//! error, so the caller reads the file the exact way and reports what serde_yaml reports.
+//!
+//! libyaml spends about 1.4M instructions on a 4.5 KB cluster file (it decodes and copies the
+//! text a character at a time); this reader a small fraction of that: `plan` of 500 changed
+//! files parses 219 of them. `yaml::from_str_refusing_repeats` uses it first; the unit tests and
+//! the `cluster_yaml` fuzz target check that both readings agree.
+
+use serde::de::DeserializeOwned;
+
+mod de;
+#[cfg(test)]
+mod tests;
+
+/// Nesting beyond this declines (far below `yaml::MAX_DEPTH`, which the depth scan enforces).
+const MAX_NESTING: usize = 32;
+
+/// `text` read as `T`, when it is in the subset and reads without error.
+pub fn from_str<T: DeserializeOwned>(text: &str) -> Option<T> {
+    let node = parse(text)?;
+    T::deserialize(&node).ok()
+}
+
+#[derive(Debug, PartialEq)]
+pub enum Node<'a> {
+    /// A one-line scalar: its text (single quotes unescaped) and whether it was plain.
+    Scalar(std::borrow::Cow<'a, str>, bool),
+    Map(Vec<(&'a str, Node<'a>)>),
+    Seq(Vec<Node<'a>>),
+}
+
+/// The document, when it is a block mapping or sequence in the subset.
+pub fn parse(text: &str) -> Option<Node<'_>> {
+    if !printable(text) {
+        return None;
+    }
+    let mut lines = Lines {
+        text,
+        pos: 0,
+        cur: None,
+    };
+    lines.advance()?;
+    let first = lines.cur?;
+    if first.indent != 0 {
+        return None;
+    }
+    let node = lines.node(0, 0)?;
+    // everything read: a line left over is indented where nothing expects it
+    lines.cur.is_none().then_some(node)
+}
+
+/// Only characters libyaml takes as printable and not as a line break: no tab, carriage return,
+/// other control characters, NEL, the Unicode line and paragraph separators, or byte order mark.
+fn printable(text: &str) -> bool {
+    let ascii_ok = |b: u8| b == b'\n' || (0x20..0x7f).contains(&b);
+    // in blocks, without stopping early, so that the compiler can check many bytes at once
+    let blocks_ok = |t: &[u8]| {
+        t.chunks(64)
+            .all(|c| c.iter().fold(true, |ok, &b| ok & ascii_ok(b)))
+    };
+    if blocks_ok(text.as_bytes()) {
+        return true;
+    }
+    if text.is_ascii() {
+        return false;
+    }
+    text.chars().all(|c| {
+        let c = c as u32;
+        if c < 0x80 {
+            ascii_ok(c as u8)
+        } else {
+            c >= 0xa0 && !matches!(c, 0x2028 | 0x2029 | 0xfeff | 0xfffe | 0xffff)
+        }
+    })
+}
+
+#[derive(Clone, Copy)]
+struct Line<'a> {
+    indent: usize,
+    /// After the indentation, without the line break.
+    body: &'a str,
+}
+
+struct Lines<'a> {
+    text: &'a str,
+    pos: usize,
+    /// The next line with content (not blank, not only a comment).
+    cur: Option<Line<'a>>,
+}
+
+fn is_dash(body: &str) -> bool {
+    body == "-" || body.starts_with("- ")
+}
+
+impl<'a> Lines<'a> {
+    /// Move to the next line with content; `None` (decline) on a document marker or directive.
+    fn advance(&mut self) -> Option<()> {
+        self.cur = None;
+        while self.pos < self.text.len() {
+            let rest = &self.text[self.pos..];
+            let end = memchr::memchr(b'\n', rest.as_bytes()).unwrap_or(rest.len());
+            let line = &rest[..end];
+            self.pos += end + 1;
+            let body = line.trim_start_matches(' ');
+            let indent = line.len() - body.len();
+            if body.is_empty() || body.starts_with('#') {
+                continue;
+            }
+            if indent == 0
+                && (body.starts_with("---") || body.starts_with("...") || body.starts_with('%'))
+            {
+                return None;
+            }
+            self.cur = Some(Line { indent, body });
+            break;
+        }
+        Some(())
+    }
+
+    /// The collection starting at the current line, which is indented by `indent`.
+    fn node(&mut self, indent: usize, depth: usize) -> Option<Node<'a>> {
+        if depth > MAX_NESTING {
+            return None;
+        }
+        if is_dash(self.cur?.body) {
+            self.seq(indent, depth)
+        } else {
+            self.map(indent, depth)
+        }
+    }
+
+    fn seq(&mut self, indent: usize, depth: usize) -> Option<Node<'a>> {
+        let mut items = Vec::new();
+        while let Some(line) = self.cur.filter(|l| l.indent == indent && is_dash(l.body)) {
+            let rest = line.body.get(1..)?;
+            let content = rest.trim_start_matches(' ');
+            let col = indent + 1 + (rest.len() - content.len());
+            if content.is_empty() || content.starts_with('#') || is_dash(content) {
+                return None; // an item on the following lines, a null, or a nested compact list
+            }
+            if split_key(content).is_some() {
+                // a mapping that starts on the dash's line, at the column of its first key
+                self.cur = Some(Line {
+                    indent: col,
+                    body: content,
+                });
+                items.push(self.map(col, depth + 1)?);
+            } else {
+                let (text, plain) = scalar(content)?;
+                self.advance()?;
+                if self.cur.is_some_and(|l| l.indent > indent) {
+                    return None; // a continuation line, or structure where none can be
+                }
+                items.push(Node::Scalar(text, plain));
+            }
+        }
+        Some(Node::Seq(items))
+    }
+
+    fn map(&mut self, indent: usize, depth: usize) -> Option<Node<'a>> {
+        let mut entries: Vec<(&'a str, Node<'a>)> = Vec::new();
+        while let Some(line) = self.cur.filter(|l| l.indent == indent) {
+            let (key, rest) = split_key(line.body)?;
+            // a key given twice: the exact path names both lines (a long mapping is checked
+            // once it is read, in n log n)
+            if entries.len() < 16 && entries.iter().any(|(k, _)| *k == key) {
+                return None;
+            }
+            self.advance()?;
+            let value = if rest.is_empty() {
+                match self.cur {
+                    Some(next) if next.indent > indent => self.node(next.indent, depth + 1)?,
+                    Some(next) if next.indent == indent && is_dash(next.body) => {
+                        self.seq(indent, depth + 1)?
+                    }
+                    _ => Node::Scalar("".into(), true),
+                }
+            } else {
+                let (text, plain) = scalar(rest)?;
+                if self.cur.is_some_and(|l| l.indent > indent) {
+                    return None;
+                }
+                Node::Scalar(text, plain)
+            };
+            entries.push((key, value));
+        }
+        if entries.len() > 16 {
+            let mut keys: Vec<&str> = entries.iter().map(|(k, _)| *k).collect();
+            keys.sort_unstable();
+            if keys.windows(2).any(|w| w[0] == w[1]) {
+                return None;
+            }
+        }
+        Some(Node::Map(entries))
+    }
+}
+
+/// `key: rest` or `key:` with a plain key of letters, digits and `_ . / -` (not first), and the
+/// rest after the separating spaces (empty when only a comment follows).
+fn split_key(body: &str) -> Option<(&str, &str)> {
+    let b = body.as_bytes();
+    let n = b.iter().position(|&c| !KEY[c as usize]).unwrap_or(b.len());
+    if n == 0 || b[0] == b'-' || b.get(n) != Some(&b':') {
+        return None;
+    }
+    let after = &body[n + 1..];
+    if !(after.is_empty() || after.starts_with(' ')) {
+        return None;
+    }
+    let rest = after.trim_start_matches(' ');
+    let rest = if rest.starts_with('#') { "" } else { rest };
+    Some((&body[..n], rest))
+}
+
+/// The bytes of a plain key this reader takes.
+static KEY: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'/' | b'-');
+        c += 1;
+    }
+    t
+};
+
+/// A one-line scalar (no leading space): its text and whether it is plain.
+fn scalar(s: &str) -> Option<(std::borrow::Cow<'_, str>, bool)> {
+    let only_comment_after = |tail: &str| {
+        let t = tail.trim_start_matches(' ');
+        t.is_empty() || (t.len() < tail.len() && t.starts_with('#'))
+    };
+    match s.as_bytes()[0] {
+        b'\'' => {
+            let mut out = String::new();
+            let mut i = 1;
+            loop {
+                let j = i + s[i..].find('\'')?;
+                out.push_str(&s[i..j]);
+                if s.as_bytes().get(j + 1) == Some(&b'\'') {
+                    out.push('\'');
+                    i = j + 2;
+                } else {
+                    return only_comment_after(&s[j + 1..]).then_some((out.into(), false));
+                }
+            }
+        }
+        b'"' => {
+            let j = 1 + s[1..].find('"')?;
+            let text = &s[1..j];
+            (!text.contains('\\') && only_comment_after(&s[j + 1..]))
+                .then_some((text.into(), false))
+        }
+        b'-' | b'?' | b':' | b',' | b'[' | b']' | b'{' | b'}' | b'#' | b'&' | b'*' | b'!'
+        | b'|' | b'>' | b'%' | b'@' | b'`' => None,
+        _ => {
+            // up to a comment (` #`); `: ` or a final `:` would make it a key, which YAML
+            // refuses here
+            let b = s.as_bytes();
+            let mut end = b.len();
+            for i in 1..b.len() {
+                match (b[i - 1], b[i]) {
+                    (b' ', b'#') => {
+                        end = i - 1;
+                        break;
+                    }
+                    (b':', b' ') => return None,
+                    _ => {}
+                }
+            }
+            let text = s[..end].trim_end_matches(' ');
+            (!text.ends_with(':')).then_some((text.into(), true))
+        }
+    }
+}
