@@ -69,8 +69,12 @@ fn cluster_folders(tree: &dyn Tree) -> (Vec<String>, Vec<ConfigError>) {
 impl MultiRepo {
     /// Whether `root` uses this layout.
     pub fn detect(root: &Path) -> bool {
-        let (names, problems) = cluster_folders(&WorkTree::new(root));
-        !names.is_empty() || !problems.is_empty()
+        // a folder with a cluster.yaml, whether its name is valid or not (loading says which):
+        // the first one found is enough, not one look per cluster
+        WorkTree::new(root)
+            .each_folder_with(CLUSTERS_DIR, "cluster.yaml")
+            .next()
+            .is_some()
     }
 
     fn load_settings(tree: &dyn Tree) -> Result<DeployYaml, ConfigError> {

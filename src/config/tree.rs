@@ -82,6 +82,18 @@ impl WorkTree {
     }
 }
 
+impl WorkTree {
+    /// [`Tree::folders_with`], one at a time (a caller that needs only the first stops there).
+    pub fn each_folder_with(&self, rel: &str, file: &str) -> impl Iterator<Item = OsString> {
+        std::fs::read_dir(self.root.join(rel))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(move |e| e.path().join(file).is_file())
+            .map(|e| e.file_name())
+    }
+}
+
 impl Tree for WorkTree {
     fn describe(&self) -> String {
         "the work tree".into()
@@ -122,14 +134,7 @@ impl Tree for WorkTree {
     }
 
     fn folders_with(&self, rel: &str, file: &str) -> Vec<OsString> {
-        let Ok(entries) = std::fs::read_dir(self.root.join(rel)) else {
-            return Vec::new();
-        };
-        entries
-            .flatten()
-            .filter(|e| e.path().join(file).is_file())
-            .map(|e| e.file_name())
-            .collect()
+        self.each_folder_with(rel, file).collect()
     }
 }
 

@@ -38,7 +38,9 @@ fn read_checked<T: DeserializeOwned>(file: &str, text: &str) -> Result<T, Config
 /// the read value's `Value`s are [`plain`] (only string keys among what that asks): the key scan
 /// compares keys as written, a `Value` as read, so `1` and `'1'` are one key to the scan and two
 /// to a `Value`. A document that does not read, or whose `Value`s are not plain, takes
-/// [`from_str`]'s own path: the same result and the same errors by construction.
+/// [`from_str`]'s own path: the same result and the same errors by construction. A block-style
+/// document (as cluster files are written) is read first by [`super::block_yaml`], which reads
+/// exactly what serde_yaml reads or declines; libyaml reads the rest.
 pub fn from_str_refusing_repeats<T: DeserializeOwned>(
     file: &str,
     text: &str,
