@@ -17,8 +17,12 @@ mod de;
 #[cfg(test)]
 mod tests;
 
-/// Nesting beyond this declines (far below `yaml::MAX_DEPTH`, which the depth scan enforces).
+/// Nesting beyond this declines (far below `yaml::MAX_DEPTH`, which the depth scan enforces, and
+/// serde_yaml's own recursion limit). Checked at every level.
 const MAX_NESTING: usize = 32;
+
+/// Longer keys decline: libyaml refuses one longer than 1024 characters.
+const MAX_KEY: usize = 256;
 
 /// `text` read as `T`, when it is in the subset and reads without error.
 pub fn from_str<T: DeserializeOwned>(text: &str) -> Option<T> {
@@ -124,9 +128,6 @@ impl<'a> Lines<'a> {
 
     /// The collection starting at the current line, which is indented by `indent`.
     fn node(&mut self, indent: usize, depth: usize) -> Option<Node<'a>> {
-        if depth > MAX_NESTING {
-            return None;
-        }
         if is_dash(self.cur?.body) {
             self.seq(indent, depth)
         } else {
@@ -135,6 +136,10 @@ impl<'a> Lines<'a> {
     }
 
     fn seq(&mut self, indent: usize, depth: usize) -> Option<Node<'a>> {
+        // here and in `map`, which call each other directly too: every level counts
+        if depth > MAX_NESTING {
+            return None;
+        }
         let mut items = Vec::new();
         while let Some(line) = self.cur.filter(|l| l.indent == indent && is_dash(l.body)) {
             let rest = line.body.get(1..)?;
@@ -163,6 +168,9 @@ impl<'a> Lines<'a> {
     }
 
     fn map(&mut self, indent: usize, depth: usize) -> Option<Node<'a>> {
+        if depth > MAX_NESTING {
+            return None;
+        }
         let mut entries: Vec<(&'a str, Node<'a>)> = Vec::new();
         while let Some(line) = self.cur.filter(|l| l.indent == indent) {
             let (key, rest) = split_key(line.body)?;
@@ -205,7 +213,8 @@ impl<'a> Lines<'a> {
 fn split_key(body: &str) -> Option<(&str, &str)> {
     let b = body.as_bytes();
     let n = b.iter().position(|&c| !KEY[c as usize]).unwrap_or(b.len());
-    if n == 0 || b[0] == b'-' || b.get(n) != Some(&b':') {
+    // (libyaml refuses a key longer than 1024 characters: far above any real one)
+    if n == 0 || n > MAX_KEY || b[0] == b'-' || b.get(n) != Some(&b':') {
         return None;
     }
     let after = &body[n + 1..];

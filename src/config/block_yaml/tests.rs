@@ -227,6 +227,29 @@ fn declines_what_is_outside_the_subset() {
     agree::<Value>(&many);
     assert!(from_str::<Value>(&format!("{many}k7: again\n")).is_none());
     assert!(from_str::<Value>(&format!("k7: first\n{many}")).is_none());
+    // a key as long as libyaml takes, and longer (it refuses one over 1024 characters)
+    agree::<Value>(&format!("{}: 1\n", "a".repeat(256)));
+    for doc in [
+        format!("{}: 1\n", "a".repeat(257)),
+        format!("{}: 1\n", "a".repeat(1025)),
+        format!("m:\n  {}: 1\n", "a".repeat(1025)),
+    ] {
+        assert!(from_str::<Value>(&doc).is_none(), "{doc:?}");
+    }
+    // nesting through mappings that start on a dash's line and sequences at their key's
+    // indentation (the review found these skipped the limit): declined, and so read by libyaml,
+    // whose depth check refuses what is too deep, before the stack could run out
+    let chain = |n: usize| {
+        let mut s = String::from("k:\n");
+        for i in 0..n {
+            s += &format!("{}- k:\n", "  ".repeat(i));
+        }
+        s + &format!("{}- v\n", "  ".repeat(n))
+    };
+    agree::<Value>(&chain(10));
+    for n in [50, 64, 3000] {
+        assert!(from_str::<Value>(&chain(n)).is_none(), "{n}");
+    }
     let deep: String = (0..40).map(|i| format!("{}k:\n", "  ".repeat(i))).collect();
     assert!(from_str::<Value>(&format!("{deep}{}v: 1\n", "  ".repeat(40))).is_none());
 }
