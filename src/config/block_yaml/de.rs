@@ -79,6 +79,30 @@ struct Scalar<'n> {
     plain: bool,
 }
 
+/// Unit structs and tuples, which no cluster file holds: declined.
+macro_rules! decline_tuples {
+    () => {
+        fn deserialize_unit_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            _: V,
+        ) -> Result<V::Value, Decline> {
+            Err(Decline)
+        }
+        fn deserialize_tuple<V: Visitor<'de>>(self, _: usize, _: V) -> Result<V::Value, Decline> {
+            Err(Decline)
+        }
+        fn deserialize_tuple_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            _: usize,
+            _: V,
+        ) -> Result<V::Value, Decline> {
+            Err(Decline)
+        }
+    };
+}
+
 macro_rules! decline {
     ($($name:ident)*) => {
         $(fn $name<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Decline> {
@@ -150,24 +174,7 @@ impl<'de> de::Deserializer<'de> for Scalar<'_> {
     fn deserialize_ignored_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Decline> {
         v.visit_unit()
     }
-    fn deserialize_unit_struct<V: Visitor<'de>>(
-        self,
-        _: &'static str,
-        _: V,
-    ) -> Result<V::Value, Decline> {
-        Err(Decline)
-    }
-    fn deserialize_tuple<V: Visitor<'de>>(self, _: usize, _: V) -> Result<V::Value, Decline> {
-        Err(Decline)
-    }
-    fn deserialize_tuple_struct<V: Visitor<'de>>(
-        self,
-        _: &'static str,
-        _: usize,
-        _: V,
-    ) -> Result<V::Value, Decline> {
-        Err(Decline)
-    }
+    decline_tuples!();
     fn deserialize_struct<V: Visitor<'de>>(
         self,
         _: &'static str,
@@ -293,24 +300,7 @@ impl<'de, 'n> de::Deserializer<'de> for &'n Node<'n> {
             _ => Err(Decline),
         }
     }
-    fn deserialize_unit_struct<V: Visitor<'de>>(
-        self,
-        _: &'static str,
-        _: V,
-    ) -> Result<V::Value, Decline> {
-        Err(Decline)
-    }
-    fn deserialize_tuple<V: Visitor<'de>>(self, _: usize, _: V) -> Result<V::Value, Decline> {
-        Err(Decline)
-    }
-    fn deserialize_tuple_struct<V: Visitor<'de>>(
-        self,
-        _: &'static str,
-        _: usize,
-        _: V,
-    ) -> Result<V::Value, Decline> {
-        Err(Decline)
-    }
+    decline_tuples!();
     // scalars only: a collection where one is wanted is an error serde_yaml words itself
     fn deserialize_bool<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Decline> {
         self.scalar()?.deserialize_bool(v)
