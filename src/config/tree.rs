@@ -80,9 +80,7 @@ impl WorkTree {
             root: root.to_path_buf(),
         }
     }
-}
 
-impl WorkTree {
     /// [`Tree::folders_with`], one at a time (a caller that needs only the first stops there).
     pub fn each_folder_with(&self, rel: &str, file: &str) -> impl Iterator<Item = OsString> {
         std::fs::read_dir(self.root.join(rel))

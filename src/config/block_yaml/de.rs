@@ -230,26 +230,15 @@ impl<'de, 'n> de::Deserializer<'de> for &'n Node<'n> {
 
     fn deserialize_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Decline> {
         match self {
-            Node::Scalar(text, plain) => Scalar {
-                text,
-                plain: *plain,
-            }
-            .deserialize_any(v),
-            Node::Map(m) => v.visit_map(Entries {
-                rest: m,
-                value: None,
-            }),
-            Node::Seq(s) => v.visit_seq(Items(s.iter())),
+            Node::Scalar(..) => self.scalar()?.deserialize_any(v),
+            Node::Map(_) => self.deserialize_map(v),
+            Node::Seq(_) => self.deserialize_seq(v),
         }
     }
     fn deserialize_option<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Decline> {
-        match self {
-            Node::Scalar(text, plain) => Scalar {
-                text,
-                plain: *plain,
-            }
-            .deserialize_option(v),
-            _ => v.visit_some(self),
+        match self.scalar() {
+            Ok(scalar) => scalar.deserialize_option(v),
+            Err(_) => v.visit_some(self),
         }
     }
     fn deserialize_seq<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Decline> {
@@ -291,14 +280,7 @@ impl<'de, 'n> de::Deserializer<'de> for &'n Node<'n> {
         variants: &'static [&'static str],
         v: V,
     ) -> Result<V::Value, Decline> {
-        match self {
-            Node::Scalar(text, plain) => Scalar {
-                text,
-                plain: *plain,
-            }
-            .deserialize_enum(name, variants, v),
-            _ => Err(Decline),
-        }
+        self.scalar()?.deserialize_enum(name, variants, v)
     }
     decline_tuples!();
     // scalars only: a collection where one is wanted is an error serde_yaml words itself

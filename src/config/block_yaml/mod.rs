@@ -174,11 +174,6 @@ impl<'a> Lines<'a> {
         let mut entries: Vec<(&'a str, Node<'a>)> = Vec::new();
         while let Some(line) = self.cur.filter(|l| l.indent == indent) {
             let (key, rest) = split_key(line.body)?;
-            // a key given twice: the exact path names both lines (a long mapping is checked
-            // once it is read, in n log n)
-            if entries.len() < 16 && entries.iter().any(|(k, _)| *k == key) {
-                return None;
-            }
             self.advance()?;
             let value = if rest.is_empty() {
                 match self.cur {
@@ -197,15 +192,23 @@ impl<'a> Lines<'a> {
             };
             entries.push((key, value));
         }
-        if entries.len() > 16 {
-            let mut keys: Vec<&str> = entries.iter().map(|(k, _)| *k).collect();
-            keys.sort_unstable();
-            if keys.windows(2).any(|w| w[0] == w[1]) {
-                return None;
-            }
-        }
-        Some(Node::Map(entries))
+        // a key given twice: the exact path names both lines
+        (!repeats(&entries)).then_some(Node::Map(entries))
     }
+}
+
+/// Whether a mapping gives a key twice, as written (pairwise for a short mapping, sorted for a
+/// long one, so that the check does not grow with the square of its length).
+fn repeats(entries: &[(&str, Node)]) -> bool {
+    if entries.len() <= 16 {
+        return entries
+            .iter()
+            .enumerate()
+            .any(|(i, (k, _))| entries[..i].iter().any(|(j, _)| j == k));
+    }
+    let mut keys: Vec<&str> = entries.iter().map(|(k, _)| *k).collect();
+    keys.sort_unstable();
+    keys.windows(2).any(|w| w[0] == w[1])
 }
 
 /// `key: rest` or `key:` with a plain key of letters, digits and `_ . / -` (not first), and the
