@@ -378,7 +378,9 @@ fn dask_gateways_crds_are_applied_from_the_vendored_chart() {
         let calls = deploy(&f).args(["upgrade-hub", cluster, hub]).run().calls;
         let at = |p: &str| calls.iter().position(|c| c.starts_with(p)).unwrap();
         let upgrade = at(&format!("helm upgrade --install --namespace {hub} "));
-        let status = at(&format!("helm status {hub} "));
+        let status = at(&format!(
+            "kubectl -n {hub} get secret -l owner=helm,name={hub} "
+        ));
         let crds: Vec<usize> = calls
             .iter()
             .enumerate()

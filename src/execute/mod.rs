@@ -21,6 +21,7 @@ pub mod pool;
 pub mod preflight;
 pub mod prepare;
 pub mod progress;
+mod records;
 pub mod recovery;
 pub mod release;
 pub mod revision;

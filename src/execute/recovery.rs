@@ -10,19 +10,21 @@
 //! underway" until the end), but copies the previous revision's labels onto every later one (a
 //! person's upgrade, a rollback): so a revision is ours only when its `deploy-revision` names
 //! itself. helm shows these labels nowhere else (`helm get metadata`, `status`, `history` leave
-//! them out), so they are read from the Secret (`kubectl get secret -l owner=helm,...`).
+//! them out), so they are read from the Secret, with the revision's status and number, in the one
+//! read that finds the newest revision (see [`super::records`]).
 
 use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
 
 use super::outcome::{Cause, Failure};
+use super::records::{self, Found};
 use crate::cmd::Cmd;
 use crate::config::duration::GoDuration;
 use crate::log::Log;
 use crate::plan::release::ReleaseSpec;
-use crate::runner::{Output, Reply, Runner};
-use crate::tools::{helm, kubectl};
+use crate::runner::{Reply, Runner};
+use crate::tools::helm;
 
 pub const REVISION_LABEL: &str = "deploy-revision";
 pub const TIMEOUT_LABEL: &str = "deploy-timeout";
@@ -155,21 +157,18 @@ pub fn prepare(
     spec: &ReleaseSpec,
     lease: LeaseOrigin,
 ) -> Result<NextRevision, Refusal> {
-    let out = match runner
-        .run(&helm::status(&spec.release, &spec.namespace))
-        .map_err(Failure::at("helm status"))?
-    {
-        Reply::Ran(o) if o.success() => o,
-        Reply::Ran(_) => return Ok(NextRevision::Is(1)), // not installed: it installs revision 1
-        Reply::NotRun => return Ok(NextRevision::NotAsked),
+    let newest = match records::newest(
+        runner,
+        &spec.namespace,
+        &spec.release,
+        std::env::var("HELM_DRIVER").ok().as_deref(),
+    )? {
+        Found::Newest(n) => n,
+        Found::NotInstalled => return Ok(NextRevision::Is(1)), // it installs revision 1
+        Found::NotAsked => return Ok(NextRevision::NotAsked),
+        Found::Unreadable => return Ok(NextRevision::Unknown),
     };
-    let v: Value = serde_json::from_str(&out.stdout).unwrap_or_default();
-    let status = v
-        .pointer("/info/status")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
-    let current = v.pointer("/version").and_then(Value::as_u64);
+    let (status, current) = (newest.status, newest.revision);
     if !status.starts_with("pending-") {
         return Ok(current.map_or(NextRevision::Unknown, |c| NextRevision::Is(c + 1)));
     }
@@ -178,7 +177,7 @@ pub fn prepare(
     let entry = history
         .iter()
         .find(|r| r["revision"].as_u64() == Some(revision));
-    let labels = labels(runner, spec, revision)?;
+    let labels = newest.labels;
     let ours = labels.get(REVISION_LABEL).and_then(Value::as_str) == Some(&revision.to_string());
     let pending = Pending {
         revision,
@@ -275,32 +274,6 @@ fn history(runner: &dyn Runner, spec: &ReleaseSpec) -> Result<Vec<Value>, Failur
         {
             Reply::Ran(o) => serde_json::from_str(&o.stdout).unwrap_or_default(),
             Reply::NotRun => Vec::new(),
-        },
-    )
-}
-
-/// The labels of the revision's release Secret (empty when there is none, e.g. helm storing
-/// releases in ConfigMaps: then the revision counts as not ours, the safe side).
-fn labels(
-    runner: &dyn Runner,
-    spec: &ReleaseSpec,
-    revision: u64,
-) -> Result<serde_json::Map<String, Value>, Failure> {
-    let cmd = kubectl::helm_release_labels(&spec.namespace, &spec.release, revision);
-    Ok(
-        match runner
-            .run(&cmd)
-            .map_err(Failure::at("reading the release's labels"))?
-        {
-            // `{.items[*]...}` prints one map per matching Secret; there is one
-            Reply::Ran(Output {
-                code: 0, stdout, ..
-            }) => serde_json::Deserializer::from_str(&stdout)
-                .into_iter::<serde_json::Map<String, Value>>()
-                .next()
-                .and_then(Result::ok)
-                .unwrap_or_default(),
-            _ => Default::default(),
         },
     )
 }

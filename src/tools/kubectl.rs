@@ -144,18 +144,18 @@ pub fn create_namespace(namespace: &str) -> Cmd {
     c
 }
 
-/// The labels of helm's release Secret for one revision (helm's default storage), as a JSON map;
-/// nothing when there is no such Secret. Only the labels are asked for: the Secret's data holds
-/// the release, values and their secrets included.
-pub fn helm_release_labels(namespace: &str, release: &str, revision: u64) -> Cmd {
-    let mut c = Cmd::new("kubectl")
+/// The labels of every release Secret helm keeps for `release` (helm's default storage), one
+/// JSON map per revision: helm's own `name`, `owner`, `status` and `version`, and the labels an
+/// upgrade gave it (our marker). helm's secrets driver lists the same Secrets by the same
+/// selector to answer `helm status`. Only the labels are asked for: the Secrets' data hold the
+/// releases, values and their secrets included. Nothing is printed when there is none.
+pub fn helm_release_records(namespace: &str, release: &str) -> Cmd {
+    Cmd::new("kubectl")
         .args(["-n", namespace, "get", "secret", "-l"])
-        .arg(format!("owner=helm,name={release},version={revision}"))
+        .arg(format!("owner=helm,name={release}"))
         .args(["-o", "jsonpath={.items[*].metadata.labels}"])
         .effect(Effect::RemoteQuery)
-        .timeout(super::network_timeout());
-    c.probe = true;
-    c
+        .timeout(super::network_timeout())
 }
 
 /// `kubectl version --client -o json`: this kubectl's own version (`clientVersion.gitVersion`),

@@ -104,6 +104,7 @@ mod tests {
             (kubectl::create_json("{}", "x"), net),
             (kubectl::replace_json("{}", "x"), net),
             (kubectl::get_lease("n", "l"), net),
+            (kubectl::helm_release_records("n", "r"), net),
             (kubectl::delete_lease("n", "l"), net),
             (kubectl::create_namespace("n"), net),
             (docker::login("u", "p", None), net),
