@@ -510,6 +510,32 @@ fn dry_run_prints_every_command_runs_nothing_and_redacts() {
     }
 }
 
+/// An installed release: the upgrade is marked with the revision after the newest one helm keeps
+/// (by number: kubectl lists `…v10` before `…v9`).
+#[test]
+fn an_installed_release_is_marked_with_its_next_revision() {
+    let f = Fixture::example();
+    f.pushed("ea-hub");
+    f.set_deployments(&["hub"]);
+    f.helm_records(
+        "ea-hub",
+        r#"{"name":"ea-hub","owner":"helm","status":"deployed","version":"10"} {"name":"ea-hub","owner":"helm","status":"superseded","version":"9"}"#,
+    );
+    let calls = f
+        .test()
+        .args(["ea-hub", "--no-setup", "--deploy"])
+        .run()
+        .calls;
+    let upgrade = calls
+        .iter()
+        .find(|c| c.starts_with("helm upgrade"))
+        .unwrap();
+    assert!(
+        upgrade.ends_with(" --labels deploy-revision=11,deploy-timeout=600s"),
+        "{upgrade}"
+    );
+}
+
 /// helm keeping its releases in ConfigMaps (`HELM_DRIVER`, which helm reads from the same
 /// environment): `helm status` finds the newest revision, as there is no release Secret to read.
 #[test]

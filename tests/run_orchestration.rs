@@ -657,6 +657,9 @@ struct Stuck {
     labels: &'static str,
     /// Another holder's lease is there and stays unchanged (its run died): it is taken over.
     dead_lease: bool,
+    /// What `helm history` (helm's reading of the release's data) says of revision 4, when it
+    /// is not what its Secret's `status` label says (a label edited by hand).
+    history_status: Option<&'static str>,
     force_recover: bool,
 }
 
@@ -671,6 +674,7 @@ impl Default for Stuck {
             age_secs: 60,
             labels: OURS,
             dead_lease: false,
+            history_status: None,
             force_recover: false,
         }
     }
@@ -684,6 +688,7 @@ fn run_stuck(w: Stuck) -> (Outcome, String, Vec<String>) {
         .filter(|j| j.label() == "gamma/prod")
         .collect();
     let status = w.status;
+    let in_history = w.history_status.unwrap_or(status);
     let (labels, dead_lease) = (w.labels, w.dead_lease);
     let updated = clock(-w.age_secs);
     let dead_renew = clock(-600);
@@ -691,7 +696,7 @@ fn run_stuck(w: Stuck) -> (Outcome, String, Vec<String>) {
         let line = c.line();
         let out = if line.starts_with("helm history") {
             Output::ok(&format!(
-                r#"[{{"revision":1,"status":"superseded"}},{{"revision":2,"status":"deployed"}},{{"revision":3,"status":"failed"}},{{"revision":4,"status":"{status}","updated":"{updated}","description":"Preparing upgrade"}}]"#
+                r#"[{{"revision":1,"status":"superseded"}},{{"revision":2,"status":"deployed"}},{{"revision":3,"status":"failed"}},{{"revision":4,"status":"{in_history}","updated":"{updated}","description":"Preparing upgrade"}}]"#
             ))
         } else if line.starts_with("kubectl -n prod get secret -l owner=helm,name=prod ") {
             // helm's release Secrets, by name as kubectl lists them
@@ -876,4 +881,26 @@ fn our_revision_after_a_lease_takeover_waits_for_its_own_timeout_and_keeps_the_l
     assert_eq!(o.status, Status::Succeeded);
     assert!(lines.contains(&"helm rollback prod 2 --namespace prod --wait --timeout 5m".into()));
     assert!(lines.last().unwrap().contains("delete lease"));
+}
+
+/// A Secret labelled pending by hand while helm's own data says the revision deployed: helm's
+/// reading wins, nothing is rolled back.
+#[test]
+fn a_revision_only_its_label_calls_pending_is_not_recovered() {
+    let (o, log, lines) = run_stuck(Stuck {
+        history_status: Some("deployed"),
+        ..Stuck::default()
+    });
+    assert_eq!(o.status, Status::Succeeded, "{log}");
+    assert!(
+        !lines.iter().any(|l| l.starts_with("helm rollback")),
+        "{lines:#?}"
+    );
+    assert!(lines.contains(&format!(
+        "{UP} --labels deploy-revision=5,deploy-timeout=5m"
+    )));
+    assert!(
+        log.contains("prod: revision 4 is labelled pending-upgrade but helm reads it as deployed: not recovering it"),
+        "{log}"
+    );
 }

@@ -8,17 +8,15 @@ use crate::runner::{Reply, Runner};
 use crate::tools::{helm, kubectl};
 
 /// What the cluster says of a release before its upgrade.
-pub enum Found {
+pub(super) enum Found {
     NotInstalled,
     Newest(Newest),
     /// A dry run: the cluster was not asked.
     NotAsked,
-    /// An answer that could not be read: the upgrade is not marked (the safe side).
-    Unreadable,
 }
 
 /// The newest revision of a release.
-pub struct Newest {
+pub(super) struct Newest {
     pub revision: Option<u64>,
     pub status: String,
     /// The labels of its release Secret, our marker among them (none when helm keeps its
@@ -28,41 +26,22 @@ pub struct Newest {
 
 /// Whether helm keeps its releases in Secrets (`HELM_DRIVER`: unset, empty, `secret` or
 /// `secrets`, as helm reads it).
-pub fn secrets_storage(helm_driver: Option<&str>) -> bool {
+fn secrets_storage(helm_driver: Option<&str>) -> bool {
     matches!(helm_driver, None | Some("" | "secret" | "secrets"))
 }
 
 /// The newest revision, from the labels of helm's release Secrets (one `kubectl` read, the
 /// Secrets `helm status` reads: not a helm process, so it takes no `--jobs` slot), or from
-/// `helm status` when helm keeps its releases elsewhere.
-pub fn newest(
+/// `helm status` when helm keeps its releases elsewhere or kubectl's answer is not label maps
+/// (a kubectl older than 1.19 prints `map[k:v]`).
+pub(super) fn newest(
     runner: &dyn Runner,
     namespace: &str,
     release: &str,
     helm_driver: Option<&str>,
 ) -> Result<Found, Failure> {
     if !secrets_storage(helm_driver) {
-        return Ok(
-            match runner
-                .run(&helm::status(release, namespace))
-                .map_err(Failure::at("helm status"))?
-            {
-                Reply::Ran(o) if o.success() => {
-                    let v: Value = serde_json::from_str(&o.stdout).unwrap_or_default();
-                    Found::Newest(Newest {
-                        revision: v.pointer("/version").and_then(Value::as_u64),
-                        status: v
-                            .pointer("/info/status")
-                            .and_then(Value::as_str)
-                            .unwrap_or_default()
-                            .to_string(),
-                        labels: Default::default(),
-                    })
-                }
-                Reply::Ran(_) => Found::NotInstalled,
-                Reply::NotRun => Found::NotAsked,
-            },
-        );
+        return helm_status(runner, namespace, release);
     }
     let cmd = kubectl::helm_release_records(namespace, release);
     let out = match runner
@@ -77,7 +56,7 @@ pub fn newest(
         .into_iter::<serde_json::Map<String, Value>>()
         .collect::<Result<Vec<_>, _>>()
     else {
-        return Ok(Found::Unreadable);
+        return helm_status(runner, namespace, release);
     };
     let revision = |labels: &serde_json::Map<String, Value>| {
         labels
@@ -101,16 +80,53 @@ pub fn newest(
     )
 }
 
+/// `helm status`: the newest revision and its status, without labels (then no revision counts
+/// as ours, the safe side). Any failure counts as not installed, as helm's "release: not found".
+fn helm_status(runner: &dyn Runner, namespace: &str, release: &str) -> Result<Found, Failure> {
+    Ok(
+        match runner
+            .run(&helm::status(release, namespace))
+            .map_err(Failure::at("helm status"))?
+        {
+            Reply::Ran(o) if o.success() => {
+                let v: Value = serde_json::from_str(&o.stdout).unwrap_or_default();
+                Found::Newest(Newest {
+                    revision: v.pointer("/version").and_then(Value::as_u64),
+                    status: v
+                        .pointer("/info/status")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string(),
+                    labels: Default::default(),
+                })
+            }
+            Reply::Ran(_) => Found::NotInstalled,
+            Reply::NotRun => Found::NotAsked,
+        },
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::{Found, newest, secrets_storage};
     use crate::cmd::Cmd;
     use crate::runner::{Output, RecordingRunner, Reply};
 
-    /// `newest` of release `r` when the command's reply is `stdout`: what it found, and the
-    /// commands it ran.
-    fn found(stdout: &'static str, driver: Option<&str>) -> (String, Vec<String>) {
-        let runner = RecordingRunner::new(move |_: &Cmd| Ok(Reply::Ran(Output::ok(stdout))));
+    /// `newest` of release `r` when kubectl prints `records` and helm status `status`: what it
+    /// found, and the commands it ran.
+    fn found_with(
+        records: &'static str,
+        status: &'static str,
+        driver: Option<&str>,
+    ) -> (String, Vec<String>) {
+        let runner = RecordingRunner::new(move |c: &Cmd| {
+            let out = if c.program == "kubectl" {
+                records
+            } else {
+                status
+            };
+            Ok(Reply::Ran(Output::ok(out)))
+        });
         let shown = match newest(&runner, "ns", "r", driver).unwrap() {
             Found::Newest(n) => format!(
                 "{:?} {} {:?}",
@@ -120,9 +136,12 @@ mod tests {
             ),
             Found::NotInstalled => "not installed".into(),
             Found::NotAsked => "not asked".into(),
-            Found::Unreadable => "unreadable".into(),
         };
         (shown, runner.lines())
+    }
+
+    fn found(records: &'static str, driver: Option<&str>) -> (String, Vec<String>) {
+        found_with(records, "", driver)
     }
 
     #[test]
@@ -141,13 +160,20 @@ mod tests {
         );
         assert_eq!(found("", None).0, "not installed");
         assert_eq!(found("\n", None).0, "not installed");
-        // not what kubectl prints: the upgrade is not marked, rather than marked wrongly
-        assert_eq!(found("deployment.apps/hub", None).0, "unreadable");
+        // not label maps (a kubectl before 1.19 prints `map[k:v]`): helm status tells
+        let (shown, lines) = found_with(
+            "map[name:r owner:helm status:pending-upgrade version:3]",
+            r#"{"version":3,"info":{"status":"pending-upgrade"}}"#,
+            None,
+        );
+        assert_eq!(shown, "Some(3) pending-upgrade None");
+        assert_eq!(lines[1], "helm status r --namespace ns -o json");
     }
 
     #[test]
     fn with_another_helm_storage_helm_status_tells_and_no_revision_has_our_marker() {
-        let (shown, lines) = found(
+        let (shown, lines) = found_with(
+            "",
             r#"{"version":7,"info":{"status":"pending-upgrade"}}"#,
             Some("configmap"),
         );

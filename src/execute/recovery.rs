@@ -166,7 +166,6 @@ pub fn prepare(
         Found::Newest(n) => n,
         Found::NotInstalled => return Ok(NextRevision::Is(1)), // it installs revision 1
         Found::NotAsked => return Ok(NextRevision::NotAsked),
-        Found::Unreadable => return Ok(NextRevision::Unknown),
     };
     let (status, current) = (newest.status, newest.revision);
     if !status.starts_with("pending-") {
@@ -177,6 +176,19 @@ pub fn prepare(
     let entry = history
         .iter()
         .find(|r| r["revision"].as_u64() == Some(revision));
+    // helm's own reading of the revision (its data, not its Secret's labels, which a person may
+    // have edited) must agree that it is pending before anything is rolled back
+    if let Some(now) = entry
+        .and_then(|e| e["status"].as_str())
+        .filter(|s| !s.starts_with("pending-"))
+    {
+        log.warn(&format!(
+            "{}: revision {revision} is labelled {status} but helm reads it as {now}: not \
+             recovering it",
+            spec.release
+        ));
+        return Ok(NextRevision::Is(revision + 1));
+    }
     let labels = newest.labels;
     let ours = labels.get(REVISION_LABEL).and_then(Value::as_str) == Some(&revision.to_string());
     let pending = Pending {

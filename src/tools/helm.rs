@@ -167,10 +167,13 @@ impl GetWhat {
 
 /// `helm status -o json`: exits non-zero when the release does not exist.
 pub fn status(release: &str, namespace: &str) -> Cmd {
+    // its JSON holds the release's values (`config`) and rendered Secrets (`manifest`): never
+    // logged, even with --verbose
     let mut c = Cmd::new("helm")
         .args(["status", release, "--namespace", namespace, "-o", "json"])
         .effect(Effect::RemoteQuery)
-        .timeout(network_timeout());
+        .timeout(network_timeout())
+        .private_output();
     c.probe = true;
     c
 }

@@ -237,6 +237,12 @@ impl Fixture {
         std::fs::remove_file(self.bin.join(name)).unwrap();
     }
 
+    /// What the fake `kubectl -n NS get secret -l owner=helm,name=<release> …` prints: helm's
+    /// release records of `release`, one label map per revision.
+    pub fn helm_records(&self, release: &str, text: &str) {
+        std::fs::write(self.fake.join(format!("helm-records-{release}")), text).unwrap();
+    }
+
     pub fn set_deployments(&self, names: &[&str]) {
         let text: String = names
             .iter()
