@@ -346,6 +346,9 @@ impl<'de, 'n> de::MapAccess<'de> for Entries<'n> {
     ) -> Result<S::Value, Decline> {
         seed.deserialize(self.value.take().ok_or(Decline)?)
     }
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.rest.len())
+    }
 }
 
 struct Items<'n>(std::slice::Iter<'n, Node<'n>>);
@@ -357,5 +360,9 @@ impl<'de, 'n> de::SeqAccess<'de> for Items<'n> {
         seed: S,
     ) -> Result<Option<S::Value>, Decline> {
         self.0.next().map(|n| seed.deserialize(n)).transpose()
+    }
+    // the collection gets its size at once, not by doubling (each doubling copies what was read)
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.0.len())
     }
 }
