@@ -211,12 +211,12 @@ fn every_hub_and_support_release_of_the_multi_cluster_example_renders() {
             .file
             .hubs
             .iter()
-            .zip(&c.hub_files)
-            .map(|(h, files)| {
-                let values = files
-                    .iter()
+            .enumerate()
+            .map(|(i, h)| {
+                let values = c
+                    .hub_files(i)
                     .filter(|f| f.ends_with(".values.yaml"))
-                    .cloned()
+                    .map(String::from)
                     .collect();
                 (
                     h.name.clone(),

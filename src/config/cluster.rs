@@ -204,11 +204,11 @@ pub struct Cluster {
     /// `config/clusters/<name>`.
     pub dir: String,
     pub file: ClusterFile,
-    /// Normalized repo-relative paths of each hub's files, in cluster.yaml order (values files,
-    /// then chart_override and domain_override_file): what makes a change concern the hub.
-    pub hub_files: Vec<Vec<String>>,
     /// Each hub's values files only, in order: what `helm upgrade -f` gets.
     pub hub_values: Vec<Vec<String>>,
+    /// Each hub's other files: its chart_override, then its domain_override_file (see
+    /// [`Cluster::hub_files`]).
+    pub hub_extra_files: Vec<Vec<String>>,
     pub support_files: Vec<String>,
 }
 
@@ -275,15 +275,15 @@ impl Cluster {
             )?,
             None => Vec::new(),
         };
-        let mut hub_files = Vec::with_capacity(file.hubs.len());
+        let mut hub_extra_files = Vec::with_capacity(file.hubs.len());
         let mut hub_values = Vec::with_capacity(file.hubs.len());
         for (i, hub) in file.hubs.iter().enumerate() {
             let values = resolve(
                 format!("hubs[{i}].helm_chart_values_files"),
                 &hub.helm_chart_values_files,
             )?;
-            let mut files = values.clone();
             hub_values.push(values);
+            let mut files = Vec::new();
             if let Some(o) = &hub.chart_override {
                 files.push(
                     chart_override_path(&dir, o)
@@ -292,14 +292,14 @@ impl Cluster {
             }
             let extra: Vec<String> = hub.domain_override_file.iter().cloned().collect();
             files.extend(resolve(format!("hubs[{i}].domain_override_file"), &extra)?);
-            hub_files.push(files);
+            hub_extra_files.push(files);
         }
         Ok(Cluster {
             name: name.to_string(),
             dir,
             file,
-            hub_files,
             hub_values,
+            hub_extra_files,
             support_files,
         })
     }
@@ -317,6 +317,14 @@ impl Cluster {
         .flatten()
         .filter_map(|k| paths::join(&self.dir, k).ok())
         .collect()
+    }
+
+    /// Normalized repo-relative paths of hub `i`'s files, in cluster.yaml order (values files,
+    /// then chart_override and domain_override_file): what makes a change concern the hub.
+    pub fn hub_files(&self, i: usize) -> impl Iterator<Item = &str> {
+        let values = self.hub_values.get(i).map_or(&[][..], Vec::as_slice);
+        let extra = self.hub_extra_files.get(i).map_or(&[][..], Vec::as_slice);
+        values.iter().chain(extra).map(String::as_str)
     }
 
     pub fn provider(&self) -> Provider {
@@ -338,7 +346,7 @@ mod tests {
     fn minimal_cluster_loads_and_paths_are_normalized() {
         let c = Cluster::parse("c1", MINIMAL).unwrap();
         assert_eq!(
-            c.hub_files[0],
+            c.hub_files(0).collect::<Vec<_>>(),
             [
                 "config/clusters/c1/staging.values.yaml",
                 "config/clusters/c1/common.values.yaml"

@@ -50,23 +50,21 @@ pub(super) fn cluster_file_rule(cluster: &Cluster, p: &str, gone: bool, acc: &mu
             acc.support(cluster, Cause::SupportFile, p);
         }
     }
-    let hubs = cluster.file.hubs.iter().zip(&cluster.hub_files);
-    for ((hub, files), values) in hubs.zip(&cluster.hub_values) {
-        if files.iter().any(|f| f == p) {
-            users.push(format!("hub {}", hub.name));
-            // hub_files: the values files, then chart_override, then domain_override_file
-            let cause = if values.iter().any(|f| f == p) {
-                Cause::HubFile
-            } else if hub.chart_override.is_some()
-                && files.get(values.len()).is_some_and(|f| f == p)
-            {
-                Cause::ChartOverride
-            } else {
-                Cause::DomainOverride
-            };
-            if !gone {
-                acc.hub(cluster, &hub.name, cause, p);
-            }
+    for (i, hub) in cluster.file.hubs.iter().enumerate() {
+        // values files, then chart_override, then domain_override_file
+        let (values, extra) = (&cluster.hub_values[i], &cluster.hub_extra_files[i]);
+        let cause = if values.iter().any(|f| f == p) {
+            Cause::HubFile
+        } else if hub.chart_override.is_some() && extra.first().is_some_and(|f| f == p) {
+            Cause::ChartOverride
+        } else if extra.iter().any(|f| f == p) {
+            Cause::DomainOverride
+        } else {
+            continue;
+        };
+        users.push(format!("hub {}", hub.name));
+        if !gone {
+            acc.hub(cluster, &hub.name, cause, p);
         }
     }
     if gone && !users.is_empty() {
@@ -84,8 +82,8 @@ pub(super) fn cluster_file_rule(cluster: &Cluster, p: &str, gone: bool, acc: &mu
 /// (2i2c's root-relative form, `dir/file.yaml`): that hub.
 pub(super) fn chart_override_rule(clusters: &[Arc<Cluster>], p: &str, acc: &mut Acc) {
     for cluster in clusters {
-        for (hub, files) in cluster.file.hubs.iter().zip(&cluster.hub_files) {
-            if hub.chart_override.is_some() && files.iter().any(|f| f == p) {
+        for (i, hub) in cluster.file.hubs.iter().enumerate() {
+            if hub.chart_override.is_some() && cluster.hub_files(i).any(|f| f == p) {
                 acc.hub(cluster, &hub.name, Cause::ChartOverride, p);
             }
         }
