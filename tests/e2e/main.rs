@@ -10,6 +10,7 @@ mod common;
 mod fleet;
 mod hub_ops_2i2c;
 mod image;
+mod revisions;
 
 use std::collections::BTreeMap;
 use std::io::Write;
