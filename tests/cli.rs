@@ -222,8 +222,9 @@ fn older_tag_missing_from_registry_is_not_used_as_cache() {
         .run();
 }
 
-#[test]
-fn abbreviated_long_options_work_like_argparse() {
+/// The example with ea-hub's image already in the registry and one deployment (hub), and what
+/// `--deploy` alone runs then: the registry asked, then [`deploy_sequence`].
+fn deploy_of_an_existing_image() -> (Fixture, Vec<String>) {
     let f = Fixture::example();
     f.pushed("ea-hub");
     f.set_deployments(&["hub"]);
@@ -234,6 +235,12 @@ fn abbreviated_long_options_work_like_argparse() {
     );
     want.remove(8); // only the hub deployment exists here
     want.insert(0, format!("docker manifest inspect {IMAGE}:{tag}"));
+    (f, want)
+}
+
+#[test]
+fn abbreviated_long_options_work_like_argparse() {
+    let (f, want) = deploy_of_an_existing_image();
     f.test()
         .args(["ea-hub", "--no-s", "--dep"])
         .calls(want)
@@ -540,16 +547,7 @@ fn an_installed_release_is_marked_with_its_next_revision() {
 /// environment): `helm status` finds the newest revision, as there is no release Secret to read.
 #[test]
 fn another_helm_storage_is_asked_through_helm_status() {
-    let f = Fixture::example();
-    f.pushed("ea-hub");
-    f.set_deployments(&["hub"]);
-    let tag = f.tag("ea-hub");
-    let mut want = deploy_sequence(
-        &format!(" --set-string jupyterhub.singleuser.image.tag={tag}"),
-        "600s",
-    );
-    want.remove(8); // only the hub deployment exists here
-    want.insert(0, format!("docker manifest inspect {IMAGE}:{tag}"));
+    let (f, mut want) = deploy_of_an_existing_image();
     let records = want
         .iter()
         .position(|c| c.contains(" get secret "))
