@@ -322,9 +322,10 @@ impl Cluster {
     /// Normalized repo-relative paths of hub `i`'s files, in cluster.yaml order (values files,
     /// then chart_override and domain_override_file): what makes a change concern the hub.
     pub fn hub_files(&self, i: usize) -> impl Iterator<Item = &str> {
-        let values = self.hub_values.get(i).map_or(&[][..], Vec::as_slice);
-        let extra = self.hub_extra_files.get(i).map_or(&[][..], Vec::as_slice);
-        values.iter().chain(extra).map(String::as_str)
+        self.hub_values[i]
+            .iter()
+            .chain(&self.hub_extra_files[i])
+            .map(String::as_str)
     }
 
     pub fn provider(&self) -> Provider {

@@ -67,6 +67,15 @@ impl TestEnv {
             .then(|| serde_json::from_slice(&o.stdout).unwrap())
     }
 
+    /// What `kubectl get secret` prints of helm's release Secrets of `release` (in its own
+    /// namespace) that also match `selector` (`,version=N`, or nothing), shown as `output` asks.
+    fn helm_secrets(&self, release: &str, selector: &str, output: &[&str]) -> String {
+        let selector = format!("owner=helm,name={release}{selector}");
+        let mut args = vec!["-n", release, "get", "secret", "-l", &selector];
+        args.extend_from_slice(output);
+        text(&self.tool("kubectl", &args).stdout)
+    }
+
     fn forget_release(&self, name: &str) {
         self.tool("helm", &["uninstall", name, "--namespace", name, "--wait"]);
         self.tool(
@@ -661,23 +670,7 @@ fn a_persons_own_helm_upgrade_in_progress_is_never_rolled_back() {
     };
     run_ok(upgrade_hub(&[]));
     // our marker is on the release Secret of the revision we made
-    let labels = |rev: u32| {
-        text(
-            &env.tool(
-                "kubectl",
-                &[
-                    "-n",
-                    &hub,
-                    "get",
-                    "secret",
-                    "-l",
-                    &format!("owner=helm,name={hub},version={rev}"),
-                    "--show-labels",
-                ],
-            )
-            .stdout,
-        )
-    };
+    let labels = |rev: u32| env.helm_secrets(&hub, &format!(",version={rev}"), &["--show-labels"]);
     assert!(
         labels(1).contains("deploy-revision=1,deploy-timeout=60s"),
         "{}",

@@ -27,40 +27,18 @@ fn an_upgrade_past_ten_revisions_is_marked_with_the_revision_helm_makes() {
         assert!(o.status.success(), "{}", text(&o.stderr));
     }
     assert_eq!(env.release(&hub).unwrap()["version"], 10);
-    let listed = text(
-        &env.tool(
-            "kubectl",
-            &[
-                "-n",
-                &hub,
-                "get",
-                "secret",
-                "-l",
-                &format!("owner=helm,name={hub}"),
-                "-o",
-                "name",
-            ],
-        )
-        .stdout,
-    );
+    let listed = env.helm_secrets(&hub, "", &["-o", "name"]);
     assert!(
         listed.find(".v10").unwrap() < listed.find(".v9").unwrap(),
         "kubectl lists by name: {listed}"
     );
     upgrade();
     assert_eq!(env.release(&hub).unwrap()["version"], 11);
-    let label = env.tool(
-        "kubectl",
-        &[
-            "-n",
-            &hub,
-            "get",
-            "secret",
-            &format!("sh.helm.release.v1.{hub}.v11"),
-            "-o",
-            "jsonpath={.metadata.labels.deploy-revision}",
-        ],
+    let label = env.helm_secrets(
+        &hub,
+        ",version=11",
+        &["-o", "jsonpath={.items[*].metadata.labels.deploy-revision}"],
     );
-    assert_eq!(text(&label.stdout), "11", "{}", text(&label.stderr));
+    assert_eq!(label, "11");
     env.forget_release(&hub);
 }
