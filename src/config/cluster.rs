@@ -263,14 +263,15 @@ impl Cluster {
             paths::normalize(&g.path).map_err(|m| err("gitops.path", m))?;
         }
         let dir = format!("{CLUSTERS_DIR}/{name}");
-        let resolve = |field: String, list: &[String]| -> Result<Vec<String>, ConfigError> {
+        // the field is named only in an error: not formatted for each hub of a good file
+        let resolve = |field: &dyn Fn() -> String, list: &[String]| {
             list.iter()
-                .map(|f| paths::join(&dir, f).map_err(|m| err(&field, m)))
-                .collect()
+                .map(|f| paths::join(&dir, f).map_err(|m| err(&field(), m)))
+                .collect::<Result<Vec<String>, ConfigError>>()
         };
         let support_files = match &file.support {
             Some(s) => resolve(
-                "support.helm_chart_values_files".into(),
+                &|| "support.helm_chart_values_files".into(),
                 &s.helm_chart_values_files,
             )?,
             None => Vec::new(),
@@ -279,7 +280,7 @@ impl Cluster {
         let mut hub_values = Vec::with_capacity(file.hubs.len());
         for (i, hub) in file.hubs.iter().enumerate() {
             let values = resolve(
-                format!("hubs[{i}].helm_chart_values_files"),
+                &|| format!("hubs[{i}].helm_chart_values_files"),
                 &hub.helm_chart_values_files,
             )?;
             hub_values.push(values);
@@ -290,8 +291,12 @@ impl Cluster {
                         .map_err(|m| err(&format!("hubs[{i}].chart_override"), m))?,
                 );
             }
-            let extra: Vec<String> = hub.domain_override_file.iter().cloned().collect();
-            files.extend(resolve(format!("hubs[{i}].domain_override_file"), &extra)?);
+            if let Some(d) = &hub.domain_override_file {
+                files.push(
+                    paths::join(&dir, d)
+                        .map_err(|m| err(&format!("hubs[{i}].domain_override_file"), m))?,
+                );
+            }
             hub_extra_files.push(files);
         }
         Ok(Cluster {

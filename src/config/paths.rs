@@ -53,9 +53,17 @@ pub fn join(base: &str, rel: &str) -> Result<String, String> {
 /// scan: the planner joins a cluster folder with each of its values files, tens of thousands of
 /// times for a large repo.)
 fn is_normal(path: &str) -> bool {
-    path.as_bytes()
-        .split(|&b| b == b'/')
-        .all(|p| !p.is_empty() && p != b"." && p != b"..")
+    let b = path.as_bytes();
+    // An empty, `.` or `..` part starts the path, ends it, or follows a slash: a path with
+    // none of `/` or `.` first, `/` last, `//` or `/.` inside has none (one pass, no splitting).
+    let plain = matches!(b.first(), Some(c) if !matches!(c, b'/' | b'.'))
+        && b.last() != Some(&b'/')
+        && !b
+            .windows(2)
+            .any(|w| w[0] == b'/' && matches!(w[1], b'/' | b'.'));
+    plain
+        || b.split(|&c| c == b'/')
+            .all(|p| !p.is_empty() && p != b"." && p != b"..")
 }
 
 /// Whether normalized `path` lies inside folder `dir` (not `dir` itself, not `dir-other/…`).
@@ -102,6 +110,22 @@ mod tests {
             ("a/", "b"),
             ("a", "b\n"),
             ("a", ""),
+            // the one-pass check: dots and slashes where a part starts or ends
+            ("a", ".hidden/x"),
+            ("a", "x/.hidden"),
+            ("a", "x/..y"),
+            ("a", "x./y."),
+            ("a", "x//y"),
+            ("a", "x/"),
+            ("a", "."),
+            ("a", ".."),
+            ("a", "x/."),
+            ("a", "x/.."),
+            ("a", "-x/y.values.yaml"),
+            (".", "x"),
+            ("./a", "x"),
+            ("a/.", "x"),
+            ("", "x"),
         ] {
             assert_eq!(
                 join(base, rel),

@@ -6,10 +6,12 @@
 use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 use super::jobs::{Job, Kind};
 use super::legacy_changes::LegacyChangePlan;
 use super::multi::{DroppedJob, HubJob, Plan, SupportJob};
+use super::reasons::Reasons;
 use crate::config::ConfigError;
 use crate::config::cluster::Provider;
 
@@ -17,9 +19,9 @@ use crate::config::cluster::Provider;
 struct SupportOut<'a> {
     provider: &'a str,
     cluster_name: &'a str,
-    reason_for_redeploy: String,
+    reason_for_redeploy: &'a RawValue,
     /// The same reason under 2i2c's newer name (their workflows read either).
-    choice_reason: String,
+    choice_reason: &'a RawValue,
     /// `--live` only: what the check found.
     #[serde(skip_serializing_if = "Option::is_none")]
     live: Option<&'a str>,
@@ -30,8 +32,8 @@ struct HubOut<'a> {
     provider: &'a str,
     cluster_name: &'a str,
     hub_name: &'a str,
-    reason_for_redeploy: String,
-    choice_reason: String,
+    reason_for_redeploy: &'a RawValue,
+    choice_reason: &'a RawValue,
     #[serde(skip_serializing_if = "Option::is_none")]
     live: Option<&'a str>,
 }
@@ -43,81 +45,155 @@ struct DroppedOut<'a> {
     cluster_name: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     hub_name: Option<&'a str>,
-    reason_for_redeploy: String,
-    choice_reason: String,
+    reason_for_redeploy: &'a RawValue,
+    choice_reason: &'a RawValue,
     /// Why it is not upgraded.
     dropped_because: &'a str,
 }
 
-fn support_out(j: &SupportJob) -> SupportOut<'_> {
-    SupportOut {
-        provider: j.provider.as_str(),
-        cluster_name: &j.cluster,
-        reason_for_redeploy: j.reasons.to_string(),
-        choice_reason: j.reasons.to_string(),
-        live: j.live.as_deref(),
+/// Each job's reasons as a JSON string, written under both reason keys. Jobs next to each other
+/// often have equal reasons (a base chart change gives thousands of hubs one of a few): those
+/// seen among the last few are rendered once.
+struct ReasonTexts {
+    texts: Vec<Box<RawValue>>,
+    of_job: Vec<usize>,
+}
+
+impl ReasonTexts {
+    const RECENT: usize = 8;
+
+    fn new<'a>(reasons: impl Iterator<Item = &'a Reasons>) -> Self {
+        let mut texts = Vec::new();
+        // the last few distinct reasons and their texts, newest last
+        let mut recent: Vec<(&Reasons, usize)> = Vec::with_capacity(Self::RECENT);
+        let of_job = reasons
+            .map(|r| {
+                if let Some(&(_, t)) = recent.iter().rev().find(|(seen, _)| *seen == r) {
+                    return t;
+                }
+                // A string always serializes; the default (`null`) is never used.
+                texts.push(serde_json::value::to_raw_value(&r.to_string()).unwrap_or_default());
+                if recent.len() == Self::RECENT {
+                    recent.remove(0);
+                }
+                recent.push((r, texts.len() - 1));
+                texts.len() - 1
+            })
+            .collect();
+        ReasonTexts { texts, of_job }
+    }
+
+    fn of(&self, job: usize) -> &RawValue {
+        &self.texts[self.of_job[job]]
+    }
+
+    /// Bytes the reasons take in the output, to size it once.
+    fn len(&self) -> usize {
+        self.of_job.iter().map(|&t| self.texts[t].get().len()).sum()
     }
 }
 
-fn hub_out(j: &HubJob) -> HubOut<'_> {
-    HubOut {
-        provider: j.provider.as_str(),
-        cluster_name: &j.cluster,
-        hub_name: &j.hub,
-        reason_for_redeploy: j.reasons.to_string(),
-        choice_reason: j.reasons.to_string(),
-        live: j.live.as_deref(),
+/// `outs` as a JSON list, appended to `buf`.
+fn write<O: Serialize>(buf: &mut Vec<u8>, outs: &[O], texts: &ReasonTexts) {
+    // about 100 bytes of keys and names for each job, and its reason twice
+    buf.reserve(outs.len() * 100 + 2 * texts.len());
+    // Serializing plain structs of strings into memory cannot fail.
+    if let Err(e) = serde_json::to_writer(&mut *buf, outs) {
+        buf.extend_from_slice(format!("\"serialization failed: {e}\"").as_bytes());
     }
 }
 
-fn dropped_out(j: &DroppedJob) -> DroppedOut<'_> {
-    DroppedOut {
-        kind: j.kind,
-        provider: j.provider.as_str(),
-        cluster_name: &j.cluster,
-        hub_name: (j.kind != Kind::Support).then_some(j.release.as_str()),
-        reason_for_redeploy: j.reasons.to_string(),
-        choice_reason: j.reasons.to_string(),
-        dropped_because: &j.why,
-    }
+fn support_list(buf: &mut Vec<u8>, list: &[SupportJob]) {
+    let texts = ReasonTexts::new(list.iter().map(|j| &j.reasons));
+    let outs: Vec<_> = list
+        .iter()
+        .enumerate()
+        .map(|(i, j)| SupportOut {
+            provider: j.provider.as_str(),
+            cluster_name: &j.cluster,
+            reason_for_redeploy: texts.of(i),
+            choice_reason: texts.of(i),
+            live: j.live.as_deref(),
+        })
+        .collect();
+    write(buf, &outs, &texts);
 }
 
-fn to_json<T: Serialize>(v: &T) -> String {
-    // Serializing plain structs of strings cannot fail.
-    serde_json::to_string(v).unwrap_or_else(|e| format!("\"serialization failed: {e}\""))
+fn hub_list(buf: &mut Vec<u8>, list: &[HubJob]) {
+    let texts = ReasonTexts::new(list.iter().map(|j| &j.reasons));
+    let outs: Vec<_> = list
+        .iter()
+        .enumerate()
+        .map(|(i, j)| HubOut {
+            provider: j.provider.as_str(),
+            cluster_name: &j.cluster,
+            hub_name: &j.hub,
+            reason_for_redeploy: texts.of(i),
+            choice_reason: texts.of(i),
+            live: j.live.as_deref(),
+        })
+        .collect();
+    write(buf, &outs, &texts);
+}
+
+fn dropped_list(buf: &mut Vec<u8>, list: &[DroppedJob]) {
+    let texts = ReasonTexts::new(list.iter().map(|j| &j.reasons));
+    let outs: Vec<_> = list
+        .iter()
+        .enumerate()
+        .map(|(i, j)| DroppedOut {
+            kind: j.kind,
+            provider: j.provider.as_str(),
+            cluster_name: &j.cluster,
+            hub_name: (j.kind != Kind::Support).then_some(j.release.as_str()),
+            reason_for_redeploy: texts.of(i),
+            choice_reason: texts.of(i),
+            dropped_because: &j.why,
+        })
+        .collect();
+    write(buf, &outs, &texts);
+}
+
+/// What `fill` writes, as a string (JSON is UTF-8: the fallback never loses anything).
+fn string(fill: impl FnOnce(&mut Vec<u8>)) -> String {
+    let mut buf = Vec::new();
+    fill(&mut buf);
+    String::from_utf8(buf).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 pub fn support_json(p: &Plan) -> String {
-    to_json(&p.support.iter().map(support_out).collect::<Vec<_>>())
+    string(|b| support_list(b, &p.support))
 }
 
 pub fn staging_json(p: &Plan) -> String {
-    to_json(&p.staging.iter().map(hub_out).collect::<Vec<_>>())
+    string(|b| hub_list(b, &p.staging))
 }
 
 pub fn prod_json(p: &Plan) -> String {
-    to_json(&p.prod.iter().map(hub_out).collect::<Vec<_>>())
+    string(|b| hub_list(b, &p.prod))
 }
 
 /// `--live`: the jobs dropped as unchanged.
 pub fn dropped_json(p: &Plan) -> String {
-    to_json(&p.dropped.iter().map(dropped_out).collect::<Vec<_>>())
+    string(|b| dropped_list(b, &p.dropped))
 }
 
 /// `{"support-jobs":[…],"staging-jobs":[…],"prod-jobs":[…]}` on one line, keys in this order;
 /// after a live check also `"dropped-jobs":[…]`.
 pub fn json(p: &Plan) -> String {
-    let dropped = if p.live {
-        format!(",\"dropped-jobs\":{}", dropped_json(p))
-    } else {
-        String::new()
-    };
-    format!(
-        "{{\"support-jobs\":{},\"staging-jobs\":{},\"prod-jobs\":{}{dropped}}}",
-        support_json(p),
-        staging_json(p),
-        prod_json(p)
-    )
+    string(|b| {
+        b.extend_from_slice(b"{\"support-jobs\":");
+        support_list(b, &p.support);
+        b.extend_from_slice(b",\"staging-jobs\":");
+        hub_list(b, &p.staging);
+        b.extend_from_slice(b",\"prod-jobs\":");
+        hub_list(b, &p.prod);
+        if p.live {
+            b.extend_from_slice(b",\"dropped-jobs\":");
+            dropped_list(b, &p.dropped);
+        }
+        b.push(b'}');
+    })
 }
 
 #[derive(Serialize)]
@@ -140,7 +216,8 @@ pub fn legacy_jobs_json(p: &LegacyChangePlan) -> String {
             choice_reason: j.reasons.to_string(),
         })
         .collect();
-    to_json(&jobs)
+    // Serializing plain structs of strings cannot fail.
+    serde_json::to_string(&jobs).unwrap_or_else(|e| format!("\"serialization failed: {e}\""))
 }
 
 /// Legacy layout: `{"legacy-jobs":[{"chart","build","reason_for_redeploy","choice_reason"}]}`.
@@ -292,4 +369,50 @@ pub fn filter_prod(jobs: &[Job], failed: &BTreeSet<String>) -> String {
         })
         .collect();
     serde_json::to_string(&kept).unwrap_or_else(|_| "[]".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::reasons::Cause;
+
+    #[test]
+    fn each_job_gets_its_own_reasons_however_often_they_repeat() {
+        // runs of equal reasons, reasons coming back after others, and more distinct ones than
+        // are remembered
+        let names = [
+            "a", "b", "a", "a", "c", "d", "e", "f", "g", "h", "i", "j", "a", "b\"q",
+        ];
+        let job = |(i, n): (usize, &&str)| {
+            let mut reasons = Reasons::default();
+            reasons.add(Cause::HubFile, format!("config/clusters/c/{n}.yaml"));
+            HubJob {
+                provider: Provider::Gcp,
+                cluster: "c".into(),
+                hub: format!("hub-{i:02}"),
+                reasons,
+                live: None,
+            }
+        };
+        let plan = Plan {
+            prod: names.iter().enumerate().map(job).collect(),
+            ..Plan::default()
+        };
+        let v: serde_json::Value = serde_json::from_str(&json(&plan)).unwrap();
+        let prod = v["prod-jobs"].as_array().unwrap();
+        assert_eq!(prod.len(), names.len());
+        for (j, n) in prod.iter().zip(names) {
+            let want = format!("values files changed: config/clusters/c/{n}.yaml");
+            assert_eq!(j["reason_for_redeploy"], want.as_str());
+            assert_eq!(j["choice_reason"], want.as_str());
+        }
+        assert_eq!(v["support-jobs"], serde_json::json!([]));
+        let prod_only: serde_json::Value = serde_json::from_str(&prod_json(&plan)).unwrap();
+        assert_eq!(prod_only, v["prod-jobs"]);
+        // the keys in 2i2c's order
+        assert!(json(&plan).starts_with(
+            "{\"support-jobs\":[],\"staging-jobs\":[],\"prod-jobs\":[{\"provider\":\"gcp\",\
+             \"cluster_name\":\"c\",\"hub_name\":\"hub-00\",\"reason_for_redeploy\":\"values"
+        ));
+    }
 }

@@ -107,7 +107,8 @@ impl Plan {
 #[derive(Default)]
 struct Acc {
     support: BTreeMap<String, Reasons>,
-    hubs: BTreeMap<(String, String), Reasons>,
+    /// Hub jobs by cluster, then hub: the order of the plan's lists.
+    hubs: BTreeMap<String, BTreeMap<String, Reasons>>,
     notices: Vec<String>,
     removed: Vec<(String, String)>,
 }
@@ -126,16 +127,23 @@ impl Acc {
         }
     }
 
+    fn hubs_of(&mut self, c: &Cluster) -> &mut BTreeMap<String, Reasons> {
+        self.hubs.entry(c.name.clone()).or_default()
+    }
+
     fn hub(&mut self, c: &Cluster, hub: &str, cause: Cause, what: &str) {
-        self.hubs
-            .entry((c.name.clone(), hub.to_string()))
+        self.hubs_of(c)
+            .entry(hub.to_string())
             .or_default()
             .add(cause, what);
     }
 
     fn all_hubs(&mut self, c: &Cluster, cause: &Cause, what: &str) {
+        let hubs = self.hubs_of(c);
         for h in &c.file.hubs {
-            self.hub(c, &h.name, cause.clone(), what);
+            hubs.entry(h.name.clone())
+                .or_default()
+                .add(cause.clone(), what);
         }
     }
 }
@@ -254,32 +262,30 @@ pub fn plan(repo: &MultiRepo, changes: &Changes) -> Result<Plan, ConfigErrors> {
                 Some(dir) => {
                     let users = graph.users_of(dir);
                     let changed = dir.rsplit('/').next().unwrap_or(dir).to_string();
+                    let cause = |via| Cause::Chart {
+                        changed: changed.clone(),
+                        via,
+                    };
+                    let support_chart = super::release::support_chart();
+                    let support_via = users
+                        .contains(&support_chart)
+                        .then(|| (support_chart != dir).then(|| "support".to_string()));
+                    // whether hubs of a `helm_chart` use the changed chart, and through which
+                    // chart: decided once for each chart named, not for each hub
+                    let mut hub_via: BTreeMap<&str, Option<Option<String>>> = BTreeMap::new();
                     for cluster in &clusters {
-                        let support_chart = super::release::support_chart();
-                        if users.contains(&support_chart) {
-                            let via = (support_chart != dir).then(|| "support".to_string());
-                            acc.support(
-                                cluster,
-                                Cause::Chart {
-                                    changed: changed.clone(),
-                                    via,
-                                },
-                                p,
-                            );
+                        if let Some(via) = &support_via {
+                            acc.support(cluster, cause(via.clone()), p);
                         }
                         for hub in &cluster.file.hubs {
-                            let hub_chart = super::release::hub_chart(&hub.helm_chart);
-                            if users.contains(&hub_chart) {
-                                let via = (hub_chart != dir).then(|| hub.helm_chart.clone());
-                                acc.hub(
-                                    cluster,
-                                    &hub.name,
-                                    Cause::Chart {
-                                        changed: changed.clone(),
-                                        via,
-                                    },
-                                    p,
-                                );
+                            let via = hub_via.entry(&hub.helm_chart).or_insert_with(|| {
+                                let hub_chart = super::release::hub_chart(&hub.helm_chart);
+                                users
+                                    .contains(&hub_chart)
+                                    .then(|| (hub_chart != dir).then(|| hub.helm_chart.clone()))
+                            });
+                            if let Some(via) = via {
+                                acc.hub(cluster, &hub.name, cause(via.clone()), p);
                             }
                         }
                     }
@@ -309,10 +315,10 @@ pub fn plan(repo: &MultiRepo, changes: &Changes) -> Result<Plan, ConfigErrors> {
         }
     }
     if changes.has_label(LABEL_SKIP_HUBS) {
-        if !acc.hubs.is_empty() {
+        let skipped: usize = acc.hubs.values().map(BTreeMap::len).sum();
+        if skipped > 0 {
             acc.notices.push(format!(
-                "label {LABEL_SKIP_HUBS}: {} hub upgrade(s) not planned",
-                acc.hubs.len()
+                "label {LABEL_SKIP_HUBS}: {skipped} hub upgrade(s) not planned"
             ));
         }
         acc.hubs.clear();
@@ -395,47 +401,36 @@ fn finish(acc: Acc, clusters: &[Arc<Cluster>]) -> Plan {
     let by_name: BTreeMap<&str, &Cluster> =
         clusters.iter().map(|c| (c.name.as_str(), &**c)).collect();
     let provider = |c: &str| by_name.get(c).map_or(Provider::Gcp, |c| c.provider());
-    let mut staging: BTreeMap<(String, String), Reasons> = BTreeMap::new();
-    let mut prod: BTreeMap<(String, String), Reasons> = BTreeMap::new();
-    for ((c, h), r) in acc.hubs {
-        if crate::config::cluster::is_staging_name(&h) {
-            staging.insert((c, h), r);
-        } else {
-            prod.insert((c, h), r);
-        }
-    }
-    // A cluster with prod jobs but no staging job gets all its staging hubs, as canaries.
-    let mut prod_by_cluster: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for (c, h) in prod.keys() {
-        prod_by_cluster.entry(c).or_default().push(h);
-    }
-    for (c, prod_hubs) in &prod_by_cluster {
-        if staging.keys().any(|(sc, _)| sc == c) {
-            continue;
-        }
-        let Some(cluster) = by_name.get(c) else {
-            continue;
+    let (mut staging, mut prod) = (Vec::new(), Vec::new());
+    // clusters, and each cluster's hubs, come in order: so do the lists built from them
+    for (cluster, hubs) in acc.hubs {
+        let provider = provider(&cluster);
+        let job = |(hub, reasons)| HubJob {
+            provider,
+            cluster: cluster.clone(),
+            hub,
+            reasons,
+            live: None,
         };
-        for hub in cluster.file.hubs.iter().filter(|h| h.is_staging()) {
-            let r = staging
-                .entry((c.to_string(), hub.name.clone()))
-                .or_default();
-            for p in prod_hubs {
-                r.add(Cause::Canary, *p);
+        let (own_staging, own_prod): (Vec<_>, Vec<_>) = hubs
+            .into_iter()
+            .partition(|(h, _)| crate::config::cluster::is_staging_name(h));
+        match by_name.get(cluster.as_str()) {
+            // A cluster with prod jobs but no staging job gets all its staging hubs, as canaries.
+            Some(c) if own_staging.is_empty() && !own_prod.is_empty() => {
+                let mut canaries: BTreeMap<String, Reasons> = BTreeMap::new();
+                for hub in c.file.hubs.iter().filter(|h| h.is_staging()) {
+                    let r = canaries.entry(hub.name.clone()).or_default();
+                    for (p, _) in &own_prod {
+                        r.add(Cause::Canary, p.as_str());
+                    }
+                }
+                staging.extend(canaries.into_iter().map(job));
             }
+            _ => staging.extend(own_staging.into_iter().map(job)),
         }
+        prod.extend(own_prod.into_iter().map(job));
     }
-    let hub_jobs = |m: BTreeMap<(String, String), Reasons>| -> Vec<HubJob> {
-        m.into_iter()
-            .map(|((cluster, hub), reasons)| HubJob {
-                provider: provider(&cluster),
-                cluster,
-                hub,
-                reasons,
-                live: None,
-            })
-            .collect()
-    };
     Plan {
         support: acc
             .support
@@ -447,8 +442,8 @@ fn finish(acc: Acc, clusters: &[Arc<Cluster>]) -> Plan {
                 live: None,
             })
             .collect(),
-        staging: hub_jobs(staging),
-        prod: hub_jobs(prod),
+        staging,
+        prod,
         notices: unique(acc.notices),
         live: false,
         dropped: Vec::new(),

@@ -1,6 +1,5 @@
 //! Why a job is planned: every reason names the file (full repo-relative path) or label behind it.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 /// One kind of cause; the paths (or names) that triggered it are collected per kind.
@@ -57,24 +56,39 @@ impl fmt::Display for Cause {
 
 /// All reasons of one job, rendered deterministically:
 /// `values files changed: config/clusters/a/x.values.yaml; label deployer:deploy-hubs`.
+///
+/// Causes sorted, each with its paths sorted and unique: what a map of sets would hold, in two
+/// small sorted lists (a plan of thousands of hubs holds one of these per hub; a map's nodes
+/// took about a kilobyte each).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Reasons(BTreeMap<Cause, BTreeSet<String>>);
+pub struct Reasons(Vec<(Cause, Vec<String>)>);
 
 impl Reasons {
     pub fn add(&mut self, cause: Cause, what: impl Into<String>) {
         let what = what.into();
-        let set = self.0.entry(cause).or_default();
-        if !what.is_empty() {
-            set.insert(what);
+        let i = match self.0.binary_search_by(|(c, _)| c.cmp(&cause)) {
+            Ok(i) => i,
+            Err(i) => {
+                self.0.insert(i, (cause, Vec::new()));
+                i
+            }
+        };
+        let set = &mut self.0[i].1;
+        if !what.is_empty()
+            && let Err(j) = set.binary_search(&what)
+        {
+            set.insert(j, what);
         }
     }
 
     pub fn merge(&mut self, other: &Reasons) {
         for (c, set) in &other.0 {
-            self.0
-                .entry(c.clone())
-                .or_default()
-                .extend(set.iter().cloned());
+            if set.is_empty() {
+                self.add(c.clone(), "");
+            }
+            for w in set {
+                self.add(c.clone(), w.as_str());
+            }
         }
     }
 
@@ -84,7 +98,7 @@ impl Reasons {
 
     /// Whether any cause other than `Canary` is present.
     pub fn has_own_cause(&self) -> bool {
-        self.0.keys().any(|c| *c != Cause::Canary)
+        self.0.iter().any(|(c, _)| *c != Cause::Canary)
     }
 }
 
@@ -124,5 +138,45 @@ mod tests {
             r.to_string(),
             "values files changed: config/clusters/a/b.yaml, config/clusters/a/z.yaml; label deployer:deploy-hubs"
         );
+    }
+
+    #[test]
+    fn hold_what_a_map_of_sets_holds_whatever_the_order_added() {
+        let chart = || Cause::Chart {
+            changed: "basehub".into(),
+            via: None,
+        };
+        let mut a = Reasons::default();
+        a.add(Cause::Canary, "");
+        a.add(Cause::HubFile, "b");
+        a.add(chart(), "x");
+        a.add(Cause::HubFile, "a");
+        a.add(Cause::HubFile, "b");
+        let mut b = Reasons::default();
+        b.add(chart(), "x");
+        b.add(Cause::HubFile, "a");
+        b.add(Cause::Canary, "");
+        b.add(Cause::HubFile, "");
+        b.add(Cause::HubFile, "b");
+        assert_eq!(a, b);
+        assert_eq!(a.to_string(), b.to_string());
+        assert_eq!(
+            a.to_string(),
+            "values files changed: a, b; chart basehub changed: x; staging canary for prod hubs"
+        );
+        // merging: a cause with no paths still counts
+        let mut c = Reasons::default();
+        c.add(Cause::HubFile, "a");
+        let mut d = Reasons::default();
+        d.add(Cause::Canary, "");
+        d.add(Cause::HubFile, "b");
+        d.add(chart(), "x");
+        c.merge(&d);
+        assert_eq!(c, a);
+        assert!(c.has_own_cause());
+        let mut only_canary = Reasons::default();
+        only_canary.add(Cause::Canary, "prod-1");
+        assert!(!only_canary.has_own_cause());
+        assert!(Reasons::default().is_empty());
     }
 }
