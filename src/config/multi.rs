@@ -165,18 +165,33 @@ impl MultiRepo {
 
     /// Read and parse the named clusters, in parallel; all problems are reported together.
     pub fn load_clusters(&self, names: &[String]) -> Result<Vec<Arc<Cluster>>, ConfigErrors> {
+        let loaded = self.load_clusters_with(names, |_| ())?;
+        Ok(loaded.into_iter().map(|(c, ())| c).collect())
+    }
+
+    /// `load_clusters`, and `each` of every cluster loaded, on the thread that parsed it (while
+    /// its data are fresh in that core's cache, and in parallel with the other clusters).
+    pub fn load_clusters_with<R: Send>(
+        &self,
+        names: &[String],
+        each: impl Fn(&Cluster) -> R + Sync,
+    ) -> Result<Vec<(Arc<Cluster>, R)>, ConfigErrors> {
         let paths: Vec<String> = names.iter().map(|n| Cluster::yaml_path(n)).collect();
         self.tree.prefetch(&paths);
         let threads = std::thread::available_parallelism().map_or(1, usize::from);
         let results = crate::parallel::map(threads, names, |n| {
             // a bug in the loader is reported as one, not as a crash of the whole process
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.load_cluster(n)))
-                .unwrap_or_else(|_| {
-                    Err(ConfigError::new(
-                        Cluster::yaml_path(n),
-                        "internal error: its loader panicked",
-                    ))
-                })
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let c = self.load_cluster(n)?;
+                let r = each(&c);
+                Ok((c, r))
+            }))
+            .unwrap_or_else(|_| {
+                Err(ConfigError::new(
+                    Cluster::yaml_path(n),
+                    "internal error: its loader panicked",
+                ))
+            })
         });
         let mut clusters = Vec::with_capacity(results.len());
         let mut errors = Vec::new();
@@ -218,8 +233,11 @@ impl MultiRepo {
         {
             return Arc::clone(e);
         }
-        let text = match lock().get(name) {
-            Some(e) => e.0.clone(),
+        // (taken out first: a lock taken in a `match`'s scrutinee is held to the match's end,
+        // which held it while the file was read, and made the loader threads take turns)
+        let read_before = lock().get(name).map(|e| e.0.clone());
+        let text = match read_before {
+            Some(text) => text,
             None => {
                 let path = Cluster::yaml_path(name);
                 match self.tree.read(&path) {

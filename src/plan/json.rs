@@ -93,65 +93,92 @@ impl ReasonTexts {
     }
 }
 
-/// `outs` as a JSON list, appended to `buf`.
-fn write<O: Serialize>(buf: &mut Vec<u8>, outs: &[O], texts: &ReasonTexts) {
-    // about 100 bytes of keys and names for each job, and its reason twice
-    buf.reserve(outs.len() * 100 + 2 * texts.len());
+/// A list of jobs with their reasons' texts, written as it is walked (no list of what is
+/// written of each job in between).
+struct Jobs<'a, J> {
+    jobs: &'a [J],
+    texts: ReasonTexts,
+}
+
+impl<'a, J> Jobs<'a, J> {
+    fn new(jobs: &'a [J], reasons: impl Fn(&'a J) -> &'a Reasons) -> Self {
+        let texts = ReasonTexts::new(jobs.iter().map(reasons));
+        Jobs { jobs, texts }
+    }
+
+    /// Each job and its reasons' text.
+    fn each(&self) -> impl Iterator<Item = (&'a J, &RawValue)> {
+        self.jobs
+            .iter()
+            .enumerate()
+            .map(|(i, j)| (j, self.texts.of(i)))
+    }
+}
+
+impl Serialize for Jobs<'_, SupportJob> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.each().map(|(j, reason)| SupportOut {
+            provider: j.provider.as_str(),
+            cluster_name: &j.cluster,
+            reason_for_redeploy: reason,
+            choice_reason: reason,
+            live: j.live.as_deref(),
+        }))
+    }
+}
+
+impl Serialize for Jobs<'_, HubJob> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.each().map(|(j, reason)| HubOut {
+            provider: j.provider.as_str(),
+            cluster_name: &j.cluster,
+            hub_name: &j.hub,
+            reason_for_redeploy: reason,
+            choice_reason: reason,
+            live: j.live.as_deref(),
+        }))
+    }
+}
+
+impl Serialize for Jobs<'_, DroppedJob> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.each().map(|(j, reason)| DroppedOut {
+            kind: j.kind,
+            provider: j.provider.as_str(),
+            cluster_name: &j.cluster,
+            hub_name: (j.kind != Kind::Support).then_some(j.release.as_str()),
+            reason_for_redeploy: reason,
+            choice_reason: reason,
+            dropped_because: &j.why,
+        }))
+    }
+}
+
+/// `jobs` as a JSON list, appended to `buf`.
+fn write<J>(buf: &mut Vec<u8>, jobs: &Jobs<'_, J>)
+where
+    for<'a> Jobs<'a, J>: Serialize,
+{
+    // Room for the keys and names of each job (about 120 bytes for 2i2c's names) and its
+    // reason twice, so that the buffer is not grown by copying (a copy touches the new memory,
+    // and then the copy again). Room reserved and not written is never touched.
+    buf.reserve(jobs.jobs.len() * 256 + 2 * jobs.texts.len());
     // Serializing plain structs of strings into memory cannot fail.
-    if let Err(e) = serde_json::to_writer(&mut *buf, outs) {
+    if let Err(e) = serde_json::to_writer(&mut *buf, jobs) {
         buf.extend_from_slice(format!("\"serialization failed: {e}\"").as_bytes());
     }
 }
 
 fn support_list(buf: &mut Vec<u8>, list: &[SupportJob]) {
-    let texts = ReasonTexts::new(list.iter().map(|j| &j.reasons));
-    let outs: Vec<_> = list
-        .iter()
-        .enumerate()
-        .map(|(i, j)| SupportOut {
-            provider: j.provider.as_str(),
-            cluster_name: &j.cluster,
-            reason_for_redeploy: texts.of(i),
-            choice_reason: texts.of(i),
-            live: j.live.as_deref(),
-        })
-        .collect();
-    write(buf, &outs, &texts);
+    write(buf, &Jobs::new(list, |j| &j.reasons));
 }
 
 fn hub_list(buf: &mut Vec<u8>, list: &[HubJob]) {
-    let texts = ReasonTexts::new(list.iter().map(|j| &j.reasons));
-    let outs: Vec<_> = list
-        .iter()
-        .enumerate()
-        .map(|(i, j)| HubOut {
-            provider: j.provider.as_str(),
-            cluster_name: &j.cluster,
-            hub_name: &j.hub,
-            reason_for_redeploy: texts.of(i),
-            choice_reason: texts.of(i),
-            live: j.live.as_deref(),
-        })
-        .collect();
-    write(buf, &outs, &texts);
+    write(buf, &Jobs::new(list, |j| &j.reasons));
 }
 
 fn dropped_list(buf: &mut Vec<u8>, list: &[DroppedJob]) {
-    let texts = ReasonTexts::new(list.iter().map(|j| &j.reasons));
-    let outs: Vec<_> = list
-        .iter()
-        .enumerate()
-        .map(|(i, j)| DroppedOut {
-            kind: j.kind,
-            provider: j.provider.as_str(),
-            cluster_name: &j.cluster,
-            hub_name: (j.kind != Kind::Support).then_some(j.release.as_str()),
-            reason_for_redeploy: texts.of(i),
-            choice_reason: texts.of(i),
-            dropped_because: &j.why,
-        })
-        .collect();
-    write(buf, &outs, &texts);
+    write(buf, &Jobs::new(list, |j| &j.reasons));
 }
 
 /// What `fill` writes, as a string (JSON is UTF-8: the fallback never loses anything).

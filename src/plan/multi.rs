@@ -4,6 +4,7 @@
 //! Only the cluster files a rule needs are parsed, and values files never are.
 
 mod files;
+mod fleet;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -223,7 +224,28 @@ pub fn plan(repo: &MultiRepo, changes: &Changes) -> Result<Plan, ConfigErrors> {
             .map(String::from)
             .collect()
     };
-    let clusters = repo.load_clusters(&wanted)?;
+    // the chart graph is read first (the rules below need it), and its error reported only
+    // after the clusters' own, as ever
+    let graph = (!chart_paths.is_empty()).then(|| repo.charts());
+    let skip_hubs = changes.has_label(LABEL_SKIP_HUBS);
+    let fleet = fleet::FleetRules::new(
+        &chart_paths,
+        graph.as_ref().and_then(|g| g.as_ref().ok()),
+        all_hub_paths,
+        deploy_support,
+        deploy_hubs && !skip_hubs,
+    );
+    let loaded = repo.load_clusters_with(&wanted, |c| fleet.apply(c))?;
+    if let Some(Err(e)) = graph {
+        return Err(ConfigErrors(vec![e]));
+    }
+    let mut clusters = Vec::with_capacity(loaded.len());
+    for (c, jobs) in loaded {
+        // each holds its own cluster's jobs only
+        acc.support.extend(jobs.support);
+        acc.hubs.extend(jobs.hubs);
+        clusters.push(c);
+    }
     let by_name: BTreeMap<&str, &Cluster> =
         clusters.iter().map(|c| (c.name.as_str(), &**c)).collect();
 
@@ -255,66 +277,7 @@ pub fn plan(repo: &MultiRepo, changes: &Changes) -> Result<Plan, ConfigErrors> {
         cluster_yaml_rule(repo, changes, c, by_name.get(c).copied(), &mut acc);
     }
 
-    if !chart_paths.is_empty() {
-        let graph = repo.charts().map_err(|e| ConfigErrors(vec![e]))?;
-        for p in &chart_paths {
-            match graph.chart_of(p) {
-                Some(dir) => {
-                    let users = graph.users_of(dir);
-                    let changed = dir.rsplit('/').next().unwrap_or(dir).to_string();
-                    let cause = |via| Cause::Chart {
-                        changed: changed.clone(),
-                        via,
-                    };
-                    let support_chart = super::release::support_chart();
-                    let support_via = users
-                        .contains(&support_chart)
-                        .then(|| (support_chart != dir).then(|| "support".to_string()));
-                    // whether hubs of a `helm_chart` use the changed chart, and through which
-                    // chart: decided once for each chart named, not for each hub
-                    let mut hub_via: BTreeMap<&str, Option<Option<String>>> = BTreeMap::new();
-                    for cluster in &clusters {
-                        if let Some(via) = &support_via {
-                            acc.support(cluster, cause(via.clone()), p);
-                        }
-                        for hub in &cluster.file.hubs {
-                            let via = hub_via.entry(&hub.helm_chart).or_insert_with(|| {
-                                let hub_chart = super::release::hub_chart(&hub.helm_chart);
-                                users
-                                    .contains(&hub_chart)
-                                    .then(|| (hub_chart != dir).then(|| hub.helm_chart.clone()))
-                            });
-                            if let Some(via) = via {
-                                acc.hub(cluster, &hub.name, cause(via.clone()), p);
-                            }
-                        }
-                    }
-                }
-                None => {
-                    for cluster in &clusters {
-                        acc.all_hubs(cluster, &Cause::HelmChartsOther, p);
-                    }
-                }
-            }
-        }
-    }
-
-    for p in &all_hub_paths {
-        for cluster in &clusters {
-            acc.all_hubs(cluster, &Cause::AllHubs, p);
-        }
-    }
-    if deploy_support {
-        for cluster in &clusters {
-            acc.support(cluster, Cause::Label(LABEL_DEPLOY_SUPPORT.into()), "");
-        }
-    }
-    if deploy_hubs && !changes.has_label(LABEL_SKIP_HUBS) {
-        for cluster in &clusters {
-            acc.all_hubs(cluster, &Cause::Label(LABEL_DEPLOY_HUBS.into()), "");
-        }
-    }
-    if changes.has_label(LABEL_SKIP_HUBS) {
+    if skip_hubs {
         let skipped: usize = acc.hubs.values().map(BTreeMap::len).sum();
         if skipped > 0 {
             acc.notices.push(format!(
@@ -401,35 +364,46 @@ fn finish(acc: Acc, clusters: &[Arc<Cluster>]) -> Plan {
     let by_name: BTreeMap<&str, &Cluster> =
         clusters.iter().map(|c| (c.name.as_str(), &**c)).collect();
     let provider = |c: &str| by_name.get(c).map_or(Provider::Gcp, |c| c.provider());
-    let (mut staging, mut prod) = (Vec::new(), Vec::new());
+    let jobs: usize = acc.hubs.values().map(BTreeMap::len).sum();
+    let (mut staging, mut prod) = (Vec::new(), Vec::with_capacity(jobs));
     // clusters, and each cluster's hubs, come in order: so do the lists built from them
     for (cluster, hubs) in acc.hubs {
         let provider = provider(&cluster);
-        let job = |(hub, reasons)| HubJob {
+        let job = |hub, reasons| HubJob {
             provider,
             cluster: cluster.clone(),
             hub,
             reasons,
             live: None,
         };
-        let (own_staging, own_prod): (Vec<_>, Vec<_>) = hubs
-            .into_iter()
-            .partition(|(h, _)| crate::config::cluster::is_staging_name(h));
-        match by_name.get(cluster.as_str()) {
-            // A cluster with prod jobs but no staging job gets all its staging hubs, as canaries.
-            Some(c) if own_staging.is_empty() && !own_prod.is_empty() => {
-                let mut canaries: BTreeMap<String, Reasons> = BTreeMap::new();
-                for hub in c.file.hubs.iter().filter(|h| h.is_staging()) {
-                    let r = canaries.entry(hub.name.clone()).or_default();
-                    for (p, _) in &own_prod {
-                        r.add(Cause::Canary, p.as_str());
-                    }
+        let is_staging = |h: &str| crate::config::cluster::is_staging_name(h);
+        let own_staging = hubs.keys().any(|h| is_staging(h));
+        let prod_hubs: Vec<&str> = hubs
+            .keys()
+            .filter(|h| !is_staging(h))
+            .map(String::as_str)
+            .collect();
+        // A cluster with prod jobs but no staging job gets all its staging hubs, as canaries.
+        if let Some(c) = by_name.get(cluster.as_str())
+            && !own_staging
+            && !prod_hubs.is_empty()
+        {
+            let mut canaries: BTreeMap<String, Reasons> = BTreeMap::new();
+            for hub in c.file.hubs.iter().filter(|h| h.is_staging()) {
+                let r = canaries.entry(hub.name.clone()).or_default();
+                for p in &prod_hubs {
+                    r.add(Cause::Canary, *p);
                 }
-                staging.extend(canaries.into_iter().map(job));
             }
-            _ => staging.extend(own_staging.into_iter().map(job)),
+            staging.extend(canaries.into_iter().map(|(h, r)| job(h, r)));
         }
-        prod.extend(own_prod.into_iter().map(job));
+        for (hub, reasons) in hubs {
+            if is_staging(&hub) {
+                staging.push(job(hub, reasons));
+            } else {
+                prod.push(job(hub, reasons));
+            }
+        }
     }
     Plan {
         support: acc

@@ -66,9 +66,12 @@ pub struct Reasons(Vec<(Cause, Vec<String>)>);
 impl Reasons {
     pub fn add(&mut self, cause: Cause, what: impl Into<String>) {
         let what = what.into();
+        // Grown one at a time: a job has one or two causes and paths, and a list's first
+        // growth would make room for four.
         let i = match self.0.binary_search_by(|(c, _)| c.cmp(&cause)) {
             Ok(i) => i,
             Err(i) => {
+                self.0.reserve_exact(1);
                 self.0.insert(i, (cause, Vec::new()));
                 i
             }
@@ -77,6 +80,7 @@ impl Reasons {
         if !what.is_empty()
             && let Err(j) = set.binary_search(&what)
         {
+            set.reserve_exact(1);
             set.insert(j, what);
         }
     }
