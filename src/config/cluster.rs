@@ -264,9 +264,10 @@ impl Cluster {
         }
         let dir = format!("{CLUSTERS_DIR}/{name}");
         // the field is named only in an error: not formatted for each hub of a good file
+        let folder = paths::Folder::new(&dir);
         let resolve = |field: &dyn Fn() -> String, list: &[String]| {
             list.iter()
-                .map(|f| paths::join(&dir, f).map_err(|m| err(&field(), m)))
+                .map(|f| folder.join(f).map_err(|m| err(&field(), m)))
                 .collect::<Result<Vec<String>, ConfigError>>()
         };
         let support_files = match &file.support {
@@ -293,7 +294,8 @@ impl Cluster {
             }
             if let Some(d) = &hub.domain_override_file {
                 files.push(
-                    paths::join(&dir, d)
+                    folder
+                        .join(d)
                         .map_err(|m| err(&format!("hubs[{i}].domain_override_file"), m))?,
                 );
             }

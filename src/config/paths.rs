@@ -34,19 +34,41 @@ pub fn normalize(path: &str) -> Result<String, String> {
 
 /// `base/rel`, normalized (values paths are relative to their cluster folder).
 pub fn join(base: &str, rel: &str) -> Result<String, String> {
-    if rel.starts_with('/') {
-        return Err(format!(
-            "`{rel}` is absolute; values paths are relative to the cluster folder"
-        ));
+    Folder::new(base).join(rel)
+}
+
+/// A folder to join paths to, checked once (a cluster's folder is joined with each of its hubs'
+/// values files: tens of thousands of times for a large repo).
+pub struct Folder<'a> {
+    path: &'a str,
+    normal: bool,
+}
+
+impl<'a> Folder<'a> {
+    pub fn new(path: &'a str) -> Self {
+        Folder {
+            path,
+            normal: is_normal(path),
+        }
     }
-    if is_normal(base) && is_normal(rel) && !rel.ends_with(['\r', '\n']) {
-        let mut joined = String::with_capacity(base.len() + 1 + rel.len());
-        joined.push_str(base);
-        joined.push('/');
-        joined.push_str(rel);
-        return Ok(joined);
+
+    /// `folder/rel`, normalized.
+    pub fn join(&self, rel: &str) -> Result<String, String> {
+        let base = self.path;
+        if rel.starts_with('/') {
+            return Err(format!(
+                "`{rel}` is absolute; values paths are relative to the cluster folder"
+            ));
+        }
+        if self.normal && is_normal(rel) && !rel.ends_with(['\r', '\n']) {
+            let mut joined = String::with_capacity(base.len() + 1 + rel.len());
+            joined.push_str(base);
+            joined.push('/');
+            joined.push_str(rel);
+            return Ok(joined);
+        }
+        normalize(&format!("{base}/{rel}"))
     }
-    normalize(&format!("{base}/{rel}"))
 }
 
 /// No empty, `.` or `..` part, and not absolute: `normalize` would return it as it is. (A byte

@@ -215,9 +215,11 @@ fn repeats(entries: &[(&str, Node)]) -> bool {
 /// rest after the separating spaces (empty when only a comment follows).
 fn split_key(body: &str) -> Option<(&str, &str)> {
     let b = body.as_bytes();
-    let n = b.iter().position(|&c| !KEY[c as usize]).unwrap_or(b.len());
+    // the key ends at the first colon (which no key byte is), and every byte before it is a key
+    // byte: most lines that are not `key:` lines have no colon at all, found a word at a time
+    let n = memchr::memchr(b':', b)?;
     // (libyaml refuses a key longer than 1024 characters: far above any real one)
-    if n == 0 || n > MAX_KEY || b[0] == b'-' || b.get(n) != Some(&b':') {
+    if n == 0 || n > MAX_KEY || b[0] == b'-' || !b[..n].iter().all(|&c| KEY[c as usize]) {
         return None;
     }
     let after = &body[n + 1..];
@@ -273,16 +275,16 @@ fn scalar(s: &str) -> Option<(std::borrow::Cow<'_, str>, bool)> {
         _ => {
             // up to a comment (` #`); `: ` or a final `:` would make it a key, which YAML
             // refuses here
+            // (only at a `#` or `:`, found a word at a time: most scalars have neither)
             let b = s.as_bytes();
             let mut end = b.len();
-            for i in 1..b.len() {
-                match (b[i - 1], b[i]) {
-                    (b' ', b'#') => {
-                        end = i - 1;
-                        break;
-                    }
-                    (b':', b' ') => return None,
-                    _ => {}
+            for i in memchr::memchr2_iter(b'#', b':', b) {
+                if b[i] == b'#' && i > 0 && b[i - 1] == b' ' {
+                    end = i - 1;
+                    break;
+                }
+                if b[i] == b':' && b.get(i + 1) == Some(&b' ') {
+                    return None;
                 }
             }
             let text = s[..end].trim_end_matches(' ');
