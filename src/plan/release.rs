@@ -167,7 +167,7 @@ pub fn resolve(
 /// A hub's health check: deploy.yaml's settings, what its entry changes; none when turned off,
 /// or for `https` without a domain to ask.
 fn health(cluster: &Cluster, hub: &Hub, s: &HealthSettings) -> Option<HealthSpec> {
-    let own = hub.health_check.clone().unwrap_or_default();
+    let own = hub.health_check.as_deref().cloned().unwrap_or_default();
     if !own.enabled.unwrap_or(s.enabled) {
         return None;
     }
