@@ -15,42 +15,6 @@ use super::reasons::Reasons;
 use crate::config::ConfigError;
 use crate::config::cluster::Provider;
 
-#[derive(Serialize)]
-struct SupportOut<'a> {
-    provider: &'a str,
-    cluster_name: &'a str,
-    reason_for_redeploy: &'a RawValue,
-    /// The same reason under 2i2c's newer name (their workflows read either).
-    choice_reason: &'a RawValue,
-    /// `--live` only: what the check found.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    live: Option<&'a str>,
-}
-
-#[derive(Serialize)]
-struct HubOut<'a> {
-    provider: &'a str,
-    cluster_name: &'a str,
-    hub_name: &'a str,
-    reason_for_redeploy: &'a RawValue,
-    choice_reason: &'a RawValue,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    live: Option<&'a str>,
-}
-
-#[derive(Serialize)]
-struct DroppedOut<'a> {
-    kind: crate::plan::jobs::Kind,
-    provider: &'a str,
-    cluster_name: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    hub_name: Option<&'a str>,
-    reason_for_redeploy: &'a RawValue,
-    choice_reason: &'a RawValue,
-    /// Why it is not upgraded.
-    dropped_because: &'a str,
-}
-
 /// Each job's reasons as a JSON string, written under both reason keys. Jobs next to each other
 /// often have equal reasons (a base chart change gives thousands of hubs one of a few): those
 /// seen among the last few are rendered once.
@@ -93,92 +57,127 @@ impl ReasonTexts {
     }
 }
 
-/// A list of jobs with their reasons' texts, written as it is walked (no list of what is
-/// written of each job in between).
-struct Jobs<'a, J> {
-    jobs: &'a [J],
-    texts: ReasonTexts,
+/// A job's JSON object, written straight into the output: the keys are this file's own, so only
+/// the values are escaped (by serde_json). serde's derived writer escaped every key of every job
+/// too: most of the time a plan of thousands of jobs took to write.
+struct Object<'b> {
+    buf: &'b mut Vec<u8>,
+    empty: bool,
 }
 
-impl<'a, J> Jobs<'a, J> {
-    fn new(jobs: &'a [J], reasons: impl Fn(&'a J) -> &'a Reasons) -> Self {
-        let texts = ReasonTexts::new(jobs.iter().map(reasons));
-        Jobs { jobs, texts }
+impl<'b> Object<'b> {
+    fn new(buf: &'b mut Vec<u8>) -> Self {
+        buf.push(b'{');
+        Object { buf, empty: true }
     }
 
-    /// Each job and its reasons' text.
-    fn each(&self) -> impl Iterator<Item = (&'a J, &RawValue)> {
-        self.jobs
-            .iter()
-            .enumerate()
-            .map(|(i, j)| (j, self.texts.of(i)))
+    fn value<T: Serialize + ?Sized>(mut self, key: &str, value: &T) -> Self {
+        if !self.empty {
+            self.buf.push(b',');
+        }
+        self.empty = false;
+        self.buf.push(b'"');
+        self.buf.extend_from_slice(key.as_bytes());
+        self.buf.extend_from_slice(b"\":");
+        // A string, a raw JSON text or a plain enum written into memory cannot fail.
+        if let Err(e) = serde_json::to_writer(&mut *self.buf, value) {
+            self.buf
+                .extend_from_slice(format!("\"serialization failed: {e}\"").as_bytes());
+        }
+        self
     }
-}
 
-impl Serialize for Jobs<'_, SupportJob> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.each().map(|(j, reason)| SupportOut {
-            provider: j.provider.as_str(),
-            cluster_name: &j.cluster,
-            reason_for_redeploy: reason,
-            choice_reason: reason,
-            live: j.live.as_deref(),
-        }))
+    /// The key only when there is a value (`skip_serializing_if = "Option::is_none"`).
+    fn value_if<T: Serialize + ?Sized>(self, key: &str, value: Option<&T>) -> Self {
+        match value {
+            Some(v) => self.value(key, v),
+            None => self,
+        }
     }
-}
 
-impl Serialize for Jobs<'_, HubJob> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.each().map(|(j, reason)| HubOut {
-            provider: j.provider.as_str(),
-            cluster_name: &j.cluster,
-            hub_name: &j.hub,
-            reason_for_redeploy: reason,
-            choice_reason: reason,
-            live: j.live.as_deref(),
-        }))
+    fn end(self) {
+        self.buf.push(b'}');
     }
 }
 
-impl Serialize for Jobs<'_, DroppedJob> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.each().map(|(j, reason)| DroppedOut {
-            kind: j.kind,
-            provider: j.provider.as_str(),
-            cluster_name: &j.cluster,
-            hub_name: (j.kind != Kind::Support).then_some(j.release.as_str()),
-            reason_for_redeploy: reason,
-            choice_reason: reason,
-            dropped_because: &j.why,
-        }))
-    }
-}
-
-/// `jobs` as a JSON list, appended to `buf`.
-fn write<J>(buf: &mut Vec<u8>, jobs: &Jobs<'_, J>)
-where
-    for<'a> Jobs<'a, J>: Serialize,
-{
+/// `jobs` as a JSON list, appended to `buf`: `object` writes each job with its reasons' text.
+fn write_list<J>(
+    buf: &mut Vec<u8>,
+    jobs: &[J],
+    reasons: impl Fn(&J) -> &Reasons,
+    object: impl Fn(&mut Vec<u8>, &J, &RawValue),
+) {
+    let texts = ReasonTexts::new(jobs.iter().map(reasons));
     // Room for the keys and names of each job (about 120 bytes for 2i2c's names) and its
     // reason twice, so that the buffer is not grown by copying (a copy touches the new memory,
     // and then the copy again). Room reserved and not written is never touched.
-    buf.reserve(jobs.jobs.len() * 256 + 2 * jobs.texts.len());
-    // Serializing plain structs of strings into memory cannot fail.
-    if let Err(e) = serde_json::to_writer(&mut *buf, jobs) {
-        buf.extend_from_slice(format!("\"serialization failed: {e}\"").as_bytes());
+    buf.reserve(jobs.len() * 256 + 2 * texts.len());
+    buf.push(b'[');
+    for (i, j) in jobs.iter().enumerate() {
+        if i > 0 {
+            buf.push(b',');
+        }
+        object(buf, j, texts.of(i));
     }
+    buf.push(b']');
 }
 
 fn support_list(buf: &mut Vec<u8>, list: &[SupportJob]) {
-    write(buf, &Jobs::new(list, |j| &j.reasons));
+    write_list(
+        buf,
+        list,
+        |j| &j.reasons,
+        |buf, j, reason| {
+            Object::new(buf)
+                .value("provider", j.provider.as_str())
+                .value("cluster_name", &j.cluster)
+                .value("reason_for_redeploy", reason)
+                // the same reason under 2i2c's newer name (their workflows read either)
+                .value("choice_reason", reason)
+                // `--live` only: what the check found
+                .value_if("live", j.live.as_deref())
+                .end();
+        },
+    );
 }
 
 fn hub_list(buf: &mut Vec<u8>, list: &[HubJob]) {
-    write(buf, &Jobs::new(list, |j| &j.reasons));
+    write_list(
+        buf,
+        list,
+        |j| &j.reasons,
+        |buf, j, reason| {
+            Object::new(buf)
+                .value("provider", j.provider.as_str())
+                .value("cluster_name", &j.cluster)
+                .value("hub_name", &j.hub)
+                .value("reason_for_redeploy", reason)
+                .value("choice_reason", reason)
+                .value_if("live", j.live.as_deref())
+                .end();
+        },
+    );
 }
 
 fn dropped_list(buf: &mut Vec<u8>, list: &[DroppedJob]) {
-    write(buf, &Jobs::new(list, |j| &j.reasons));
+    write_list(
+        buf,
+        list,
+        |j| &j.reasons,
+        |buf, j, reason| {
+            let hub = (j.kind != Kind::Support).then_some(j.release.as_str());
+            Object::new(buf)
+                .value("kind", &j.kind)
+                .value("provider", j.provider.as_str())
+                .value("cluster_name", &j.cluster)
+                .value_if("hub_name", hub)
+                .value("reason_for_redeploy", reason)
+                .value("choice_reason", reason)
+                // why it is not upgraded
+                .value("dropped_because", &j.why)
+                .end();
+        },
+    );
 }
 
 /// What `fill` writes, as a string (JSON is UTF-8: the fallback never loses anything).
@@ -441,5 +440,52 @@ mod tests {
             "{\"support-jobs\":[],\"staging-jobs\":[],\"prod-jobs\":[{\"provider\":\"gcp\",\
              \"cluster_name\":\"c\",\"hub_name\":\"hub-00\",\"reason_for_redeploy\":\"values"
         ));
+    }
+
+    #[test]
+    fn every_list_writes_its_keys_in_order_and_leaves_out_what_is_absent() {
+        let mut r = Reasons::default();
+        r.add(Cause::Label("deployer:deploy-support".into()), "");
+        let support = SupportJob {
+            provider: Provider::Aws,
+            cluster: "c\u{e9}\"1".into(),
+            reasons: r.clone(),
+            live: Some("changes: 2 objects".into()),
+        };
+        let dropped = |kind, release: &str| DroppedJob {
+            kind,
+            provider: Provider::Azure,
+            cluster: "c2".into(),
+            release: release.into(),
+            reasons: r.clone(),
+            why: "no change".into(),
+        };
+        let plan = Plan {
+            support: vec![support],
+            live: true,
+            dropped: vec![
+                dropped(Kind::Support, "support"),
+                dropped(Kind::Prod, "hub"),
+            ],
+            ..Plan::default()
+        };
+        let reason = "\"label deployer:deploy-support\"";
+        assert_eq!(
+            json(&plan),
+            format!(
+                "{{\"support-jobs\":[{{\"provider\":\"aws\",\"cluster_name\":\"c\u{e9}\\\"1\",\
+                 \"reason_for_redeploy\":{reason},\"choice_reason\":{reason},\
+                 \"live\":\"changes: 2 objects\"}}],\"staging-jobs\":[],\"prod-jobs\":[],\
+                 \"dropped-jobs\":[{{\"kind\":\"support\",\"provider\":\"azure\",\"cluster_name\":\"c2\",\
+                 \"reason_for_redeploy\":{reason},\"choice_reason\":{reason},\
+                 \"dropped_because\":\"no change\"}},{{\"kind\":\"prod\",\"provider\":\"azure\",\
+                 \"cluster_name\":\"c2\",\"hub_name\":\"hub\",\"reason_for_redeploy\":{reason},\
+                 \"choice_reason\":{reason},\"dropped_because\":\"no change\"}}]}}"
+            )
+        );
+        // and it reads back
+        let jobs = parse_plan_json("p.json", &json(&plan)).unwrap();
+        assert_eq!(jobs.len(), 1);
+        assert_eq!(jobs[0].cluster, "c\u{e9}\"1");
     }
 }
