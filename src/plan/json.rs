@@ -122,21 +122,34 @@ fn write_list<J>(
     buf.push(b']');
 }
 
+/// A support or hub job's object (a support job has no hub name).
+fn job_object(
+    buf: &mut Vec<u8>,
+    provider: Provider,
+    cluster: &str,
+    hub: Option<&str>,
+    reason: &RawValue,
+    live: Option<&str>,
+) {
+    Object::new(buf)
+        .value("provider", provider.as_str())
+        .value("cluster_name", cluster)
+        .value_if("hub_name", hub)
+        .value("reason_for_redeploy", reason)
+        // the same reason under 2i2c's newer name (their workflows read either)
+        .value("choice_reason", reason)
+        // `--live` only: what the check found
+        .value_if("live", live)
+        .end();
+}
+
 fn support_list(buf: &mut Vec<u8>, list: &[SupportJob]) {
     write_list(
         buf,
         list,
         |j| &j.reasons,
         |buf, j, reason| {
-            Object::new(buf)
-                .value("provider", j.provider.as_str())
-                .value("cluster_name", &j.cluster)
-                .value("reason_for_redeploy", reason)
-                // the same reason under 2i2c's newer name (their workflows read either)
-                .value("choice_reason", reason)
-                // `--live` only: what the check found
-                .value_if("live", j.live.as_deref())
-                .end();
+            job_object(buf, j.provider, &j.cluster, None, reason, j.live.as_deref());
         },
     );
 }
@@ -147,14 +160,14 @@ fn hub_list(buf: &mut Vec<u8>, list: &[HubJob]) {
         list,
         |j| &j.reasons,
         |buf, j, reason| {
-            Object::new(buf)
-                .value("provider", j.provider.as_str())
-                .value("cluster_name", &j.cluster)
-                .value("hub_name", &j.hub)
-                .value("reason_for_redeploy", reason)
-                .value("choice_reason", reason)
-                .value_if("live", j.live.as_deref())
-                .end();
+            job_object(
+                buf,
+                j.provider,
+                &j.cluster,
+                Some(&j.hub),
+                reason,
+                j.live.as_deref(),
+            );
         },
     );
 }
