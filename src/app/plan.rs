@@ -37,7 +37,9 @@ pub(crate) fn plan_cmd(
         super::run::check_writable(path, "--comment-body")?;
     }
     let out = if MultiRepo::detect(root) {
-        let repo = MultiRepo::load(root)?;
+        let mut repo = MultiRepo::load(root)?;
+        // this command reads no cluster text after parsing, but those the plan keeps to compare
+        repo.let_go_of_texts();
         args.changes.require("plan")?;
         if args.diff.diff && args.changes.base.is_none() {
             return Err(UsageError(

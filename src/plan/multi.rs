@@ -235,6 +235,15 @@ pub fn plan(repo: &MultiRepo, changes: &Changes) -> Result<Plan, ConfigErrors> {
         deploy_support,
         deploy_hubs && !skip_hubs,
     );
+    if changes.base.is_some() {
+        // compared with the base below: kept as read, not let go once parsed
+        let changed: Vec<&str> = cluster_yamls
+            .iter()
+            .copied()
+            .filter(|c| repo.has_cluster(c))
+            .collect();
+        repo.keep_cluster_texts(&changed);
+    }
     let loaded = repo.load_clusters_with(&wanted, |c| fleet.apply(c))?;
     if let Some(Err(e)) = graph {
         return Err(ConfigErrors(vec![e]));
