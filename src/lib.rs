@@ -4,6 +4,7 @@
 //! `config` (load + validate) → `plan` (what to do and why, as data) → `execute` (the only code
 //! that hands commands to a `Runner`) → `report` (what the user sees).
 
+pub mod alloc;
 pub mod app;
 pub mod cli;
 pub mod cmd;

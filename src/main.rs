@@ -7,9 +7,10 @@ use clap::Parser;
 /// small objects on every core, where glibc's malloc took a fifth of `validate`'s time (and the
 /// release binaries link musl, whose malloc is slower still). Built not to ask for transparent huge
 /// pages (`no_thp`: no `madvise(MADV_HUGEPAGE)`): on a short-lived process, zeroing 2 MiB pages
-/// cost more at start than they saved.
+/// cost more at start than they saved. Asked as [`deploy::alloc`] says, not through the aligned
+/// functions for every request.
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: deploy::alloc::MiMalloc = deploy::alloc::MiMalloc;
 
 fn main() {
     // `COMPLETE=<shell> deploy …`: the shell asks for completions (see `deploy completions`)
