@@ -216,7 +216,7 @@ fn every_hub_and_support_release_of_the_multi_cluster_example_renders() {
                 let values = c
                     .hub_files(i)
                     .filter(|f| f.ends_with(".values.yaml"))
-                    .map(String::from)
+                    .map(|f| f.into_owned())
                     .collect();
                 (
                     h.name.clone(),

@@ -52,6 +52,12 @@ impl<'a> Folder<'a> {
         }
     }
 
+    /// Whether `folder/rel`, normalized, is `folder/rel` as written (most values paths are):
+    /// [`Folder::join`] of it is then that, and cannot fail.
+    pub fn joins_as_written(&self, rel: &str) -> bool {
+        self.normal && is_normal(rel) && !rel.ends_with(['\r', '\n'])
+    }
+
     /// `folder/rel`, normalized.
     pub fn join(&self, rel: &str) -> Result<String, String> {
         let base = self.path;
@@ -60,7 +66,7 @@ impl<'a> Folder<'a> {
                 "`{rel}` is absolute; values paths are relative to the cluster folder"
             ));
         }
-        if self.normal && is_normal(rel) && !rel.ends_with(['\r', '\n']) {
+        if self.joins_as_written(rel) {
             let mut joined = String::with_capacity(base.len() + 1 + rel.len());
             joined.push_str(base);
             joined.push('/');

@@ -324,7 +324,7 @@ fn hub_release(
     }
     spec.values.extend(chart_jsonnet(src, &chart));
     spec.values
-        .extend(cluster.hub_values[i].iter().map(|f| values_file(src, f)));
+        .extend(cluster.hub_values(i).map(|f| values_file(src, &f)));
     if has_jsonnet(&spec.values) {
         spec.jsonnet_vars =
             crate::jsonnet::ext_vars(cluster, Some((&hub.name, hub.domain.as_deref())));

@@ -52,8 +52,8 @@ pub(super) fn cluster_file_rule(cluster: &Cluster, p: &str, gone: bool, acc: &mu
     }
     for (i, hub) in cluster.file.hubs.iter().enumerate() {
         // values files, then chart_override, then domain_override_file
-        let (values, extra) = (&cluster.hub_values[i], &cluster.hub_extra_files[i]);
-        let cause = if values.iter().any(|f| f == p) {
+        let extra = &cluster.hub_extra_files[i];
+        let cause = if cluster.hub_lists_value(i, p) {
             Cause::HubFile
         } else if hub.chart_override.is_some() && extra.first().is_some_and(|f| f == p) {
             Cause::ChartOverride
