@@ -54,6 +54,11 @@ pub trait Tree: Debug + Send + Sync {
         }
     }
 
+    /// [`Tree::presence`] of each of `rels`, in order.
+    fn presences(&self, rels: &[&str]) -> Vec<Presence> {
+        rels.iter().map(|r| self.presence(r)).collect()
+    }
+
     /// The names of the folders of `rel` that hold a file `file` (`config/clusters/*/cluster.yaml`,
     /// `helm-charts/*/Chart.yaml`), in no particular order.
     fn folders_with(&self, rel: &str, file: &str) -> Vec<OsString>;
@@ -131,14 +136,78 @@ impl Tree for WorkTree {
         }
     }
 
+    fn presences(&self, rels: &[&str]) -> Vec<Presence> {
+        crate::parallel::map(workers_for(rels.len()), rels, |r| self.presence(r))
+    }
+
     fn folders_with(&self, rel: &str, file: &str) -> Vec<OsString> {
-        self.each_folder_with(rel, file).collect()
+        let dir = self.root.join(rel);
+        let names: Vec<OsString> = std::fs::read_dir(&dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        let has = crate::parallel::map(workers_for(names.len()), &names, |n| {
+            dir.join(n).join(file).is_file()
+        });
+        names
+            .into_iter()
+            .zip(has)
+            .filter_map(|(n, has)| has.then_some(n))
+            .collect()
+    }
+}
+
+/// Threads for `n` system calls of a few microseconds each (a `statx`): every core when there
+/// are enough to pay for starting a thread (a 500-file change, 250 cluster folders), else this
+/// one.
+fn workers_for(n: usize) -> usize {
+    if n < 128 {
+        1
+    } else {
+        std::thread::available_parallelism().map_or(1, usize::from)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn many_lookups_on_every_core_say_what_one_at_a_time_says() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut want = Vec::new();
+        let mut rels = Vec::new();
+        for i in 0..300 {
+            let dir = tmp.path().join(format!("c/{i:03}"));
+            std::fs::create_dir_all(&dir).unwrap();
+            match i % 4 {
+                0 => std::fs::write(dir.join("f.yaml"), "").unwrap(),
+                1 => std::os::unix::fs::symlink("../000/f.yaml", dir.join("f.yaml")).unwrap(),
+                2 => std::fs::create_dir(dir.join("f.yaml")).unwrap(),
+                _ => {}
+            }
+            if i % 4 < 2 {
+                want.push(format!("{i:03}"));
+            }
+            rels.push(format!("c/{i:03}/f.yaml"));
+        }
+        std::fs::write(tmp.path().join("c/file"), "").unwrap();
+        let t = WorkTree::new(tmp.path());
+        let mut found: Vec<String> = t
+            .folders_with("c", "f.yaml")
+            .into_iter()
+            .map(|n| n.into_string().unwrap())
+            .collect();
+        found.sort();
+        assert_eq!(found, want);
+        let rels: Vec<&str> = rels.iter().map(String::as_str).collect();
+        let one_at_a_time: Vec<Presence> = rels.iter().map(|r| t.presence(r)).collect();
+        assert_eq!(t.presences(&rels), one_at_a_time);
+        assert!(one_at_a_time.contains(&Presence::Other));
+        assert!(one_at_a_time.contains(&Presence::Absent));
+    }
 
     #[test]
     fn work_tree_reads_lists_and_tells_files_from_folders() {

@@ -176,18 +176,20 @@ pub fn plan(repo: &MultiRepo, changes: &Changes) -> Result<Plan, ConfigErrors> {
     let mut cluster_yamls: Vec<&str> = Vec::new();
     let mut chart_paths = Vec::new();
     let mut other_yamls = Vec::new();
-    for p in &changes.paths {
-        if ignore_globs.is_match(p) {
-            continue;
-        }
+    let considered: Vec<&str> = changes
+        .paths
+        .iter()
+        .map(String::as_str)
+        .filter(|p| !ignore_globs.is_match(p))
+        .collect();
+    for (p, presence) in considered.iter().copied().zip(tree.presences(&considered)) {
         // A deleted file is a change (it exists at the base); a path that exists nowhere is not.
-        let presence = tree.presence(p);
         if presence == Presence::Absent && !changes.deleted.contains(p) {
             acc.notice(files::nowhere(repo, changes, p));
             continue;
         }
         if all_hubs_globs.is_match(p) {
-            all_hub_paths.push(p.as_str());
+            all_hub_paths.push(p);
         } else if let Some(rest) = p
             .strip_prefix(CLUSTERS_DIR)
             .and_then(|r| r.strip_prefix('/'))
@@ -201,10 +203,10 @@ pub fn plan(repo: &MultiRepo, changes: &Changes) -> Result<Plan, ConfigErrors> {
                 None => {}
             }
         } else if is_under(p, HELM_CHARTS_DIR) {
-            chart_paths.push(p.as_str());
+            chart_paths.push(p);
         } else if p.ends_with(".yaml") || p.ends_with(".yml") {
             // perhaps a hub's root-relative chart_override (2i2c's `a/b.yaml` form)
-            other_yamls.push(p.as_str());
+            other_yamls.push(p);
         }
     }
     let deploy_support = changes.has_label(LABEL_DEPLOY_SUPPORT);
