@@ -82,6 +82,10 @@ impl<'a> Folder<'a> {
 /// times for a large repo.)
 fn is_normal(path: &str) -> bool {
     let b = path.as_bytes();
+    // one part (most values paths: a file of the cluster folder): not empty, `.` or `..`
+    if !b.contains(&b'/') {
+        return !matches!(b, b"" | b"." | b"..");
+    }
     // An empty, `.` or `..` part starts the path, ends it, or follows a slash: a path with
     // none of `/` or `.` first, `/` last, `//` or `/.` inside has none (one pass, no splitting).
     let plain = matches!(b.first(), Some(c) if !matches!(c, b'/' | b'.'))
@@ -102,6 +106,25 @@ pub fn is_under(path: &str, dir: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn is_normal_is_no_empty_dot_or_dot_dot_part() {
+        // every string of up to 6 of these bytes
+        let alphabet = [b'a', b'.', b'/', b'-'];
+        let mut all = vec![String::new()];
+        let mut last = vec![String::new()];
+        for _ in 0..6 {
+            last = last
+                .iter()
+                .flat_map(|s| alphabet.map(|c| format!("{s}{}", c as char)))
+                .collect();
+            all.extend(last.iter().cloned());
+        }
+        for p in &all {
+            let by_parts = p.split('/').all(|x| !x.is_empty() && x != "." && x != "..");
+            assert_eq!(is_normal(p), by_parts, "{p:?}");
+        }
+    }
 
     #[test]
     fn normalizes_one_way() {
