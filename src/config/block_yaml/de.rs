@@ -3,7 +3,7 @@
 
 use serde::de::{self, Visitor};
 
-use super::Node;
+use super::{Doc, Node};
 
 /// How serde_yaml reads a plain scalar where any type will do, when this reader is sure.
 enum Plain {
@@ -225,11 +225,18 @@ impl<'de> de::VariantAccess<'de> for Unit {
     }
 }
 
-impl<'de, 'n> de::Deserializer<'de> for &'n Node<'n> {
+/// A node of a document, with the document that holds its collections' contents.
+#[derive(Clone, Copy)]
+pub struct At<'n> {
+    pub doc: &'n Doc<'n>,
+    pub node: &'n Node<'n>,
+}
+
+impl<'de, 'n> de::Deserializer<'de> for At<'n> {
     type Error = Decline;
 
     fn deserialize_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Decline> {
-        match self {
+        match self.node {
             Node::Scalar(..) => self.scalar()?.deserialize_any(v),
             Node::Map(_) => self.deserialize_map(v),
             Node::Seq(_) => self.deserialize_seq(v),
@@ -242,15 +249,19 @@ impl<'de, 'n> de::Deserializer<'de> for &'n Node<'n> {
         }
     }
     fn deserialize_seq<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Decline> {
-        match self {
-            Node::Seq(s) => v.visit_seq(Items(s.iter())),
+        match self.node {
+            Node::Seq(items) => v.visit_seq(Items {
+                doc: self.doc,
+                rest: self.doc.items[items.clone()].iter(),
+            }),
             _ => Err(Decline),
         }
     }
     fn deserialize_map<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Decline> {
-        match self {
-            Node::Map(m) => v.visit_map(Entries {
-                rest: m,
+        match self.node {
+            Node::Map(entries) => v.visit_map(Entries {
+                doc: self.doc,
+                rest: &self.doc.entries[entries.clone()],
                 value: None,
             }),
             _ => Err(Decline),
@@ -306,9 +317,9 @@ impl<'de, 'n> de::Deserializer<'de> for &'n Node<'n> {
     }
 }
 
-impl<'n> Node<'n> {
-    fn scalar(&'n self) -> Result<Scalar<'n>, Decline> {
-        match self {
+impl<'n> At<'n> {
+    fn scalar(self) -> Result<Scalar<'n>, Decline> {
+        match self.node {
             Node::Scalar(text, plain) => Ok(Scalar {
                 text,
                 plain: *plain,
@@ -319,6 +330,7 @@ impl<'n> Node<'n> {
 }
 
 struct Entries<'n> {
+    doc: &'n Doc<'n>,
     rest: &'n [(&'n str, Node<'n>)],
     value: Option<&'n Node<'n>>,
 }
@@ -344,14 +356,21 @@ impl<'de, 'n> de::MapAccess<'de> for Entries<'n> {
         &mut self,
         seed: S,
     ) -> Result<S::Value, Decline> {
-        seed.deserialize(self.value.take().ok_or(Decline)?)
+        let node = self.value.take().ok_or(Decline)?;
+        seed.deserialize(At {
+            doc: self.doc,
+            node,
+        })
     }
     fn size_hint(&self) -> Option<usize> {
         Some(self.rest.len())
     }
 }
 
-struct Items<'n>(std::slice::Iter<'n, Node<'n>>);
+struct Items<'n> {
+    doc: &'n Doc<'n>,
+    rest: std::slice::Iter<'n, Node<'n>>,
+}
 
 impl<'de, 'n> de::SeqAccess<'de> for Items<'n> {
     type Error = Decline;
@@ -359,10 +378,14 @@ impl<'de, 'n> de::SeqAccess<'de> for Items<'n> {
         &mut self,
         seed: S,
     ) -> Result<Option<S::Value>, Decline> {
-        self.0.next().map(|n| seed.deserialize(n)).transpose()
+        let doc = self.doc;
+        self.rest
+            .next()
+            .map(|node| seed.deserialize(At { doc, node }))
+            .transpose()
     }
     // the collection gets its size at once, not by doubling (each doubling copies what was read)
     fn size_hint(&self) -> Option<usize> {
-        Some(self.0.len())
+        Some(self.rest.len())
     }
 }

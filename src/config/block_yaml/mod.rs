@@ -26,27 +26,58 @@ const MAX_KEY: usize = 256;
 
 /// `text` read as `T`, when it is in the subset and reads without error.
 pub fn from_str<T: DeserializeOwned>(text: &str) -> Option<T> {
-    let node = parse(text)?;
-    T::deserialize(&node).ok()
+    let doc = parse(text)?;
+    T::deserialize(doc.root()).ok()
 }
 
-#[derive(Debug, PartialEq)]
+/// A parsed document. The entries of all its mappings are kept in one list and the items of all
+/// its sequences in another, each collection's contiguous, instead of a list of its own for each
+/// collection: a cluster file of 20 hubs has some 60 collections, and making, growing and then
+/// freeing a list for each was a fifth of the time this reader took.
+#[derive(Debug, Default)]
+pub struct Doc<'a> {
+    root: Option<Node<'a>>,
+    entries: Vec<(&'a str, Node<'a>)>,
+    items: Vec<Node<'a>>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
 pub enum Node<'a> {
     /// A one-line scalar: its text (single quotes unescaped) and whether it was plain.
     Scalar(std::borrow::Cow<'a, str>, bool),
-    Map(Vec<(&'a str, Node<'a>)>),
-    Seq(Vec<Node<'a>>),
+    /// Its entries: `Doc::entries[range]`.
+    Map(std::ops::Range<usize>),
+    /// Its items: `Doc::items[range]`.
+    Seq(std::ops::Range<usize>),
+}
+
+impl<'a> Doc<'a> {
+    fn root(&self) -> de::At<'_> {
+        de::At {
+            doc: self,
+            node: self.root.as_ref().expect("a parsed document has a root"),
+        }
+    }
 }
 
 /// The document, when it is a block mapping or sequence in the subset.
-pub fn parse(text: &str) -> Option<Node<'_>> {
+pub fn parse(text: &str) -> Option<Doc<'_>> {
     if !printable(text) {
         return None;
     }
+    // (a line is at most one entry or item: enough room for all, at once)
+    let lines = memchr::memchr_iter(b'\n', text.as_bytes()).count() + 1;
     let mut lines = Lines {
         text,
         pos: 0,
         cur: None,
+        doc: Doc {
+            root: None,
+            entries: Vec::with_capacity(lines),
+            items: Vec::with_capacity(lines),
+        },
+        open_entries: Vec::with_capacity(64),
+        open_items: Vec::with_capacity(64),
     };
     lines.advance()?;
     let first = lines.cur?;
@@ -55,7 +86,11 @@ pub fn parse(text: &str) -> Option<Node<'_>> {
     }
     let node = lines.node(0, 0)?;
     // everything read: a line left over is indented where nothing expects it
-    lines.cur.is_none().then_some(node)
+    if lines.cur.is_some() {
+        return None;
+    }
+    lines.doc.root = Some(node);
+    Some(lines.doc)
 }
 
 /// Only characters libyaml takes as printable and not as a line break: no tab, carriage return,
@@ -95,6 +130,13 @@ struct Lines<'a> {
     pos: usize,
     /// The next line with content (not blank, not only a comment).
     cur: Option<Line<'a>>,
+    /// What is read so far: the collections that are complete.
+    doc: Doc<'a>,
+    /// The entries of the mappings being read, innermost last: a mapping's move to `doc` when
+    /// it ends (those of a mapping inside it have moved by then, so each is contiguous).
+    open_entries: Vec<(&'a str, Node<'a>)>,
+    /// The same for the items of the sequences being read.
+    open_items: Vec<Node<'a>>,
 }
 
 fn is_dash(body: &str) -> bool {
@@ -140,7 +182,7 @@ impl<'a> Lines<'a> {
         if depth > MAX_NESTING {
             return None;
         }
-        let mut items = Vec::new();
+        let start = self.open_items.len();
         while let Some(line) = self.cur.filter(|l| l.indent == indent && is_dash(l.body)) {
             let rest = line.body.get(1..)?;
             let content = rest.trim_start_matches(' ');
@@ -154,24 +196,27 @@ impl<'a> Lines<'a> {
                     indent: col,
                     body: content,
                 });
-                items.push(self.map(col, depth + 1)?);
+                let item = self.map(col, depth + 1)?;
+                self.open_items.push(item);
             } else {
                 let (text, plain) = scalar(content)?;
                 self.advance()?;
                 if self.cur.is_some_and(|l| l.indent > indent) {
                     return None; // a continuation line, or structure where none can be
                 }
-                items.push(Node::Scalar(text, plain));
+                self.open_items.push(Node::Scalar(text, plain));
             }
         }
-        Some(Node::Seq(items))
+        let at = self.doc.items.len();
+        self.doc.items.extend(self.open_items.drain(start..));
+        Some(Node::Seq(at..self.doc.items.len()))
     }
 
     fn map(&mut self, indent: usize, depth: usize) -> Option<Node<'a>> {
         if depth > MAX_NESTING {
             return None;
         }
-        let mut entries: Vec<(&'a str, Node<'a>)> = Vec::new();
+        let start = self.open_entries.len();
         while let Some(line) = self.cur.filter(|l| l.indent == indent) {
             let (key, rest) = split_key(line.body)?;
             self.advance()?;
@@ -190,10 +235,15 @@ impl<'a> Lines<'a> {
                 }
                 Node::Scalar(text, plain)
             };
-            entries.push((key, value));
+            self.open_entries.push((key, value));
         }
         // a key given twice: the exact path names both lines
-        (!repeats(&entries)).then_some(Node::Map(entries))
+        if repeats(&self.open_entries[start..]) {
+            return None;
+        }
+        let at = self.doc.entries.len();
+        self.doc.entries.extend(self.open_entries.drain(start..));
+        Some(Node::Map(at..self.doc.entries.len()))
     }
 }
 
