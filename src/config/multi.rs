@@ -184,7 +184,7 @@ impl MultiRepo {
     ) -> Result<Vec<(Arc<Cluster>, R)>, ConfigErrors> {
         let paths: Vec<String> = names.iter().map(|n| Cluster::yaml_path(n)).collect();
         self.tree.prefetch(&paths);
-        let threads = std::thread::available_parallelism().map_or(1, usize::from);
+        let threads = crate::parallel::cores();
         let results = crate::parallel::map(threads, names, |n| {
             // a bug in the loader is reported as one, not as a crash of the whole process
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {

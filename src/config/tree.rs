@@ -163,11 +163,7 @@ impl Tree for WorkTree {
 /// are enough to pay for starting a thread (a 500-file change, 250 cluster folders), else this
 /// one.
 fn workers_for(n: usize) -> usize {
-    if n < 128 {
-        1
-    } else {
-        std::thread::available_parallelism().map_or(1, usize::from)
-    }
+    if n < 128 { 1 } else { crate::parallel::cores() }
 }
 
 #[cfg(test)]

@@ -69,7 +69,7 @@ pub fn multi(
     check_deploy_yaml(root, repo.settings_error.clone(), &mut f);
     f.problems.extend(repo.folder_problems.iter().cloned());
     // each cluster file against the schema and through the loader, a few at a time
-    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let threads = crate::parallel::cores();
     let checked = crate::parallel::map(threads, &repo.cluster_names, |name| {
         let path = Cluster::yaml_path(name);
         let mut problems = Vec::new();
@@ -159,7 +159,7 @@ pub fn every_release<'a>(
     // one cluster after another on every core (resolving reads each values file, to tell the
     // encrypted ones: thousands of small reads), in the clusters' order
     let clusters: Vec<&Cluster> = clusters.collect();
-    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let threads = crate::parallel::cores();
     crate::parallel::map(threads, &clusters, |c| {
         let read = |path: &str| repo.text(path);
         let src = Sources {
