@@ -454,6 +454,41 @@ fn a_broken_rollout_times_out_is_cleaned_up_and_explained() {
     env.forget_release("nbgrader-hub");
 }
 
+/// One cluster (`one`) with one hub (`hub-<suffix>`, image 3.3.7), and a folder for the tools'
+/// state: what the revision and recovery tests start from.
+struct OneHub {
+    _tmp: tempfile::TempDir,
+    root: PathBuf,
+    hub: String,
+    bin: tempfile::TempDir,
+}
+
+impl OneHub {
+    fn new(env: &TestEnv, suffix: &str) -> OneHub {
+        let (_tmp, root) = multi_repo(env, suffix, &[("one", &[("hub", "3.3.7")])]);
+        OneHub {
+            _tmp,
+            root,
+            hub: format!("hub-{suffix}"),
+            bin: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// `deploy upgrade-hub one <hub> --timeout <timeout>`, then `extra`.
+    fn upgrade(&self, env: &TestEnv, timeout: &str, extra: &[&str]) -> Command {
+        let mut c = deploy_cmd(env, &self.root, self.bin.path(), self.bin.path());
+        c.args(["upgrade-hub", "one", &self.hub, "--timeout", timeout])
+            .args(extra);
+        c
+    }
+
+    /// The hub's values file.
+    fn values(&self) -> PathBuf {
+        self.root
+            .join(format!("config/clusters/one/{}.values.yaml", self.hub))
+    }
+}
+
 /// A multi-cluster repo of two "clusters" on the one test API server (their hub namespaces
 /// differ), with the example's basehub chart and kubeconfig credentials.
 fn multi_repo(
@@ -554,17 +589,11 @@ fn interrupted_and_killed_upgrades_are_recovered_by_the_next_run() {
     else {
         return;
     };
-    let s = unique();
-    let (_tmp, root) = multi_repo(&env, &s, &[("one", &[("hub", "3.3.7")])]);
-    let hub = format!("hub-{s}");
-    let bin = tempfile::tempdir().unwrap();
-    run_ok({
-        let mut c = deploy_cmd(&env, &root, bin.path(), bin.path());
-        c.args(["upgrade-hub", "one", &hub, "--timeout", "60s"]);
-        c
-    });
+    let one = OneHub::new(&env, &unique());
+    let hub = one.hub.clone();
+    run_ok(one.upgrade(&env, "60s", &[]));
     // an upgrade that can never become ready, interrupted while helm waits
-    let values = root.join(format!("config/clusters/one/{hub}.values.yaml"));
+    let values = one.values();
     std::fs::write(
         &values,
         std::fs::read_to_string(&values)
@@ -572,9 +601,8 @@ fn interrupted_and_killed_upgrades_are_recovered_by_the_next_run() {
             .replace("3.3.7", "never-ready"),
     )
     .unwrap();
-    let mut c = deploy_cmd(&env, &root, bin.path(), bin.path());
-    c.args(["upgrade-hub", "one", &hub, "--timeout", "120s"])
-        .stderr(std::process::Stdio::piped());
+    let mut c = one.upgrade(&env, "120s", &[]);
+    c.stderr(std::process::Stdio::piped());
     let child = c.spawn().unwrap();
     wait_for_status(&env, &hub, "pending-upgrade");
     std::thread::sleep(Duration::from_millis(500));
@@ -595,9 +623,8 @@ fn interrupted_and_killed_upgrades_are_recovered_by_the_next_run() {
     );
 
     // a helm that dies without a word (a killed machine) leaves the release pending-upgrade
-    let mut c = deploy_cmd(&env, &root, bin.path(), bin.path());
-    c.args(["upgrade-hub", "one", &hub, "--timeout", "120s"])
-        .stderr(std::process::Stdio::piped());
+    let mut c = one.upgrade(&env, "120s", &[]);
+    c.stderr(std::process::Stdio::piped());
     let child = c.spawn().unwrap();
     wait_for_status(&env, &hub, "pending-upgrade");
     let helm_pid = text(
@@ -635,9 +662,7 @@ fn interrupted_and_killed_upgrades_are_recovered_by_the_next_run() {
             .replace("never-ready", "3.3.8"),
     )
     .unwrap();
-    let mut c = deploy_cmd(&env, &root, bin.path(), bin.path());
-    c.args(["upgrade-hub", "one", &hub, "--timeout", "60s"]);
-    let out = run_ok(c);
+    let out = run_ok(one.upgrade(&env, "60s", &[]));
     let stderr = text(&out.stderr);
     assert!(
         stderr.contains("release is stuck in pending-upgrade"),
@@ -658,16 +683,9 @@ fn a_persons_own_helm_upgrade_in_progress_is_never_rolled_back() {
     let Some(env) = test_env("a_persons_own_helm_upgrade_in_progress_is_never_rolled_back") else {
         return;
     };
-    let s = unique();
-    let (_tmp, root) = multi_repo(&env, &s, &[("one", &[("hub", "3.3.7")])]);
-    let hub = format!("hub-{s}");
-    let bin = tempfile::tempdir().unwrap();
-    let upgrade_hub = |extra: &[&str]| {
-        let mut c = deploy_cmd(&env, &root, bin.path(), bin.path());
-        c.args(["upgrade-hub", "one", &hub, "--timeout", "60s"])
-            .args(extra);
-        c
-    };
+    let one = OneHub::new(&env, &unique());
+    let (hub, root) = (one.hub.clone(), one.root.clone());
+    let upgrade_hub = |extra: &[&str]| one.upgrade(&env, "60s", extra);
     run_ok(upgrade_hub(&[]));
     // our marker is on the release Secret of the revision we made
     let labels = |rev: u32| env.helm_secrets(&hub, &format!(",version={rev}"), &["--show-labels"]);
@@ -678,7 +696,7 @@ fn a_persons_own_helm_upgrade_in_progress_is_never_rolled_back() {
     );
 
     // a person's upgrade that will wait (its pods never become ready)
-    let values = root.join(format!("config/clusters/one/{hub}.values.yaml"));
+    let values = one.values();
     let mut person = Command::new("helm")
         .args([
             "upgrade",

@@ -11,15 +11,9 @@ fn an_upgrade_past_ten_revisions_is_marked_with_the_revision_helm_makes() {
     else {
         return;
     };
-    let s = unique();
-    let (_tmp, root) = multi_repo(&env, &s, &[("one", &[("hub", "3.3.7")])]);
-    let hub = format!("hub-{s}");
-    let bin = tempfile::tempdir().unwrap();
-    let upgrade = || {
-        let mut c = deploy_cmd(&env, &root, bin.path(), bin.path());
-        c.args(["upgrade-hub", "one", &hub, "--timeout", "60s"]);
-        run_ok(c)
-    };
+    let one = OneHub::new(&env, &unique());
+    let hub = one.hub.clone();
+    let upgrade = || run_ok(one.upgrade(&env, "60s", &[]));
     upgrade();
     // revisions 2 to 10: each rollback makes one
     for _ in 2..=10 {
