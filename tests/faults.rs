@@ -259,3 +259,55 @@ fn a_huge_output_line_is_cut_in_the_log_and_in_the_error() {
         out.stderr.len()
     );
 }
+
+/// A cluster file nested near the depth limit reads the same whatever the stack limit: the
+/// clusters are parsed partly on the calling thread, whose stack is the process's (`ulimit -s`),
+/// unless that is smaller than a started thread's. The limit tried is the smallest this build
+/// needs for the same plan of the file without the deep block, and a little more (a debug build
+/// needs far more stack than a release one).
+#[test]
+fn a_deeply_nested_cluster_file_reads_alike_under_a_small_stack_limit() {
+    let f = Fixture::multi();
+    let file = f.root.join("config/clusters/alpha/cluster.yaml");
+    let original = std::fs::read_to_string(&file).unwrap();
+    let args = [
+        "plan",
+        "config/clusters/alpha/prod.values.yaml",
+        "--format",
+        "json",
+    ];
+    let run = |limit_kib: Option<u32>| {
+        let c = f.command();
+        let mut sh = std::process::Command::new("/bin/sh");
+        sh.current_dir(&f.root)
+            .envs(c.get_envs().filter_map(|(k, v)| Some((k, v?))))
+            .arg("-c")
+            .arg(match limit_kib {
+                Some(kib) => format!("ulimit -s {kib} && exec \"$0\" \"$@\""),
+                None => "exec \"$0\" \"$@\"".to_string(),
+            })
+            .arg(c.get_program())
+            .args(args);
+        let out = sh.output().unwrap();
+        (out.status.code(), text(&out.stdout), text(&out.stderr))
+    };
+    // the smallest limit (in steps of 32 KiB) at which the plan of the shallow file runs
+    let (mut lo, mut hi) = (2, 256); // x 32 KiB: 64 KiB to 8 MiB
+    assert_eq!(run(Some(hi * 32)).0, Some(0));
+    while hi - lo > 1 {
+        let mid = (lo + hi) / 2;
+        if run(Some(mid * 32)).0 == Some(0) {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    let enough = hi * 32 + 64;
+    let deep = format!("{}1{}", "{a: ".repeat(98), "}".repeat(98));
+    let text = original.replacen("name: alpha", &format!("name: alpha\nmetadata: {deep}"), 1);
+    std::fs::write(&file, text).unwrap();
+    let normal = run(None);
+    assert_eq!(normal.0, Some(0), "{}", normal.2);
+    assert!(normal.1.contains("\"prod\""), "{}", normal.1);
+    assert_eq!(run(Some(enough)), normal, "at {enough} KiB");
+}
