@@ -34,14 +34,14 @@ pub fn from_str<T: DeserializeOwned>(text: &str) -> Option<T> {
 /// its sequences in another, each collection's contiguous, instead of a list of its own for each
 /// collection: a cluster file of 20 hubs has some 60 collections, and making, growing and then
 /// freeing a list for each was a fifth of the time this reader took.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Doc<'a> {
-    root: Option<Node<'a>>,
+    root: Node<'a>,
     entries: Vec<(&'a str, Node<'a>)>,
     items: Vec<Node<'a>>,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub enum Node<'a> {
     /// A one-line scalar: its text (single quotes unescaped) and whether it was plain.
     Scalar(std::borrow::Cow<'a, str>, bool),
@@ -55,7 +55,7 @@ impl<'a> Doc<'a> {
     fn root(&self) -> de::At<'_> {
         de::At {
             doc: self,
-            node: self.root.as_ref().expect("a parsed document has a root"),
+            node: &self.root,
         }
     }
 }
@@ -71,11 +71,8 @@ pub fn parse(text: &str) -> Option<Doc<'_>> {
         text,
         pos: 0,
         cur: None,
-        doc: Doc {
-            root: None,
-            entries: Vec::with_capacity(lines),
-            items: Vec::with_capacity(lines),
-        },
+        entries: Vec::with_capacity(lines),
+        items: Vec::with_capacity(lines),
         open_entries: Vec::with_capacity(64),
         open_items: Vec::with_capacity(64),
     };
@@ -86,11 +83,11 @@ pub fn parse(text: &str) -> Option<Doc<'_>> {
     }
     let node = lines.node(0, 0)?;
     // everything read: a line left over is indented where nothing expects it
-    if lines.cur.is_some() {
-        return None;
-    }
-    lines.doc.root = Some(node);
-    Some(lines.doc)
+    lines.cur.is_none().then_some(Doc {
+        root: node,
+        entries: lines.entries,
+        items: lines.items,
+    })
 }
 
 /// Only characters libyaml takes as printable and not as a line break: no tab, carriage return,
@@ -130,10 +127,12 @@ struct Lines<'a> {
     pos: usize,
     /// The next line with content (not blank, not only a comment).
     cur: Option<Line<'a>>,
-    /// What is read so far: the collections that are complete.
-    doc: Doc<'a>,
-    /// The entries of the mappings being read, innermost last: a mapping's move to `doc` when
-    /// it ends (those of a mapping inside it have moved by then, so each is contiguous).
+    /// The entries of the mappings read so far ([`Doc::entries`]).
+    entries: Vec<(&'a str, Node<'a>)>,
+    /// The items of the sequences read so far ([`Doc::items`]).
+    items: Vec<Node<'a>>,
+    /// The entries of the mappings being read, innermost last: a mapping's move to `entries`
+    /// when it ends (those of a mapping inside it have moved by then, so each is contiguous).
     open_entries: Vec<(&'a str, Node<'a>)>,
     /// The same for the items of the sequences being read.
     open_items: Vec<Node<'a>>,
@@ -207,9 +206,9 @@ impl<'a> Lines<'a> {
                 self.open_items.push(Node::Scalar(text, plain));
             }
         }
-        let at = self.doc.items.len();
-        self.doc.items.extend(self.open_items.drain(start..));
-        Some(Node::Seq(at..self.doc.items.len()))
+        let at = self.items.len();
+        self.items.extend(self.open_items.drain(start..));
+        Some(Node::Seq(at..self.items.len()))
     }
 
     fn map(&mut self, indent: usize, depth: usize) -> Option<Node<'a>> {
@@ -241,9 +240,9 @@ impl<'a> Lines<'a> {
         if repeats(&self.open_entries[start..]) {
             return None;
         }
-        let at = self.doc.entries.len();
-        self.doc.entries.extend(self.open_entries.drain(start..));
-        Some(Node::Map(at..self.doc.entries.len()))
+        let at = self.entries.len();
+        self.entries.extend(self.open_entries.drain(start..));
+        Some(Node::Map(at..self.entries.len()))
     }
 }
 
