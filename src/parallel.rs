@@ -48,16 +48,13 @@ pub fn map<T: Sync, R: Send>(workers: usize, items: &[T], f: impl Fn(&T) -> R + 
         }
     };
     let workers = workers.clamp(1, items.len().max(1));
+    let caller = caller_can_work();
     std::thread::scope(|s| {
-        if caller_can_work() {
-            for _ in 1..workers {
-                s.spawn(work);
-            }
+        for _ in usize::from(caller)..workers {
+            s.spawn(work);
+        }
+        if caller {
             work();
-        } else {
-            for _ in 0..workers {
-                s.spawn(work);
-            }
         }
     });
     let mut r = results
