@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use super::context::{Ctx, connect, finish_release};
 use super::credentials::ClusterAccess;
+use super::gate::{self, Gate, Turn};
 use super::live_phase::{self, Checked};
 use super::outcome::{Outcome, Status};
 use super::pool::parallel;
@@ -21,6 +22,7 @@ pub(super) fn run_cluster(ctx: &Ctx<'_>, cluster: &ClusterPlan) -> Vec<(usize, O
         return super::flux::flux_cluster(ctx, cluster);
     }
     let mut out = Vec::with_capacity(cluster.steps.len());
+    let turn = ctx.turn(cluster);
     let access = match connect(ctx, cluster) {
         Ok(access) => access,
         Err((status, msg)) => {
@@ -71,7 +73,7 @@ pub(super) fn run_cluster(ctx: &Ctx<'_>, cluster: &ClusterPlan) -> Vec<(usize, O
         cluster.steps.iter().collect()
     };
     let start = out.len();
-    deploy_steps(ctx, &access, &kept, &mut out);
+    deploy_steps(ctx, &access, &kept, &mut out, turn);
     for (i, o) in &mut out[start..] {
         if let Some(c) = checked.remove(i) {
             if let Decision::Keep(note) = c.decision {
@@ -85,69 +87,223 @@ pub(super) fn run_cluster(ctx: &Ctx<'_>, cluster: &ClusterPlan) -> Vec<(usize, O
     out
 }
 
-/// Support and staging one at a time; prod (in parallel) only if all of them succeeded.
+/// Support and staging one at a time; prod (in parallel) only if all of them succeeded. Each
+/// release after the first gets ready while the one before it upgrades ([`super::gate`]).
 fn deploy_steps(
     ctx: &Ctx<'_>,
     access: &ClusterAccess,
     steps: &[&Step],
     out: &mut Vec<(usize, Outcome)>,
+    turn: Turn<'_>,
 ) {
-    let skip_rest = |out: &mut Vec<(usize, Outcome)>, from: usize, status: Status, msg: &str| {
-        for s in &steps[from..] {
-            out.push((s.index, Outcome::not_run(&s.job, status, msg)));
-        }
-    };
     let first_prod = steps
         .iter()
         .position(|s| s.job.kind == Kind::Prod)
         .unwrap_or(steps.len());
-    for (n, step) in steps[..first_prod].iter().enumerate() {
-        let o = run_release(ctx, access, step);
-        let status = o.status;
-        out.push((step.index, o));
-        if !status.blocks() {
-            continue;
-        }
-        if status == Status::Interrupted {
-            skip_rest(out, n + 1, Status::Interrupted, "not started (interrupted)");
-        } else {
-            let what = if step.job.kind == Kind::Support {
-                "support"
-            } else {
-                "staging"
-            };
-            skip_rest(
-                out,
-                n + 1,
-                Status::Skipped,
-                &format!("skipped ({what} failed)"),
-            );
-        }
+    let (before, prods) = steps.split_at(first_prod);
+    if before.is_empty() {
+        drop(turn);
+        out.extend(run_prods(ctx, access, prods, None));
         return;
     }
-    let results = parallel(ctx.workers(), &steps[first_prod..], |step| {
+    let gates: Vec<Gate<'_>> = before.iter().map(|_| ctx.gates.gate()).collect();
+    let turn = &turn;
+    // each release before prod answers the gate after it (its keeper shuts it if it cannot)
+    let mut keepers = gates.iter().map(gate::Keeper);
+    let step_after = |n: usize, keeper| {
+        let step = before[n];
+        let behind = n.checked_sub(1).map(|k| &gates[k]);
+        vec![(
+            step.index,
+            pre_prod(ctx, access, step, behind, keeper, turn),
+        )]
+    };
+    if ctx.workers() <= 1 {
+        // one at a time, in order (a dry run's commands in a stable order)
+        for (n, keeper) in keepers.enumerate() {
+            out.extend(step_after(n, keeper));
+        }
+        turn.settled();
+        out.extend(run_prods(ctx, access, prods, gates.last()));
+        return;
+    }
+    std::thread::scope(|s| {
+        let first = keepers.next();
+        let mut handles: Vec<_> = keepers
+            .enumerate()
+            .map(|(n, keeper)| s.spawn(move || step_after(n + 1, keeper)))
+            .collect();
+        if !prods.is_empty() {
+            let last = gates.last();
+            handles.push(s.spawn(move || run_prods(ctx, access, prods, last)));
+        }
+        if let Some(keeper) = first {
+            out.extend(step_after(0, keeper));
+        }
+        for h in handles {
+            out.extend(h.join().unwrap_or_default());
+        }
+    });
+}
+
+/// One release before prod, behind the gate of the one before it (if any); it answers the gate
+/// `opens` keeps: open once it has passed, else shut with what the releases after it then say.
+fn pre_prod(
+    ctx: &Ctx<'_>,
+    access: &ClusterAccess,
+    step: &Step,
+    behind: Option<&Gate<'_>>,
+    opens: gate::Keeper<'_, '_>,
+    turn: &Turn<'_>,
+) -> Outcome {
+    let ahead = Some((turn, opens.0));
+    let o = match behind {
+        Some(g) if g.wait_to_get_ready() && ctx.in_flight.try_acquire() => {
+            let o = run_release_now(ctx, access, step, Place { behind, ahead });
+            ctx.in_flight.release();
+            o
+        }
+        _ => match behind.map(Gate::wait) {
+            Some(Err(f)) => Outcome::not_run(&step.job, f.status(), &f.message()),
+            _ => {
+                turn.preparing();
+                run_release(
+                    ctx,
+                    access,
+                    step,
+                    Place {
+                        behind: None,
+                        ahead,
+                    },
+                )
+            }
+        },
+    };
+    // not run, or not passed, because of the gate before it: the releases after it say the same
+    let answer = match behind.map(Gate::wait) {
+        Some(Err(f)) => Some((f.status(), f.message())),
+        _ => not_passed(step, o.status),
+    };
+    match answer {
+        Some((status, why)) => {
+            turn.settled();
+            opens.0.shut(status, &why);
+        }
+        None => opens.0.open(),
+    }
+    o
+}
+
+/// When a release before prod did not pass: the status and message of the releases after it.
+fn not_passed(step: &Step, status: Status) -> Option<(Status, String)> {
+    if !status.blocks() {
+        return None;
+    }
+    Some(if status == Status::Interrupted {
+        (Status::Interrupted, "not started (interrupted)".into())
+    } else {
+        let what = if step.job.kind == Kind::Support {
+            "support"
+        } else {
+            "staging"
+        };
+        (Status::Skipped, format!("skipped ({what} failed)"))
+    })
+}
+
+/// The prod releases, in parallel; behind `gate`, the first of them get ready while it is
+/// pending (see [`Gate::wait_to_get_ready`]) when a slot is free, and the others wait for it to
+/// open.
+fn run_prods(
+    ctx: &Ctx<'_>,
+    access: &ClusterAccess,
+    prods: &[&Step],
+    gate: Option<&Gate<'_>>,
+) -> Vec<(usize, Outcome)> {
+    parallel(ctx.workers(), prods, |step| {
+        if let Some(gate) = gate {
+            if gate.wait_to_get_ready() && ctx.in_flight.try_acquire() {
+                let place = Place {
+                    behind: Some(gate),
+                    ahead: None,
+                };
+                let o = run_release_now(ctx, access, step, place);
+                ctx.in_flight.release();
+                return (step.index, o);
+            }
+            if let Err(f) = gate.wait() {
+                return (
+                    step.index,
+                    Outcome::not_run(&step.job, f.status(), &f.message()),
+                );
+            }
+        }
         let o = if signals::interrupted() {
             Outcome::not_run(&step.job, Status::Interrupted, "not started (interrupted)")
         } else {
-            run_release(ctx, access, step)
+            run_release(ctx, access, step, Place::default())
         };
         (step.index, o)
-    });
-    out.extend(results);
+    })
 }
 
-fn run_release(ctx: &Ctx<'_>, access: &ClusterAccess, step: &Step) -> Outcome {
+fn run_release(ctx: &Ctx<'_>, access: &ClusterAccess, step: &Step, place: Place<'_>) -> Outcome {
     ctx.in_flight.acquire();
-    let o = run_release_now(ctx, access, step);
+    let o = run_release_now(ctx, access, step, place);
     ctx.in_flight.release();
     o
 }
 
-fn run_release_now(ctx: &Ctx<'_>, access: &ClusterAccess, step: &Step) -> Outcome {
+/// A release among its cluster's gates.
+#[derive(Clone, Copy, Default)]
+struct Place<'g> {
+    /// It got ready early, and waits at this gate before it changes anything.
+    behind: Option<&'g Gate<'g>>,
+    /// A release before prod: its cluster's turn, and the gate it opens (its upgrade's start
+    /// lets the releases behind it get ready; its passing opens it, when no health check
+    /// follows: else the caller does, after that).
+    ahead: Option<(&'g Turn<'g>, &'g Gate<'g>)>,
+}
+
+/// Run one release (its slot taken).
+fn run_release_now(
+    ctx: &Ctx<'_>,
+    access: &ClusterAccess,
+    step: &Step,
+    place: Place<'_>,
+) -> Outcome {
+    let gate = place.behind;
+    let upgrading = place.ahead.map(|(turn, gate)| {
+        move || {
+            gate.upgrading();
+            turn.settled();
+        }
+    });
+    let passed = place
+        .ahead
+        .filter(|_| step.spec.health.is_none())
+        .map(|(_, g)| move || g.open());
     let label = step.job.label();
     let started = ctx.now();
     let t0 = Instant::now();
-    ctx.log.info(&format!("start   {label}"));
+    let waited = std::cell::Cell::new(0.0);
+    let wait = |gate: &Gate| {
+        let t = Instant::now();
+        let r = gate.wait();
+        waited.set(t.elapsed().as_secs_f64());
+        if r.is_ok() {
+            ctx.log.info(&format!("start   {label}"));
+        }
+        r
+    };
+    let wait = gate.map(|g| move || wait(g));
+    if gate.is_some() {
+        ctx.log.info(&format!(
+            "ready   {label}: takes its lease and reads its records while the release before it upgrades"
+        ));
+    } else {
+        ctx.log.info(&format!("start   {label}"));
+    }
     let (rlog, buf) = ctx.log.release_child(&label);
     let guarded = ctx.runner(&rlog, &label);
     let in_cluster = InCluster {
@@ -161,6 +317,11 @@ fn run_release_now(ctx: &Ctx<'_>, access: &ClusterAccess, step: &Step) -> Outcom
         &ctx.deps,
         &ctx.opts.lease,
         &step.spec,
+        release::Order {
+            behind: wait.as_ref().map(|w| w as release::Gate<'_>),
+            upgrading: upgrading.as_ref().map(|g| g as &dyn Fn()),
+            passed: passed.as_ref().map(|g| g as &dyn Fn()),
+        },
     );
     // a hub that does not answer fails as its upgrade would (its lease already given back)
     let mut health = None;
@@ -179,7 +340,7 @@ fn run_release_now(ctx: &Ctx<'_>, access: &ClusterAccess, step: &Step) -> Outcom
     let (status, message) = match result {
         Ok(()) if dry => (Status::DryRun, String::new()),
         Ok(()) => (Status::Succeeded, String::new()),
-        Err(f) => (f.status(), f.to_string()),
+        Err(f) => (f.status(), f.message()),
     };
     finish_release(ctx.log, &label, status, duration, &message, &buf.text());
     Outcome {
@@ -188,7 +349,8 @@ fn run_release_now(ctx: &Ctx<'_>, access: &ClusterAccess, step: &Step) -> Outcom
         message,
         started: Some(started),
         duration,
-        queued,
+        // (waiting at the gate is waiting too, as for a slot: not its own time)
+        queued: queued + waited.get(),
         commands,
         live: None,
         health,

@@ -12,6 +12,7 @@ use super::outcome::{Failure, Status};
 use super::pool::{Guarded, Permits, RunnerFactory};
 use super::prepare::DependencyCache;
 use crate::log::{Ci, Log, Verbosity};
+use crate::plan::jobs::Kind;
 use crate::plan::run_plan::ClusterPlan;
 use crate::signals;
 
@@ -39,6 +40,8 @@ pub struct Ctx<'a> {
     /// overlap running upgrades without a stampede of all of them at once (which on a small
     /// machine steals CPU from the upgrades).
     pub in_flight: Permits,
+    /// The clusters' gates: prod releases get ready while the release before them upgrades.
+    pub gates: super::gate::Board,
     pub deps: DependencyCache,
     pub renders: RenderCache,
     /// What runs now, for the heartbeat.
@@ -62,6 +65,7 @@ impl<'a> Ctx<'a> {
             opts,
             permits: Permits::new(opts.jobs),
             in_flight: Permits::new(opts.jobs.saturating_mul(2)),
+            gates: Default::default(),
             deps: DependencyCache::default(),
             renders: RenderCache::default(),
             activity: Default::default(),
@@ -82,6 +86,17 @@ impl<'a> Ctx<'a> {
         Guarded::new(Box::new(tracked), &self.permits)
     }
 
+    /// Count the clusters of `plan` that will reach a gate (see [`super::gate`]).
+    pub fn expect_gates(&self, plan: &crate::plan::run_plan::RunPlan) {
+        self.gates
+            .expect(plan.clusters.iter().filter(|c| has_gate(c)).count());
+    }
+
+    /// `cluster`'s turn at the gates.
+    pub fn turn(&self, cluster: &ClusterPlan) -> super::gate::Turn<'_> {
+        super::gate::Turn::new(&self.gates, has_gate(cluster))
+    }
+
     /// How many releases of one cluster run at once.
     pub fn workers(&self) -> usize {
         if self.opts.sequential {
@@ -90,6 +105,12 @@ impl<'a> Ctx<'a> {
             self.opts.jobs
         }
     }
+}
+
+/// Whether a cluster has releases to run before its prod releases (and is not Flux's).
+fn has_gate(c: &ClusterPlan) -> bool {
+    !matches!(c.access, crate::plan::run_plan::Access::Flux(_))
+        && c.steps.iter().any(|s| s.job.kind != Kind::Prod)
 }
 
 /// The cluster's credentials, or the status and message for its jobs (interrupted, or the

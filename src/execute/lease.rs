@@ -201,6 +201,32 @@ pub fn acquire<'r>(
     namespace: &str,
     release: &str,
 ) -> Result<Lease<'r>, CmdError> {
+    take(scope, runner, settings, namespace, release, true)?.ok_or_else(|| CmdError::Spawn {
+        cmd: format!("taking lease {namespace}/{}", lease_name(release)),
+        reason: "internal error: its namespace was not made".into(),
+    })
+}
+
+/// [`acquire`], except that a missing namespace is not made: `None` then, and nothing changed
+/// (a prod release taking its lease before its staging release has passed).
+pub fn acquire_if_namespace<'r>(
+    scope: &'r std::thread::Scope<'r, '_>,
+    runner: &'r dyn Runner,
+    settings: &LeaseSettings,
+    namespace: &str,
+    release: &str,
+) -> Result<Option<Lease<'r>>, CmdError> {
+    take(scope, runner, settings, namespace, release, false)
+}
+
+fn take<'r>(
+    scope: &'r std::thread::Scope<'r, '_>,
+    runner: &'r dyn Runner,
+    settings: &LeaseSettings,
+    namespace: &str,
+    release: &str,
+    make_namespace: bool,
+) -> Result<Option<Lease<'r>>, CmdError> {
     let name = lease_name(release);
     let mut namespace_made = false;
     let secs = settings.duration.as_secs().max(1);
@@ -229,6 +255,9 @@ pub fn acquire<'r>(
             Reply::Ran(o) if o.success() => break resource_version(&o),
             // A first install: the lease lives in the release's namespace, so make it first.
             Reply::Ran(o) if says(&o, "NotFound") && !namespace_made => {
+                if !make_namespace {
+                    return Ok(None);
+                }
                 namespace_made = true;
                 let ns_cmd = kubectl::create_namespace(namespace);
                 if let Reply::Ran(o) = runner.run(&ns_cmd)?
@@ -318,7 +347,7 @@ pub fn acquire<'r>(
             )
         })
     });
-    Ok(Lease {
+    Ok(Some(Lease {
         runner,
         namespace: namespace.to_string(),
         name,
@@ -326,7 +355,7 @@ pub fn acquire<'r>(
         lost,
         renewer,
         took_over_from,
-    })
+    }))
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -210,8 +210,16 @@ pub fn run(
                     check_image(runner, &plan.chart, image, probe, in_registry)?;
                 }
                 let deps = DependencyCache::default();
-                release::deploy(kube, log, root, &deps, lease, &d.release)
-                    .map_err(|e| StepFailed::new(&format!("deploy ({})", e.step), e.cause))
+                release::deploy(
+                    kube,
+                    log,
+                    root,
+                    &deps,
+                    lease,
+                    &d.release,
+                    Default::default(),
+                )
+                .map_err(|e| StepFailed::new(&format!("deploy ({})", e.step), e.cause))
             },
         )?;
     }

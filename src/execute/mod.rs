@@ -8,6 +8,7 @@ pub mod diff;
 mod diff_side;
 pub mod doctor;
 mod flux;
+mod gate;
 pub mod gitops;
 pub mod health;
 pub mod lease;

@@ -102,6 +102,10 @@ pub enum Cause {
     /// A hub did not pass its health check after its upgrade.
     #[error("{0}")]
     Unhealthy(String),
+    /// It did not go on: the release it waited for before prod did not pass (see
+    /// [`super::gate`]). `status` and `why` are what a release not started for that reason has.
+    #[error("{why}")]
+    NotStarted { status: Status, why: String },
 }
 
 impl Cause {
@@ -109,7 +113,12 @@ impl Cause {
     pub fn is_interrupted(&self) -> bool {
         matches!(
             self,
-            Cause::Interrupted | Cause::Command(CmdError::Interrupted { .. })
+            Cause::Interrupted
+                | Cause::Command(CmdError::Interrupted { .. })
+                | Cause::NotStarted {
+                    status: Status::Interrupted,
+                    ..
+                }
         )
     }
 }
@@ -134,10 +143,19 @@ impl Failure {
 
     /// Interrupted or failed, by the cause's type.
     pub fn status(&self) -> Status {
-        if self.cause.is_interrupted() {
-            Status::Interrupted
-        } else {
-            Status::Failed
+        match &self.cause {
+            Cause::NotStarted { status, .. } => *status,
+            c if c.is_interrupted() => Status::Interrupted,
+            _ => Status::Failed,
+        }
+    }
+
+    /// What a report says: the step and its cause, or for a release that did not go on, only
+    /// why (as for one that never started).
+    pub fn message(&self) -> String {
+        match &self.cause {
+            Cause::NotStarted { why, .. } => why.clone(),
+            _ => self.to_string(),
         }
     }
 

@@ -40,6 +40,19 @@ impl Permits {
         }
         *free -= 1;
     }
+    /// Take one if one is free now; never waits.
+    pub fn try_acquire(&self) -> bool {
+        let mut free = self
+            .free
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if *free > 0 {
+            *free -= 1;
+            true
+        } else {
+            false
+        }
+    }
     pub fn release(&self) {
         *self
             .free
@@ -91,6 +104,10 @@ impl<'a> Guarded<'a> {
 
 impl Runner for Guarded<'_> {
     fn run(&self, cmd: &Cmd) -> Result<Reply, CmdError> {
+        self.run_started(cmd, &|| {})
+    }
+
+    fn run_started(&self, cmd: &Cmd, started: &dyn Fn()) -> Result<Reply, CmdError> {
         self.commands
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -104,7 +121,7 @@ impl Runner for Guarded<'_> {
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner) += t0.elapsed();
         }
-        let r = self.inner.run(cmd);
+        let r = self.inner.run_started(cmd, started);
         if helm {
             self.permits.release();
         }

@@ -107,9 +107,13 @@ impl Drop for Tracked<'_> {
 
 impl Runner for Tracked<'_> {
     fn run(&self, cmd: &Cmd) -> Result<Reply, CmdError> {
+        self.run_started(cmd, &|| {})
+    }
+
+    fn run_started(&self, cmd: &Cmd, started: &dyn Fn()) -> Result<Reply, CmdError> {
         // the command as logged: secrets redacted
         self.activity.command(&self.label, Some(cmd.to_string()));
-        let r = self.inner.run(cmd);
+        let r = self.inner.run_started(cmd, started);
         self.activity.command(&self.label, None);
         r
     }

@@ -149,26 +149,43 @@ fn human(d: Duration) -> String {
     humantime::format_duration(Duration::from_secs(d.as_secs())).to_string()
 }
 
-/// Before the upgrade: find a pending revision and recover it when [`decide`] allows. Returns
-/// the revision the upgrade will make, for its marker.
-pub fn prepare(
-    runner: &dyn Runner,
-    log: &Log,
-    spec: &ReleaseSpec,
-    lease: LeaseOrigin,
-) -> Result<NextRevision, Refusal> {
-    let newest = match records::newest(
+/// A revision's status says it is in the middle of an install, upgrade or rollback.
+fn pending(status: &str) -> bool {
+    status.starts_with("pending-")
+}
+
+/// The release's newest revision, as its records say (the lease held).
+pub(super) fn look(runner: &dyn Runner, spec: &ReleaseSpec) -> Result<Found, Failure> {
+    records::newest(
         runner,
         &spec.namespace,
         &spec.release,
         std::env::var("HELM_DRIVER").ok().as_deref(),
-    )? {
+    )
+}
+
+/// Before the upgrade: find a pending revision and recover it when [`decide`] allows. Returns
+/// the revision the upgrade will make, for its marker. `seen`: what [`look`] found earlier,
+/// the lease held since (a prod release that got ready early); a pending revision found then is
+/// looked at again, as anything may have happened to it since.
+pub(super) fn prepare(
+    runner: &dyn Runner,
+    log: &Log,
+    spec: &ReleaseSpec,
+    lease: LeaseOrigin,
+    seen: Option<Found>,
+) -> Result<NextRevision, Refusal> {
+    let found = match seen.filter(|f| !matches!(f, Found::Newest(n) if pending(&n.status))) {
+        Some(found) => found,
+        None => look(runner, spec)?,
+    };
+    let newest = match found {
         Found::Newest(n) => n,
         Found::NotInstalled => return Ok(NextRevision::Is(1)), // it installs revision 1
         Found::NotAsked => return Ok(NextRevision::NotAsked),
     };
     let (status, current) = (newest.status, newest.revision);
-    if !status.starts_with("pending-") {
+    if !pending(&status) {
         return Ok(current.map_or(NextRevision::Unknown, |c| NextRevision::Is(c + 1)));
     }
     let revision = current.unwrap_or_default();

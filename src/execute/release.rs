@@ -10,6 +10,7 @@ use super::credentials::ClusterAccess;
 use super::lease::{self, LeaseSettings};
 use super::outcome::Failure;
 use super::prepare;
+use super::records::Found;
 use super::recovery::{self, LeaseOrigin, Refusal};
 use crate::cmd::Cmd;
 use crate::log::Log;
@@ -27,9 +28,30 @@ impl Runner for InCluster<'_> {
     fn run(&self, cmd: &Cmd) -> Result<Reply, CmdError> {
         self.inner.run(&self.access.apply(cmd.clone()))
     }
+    fn run_started(&self, cmd: &Cmd, started: &dyn Fn()) -> Result<Reply, CmdError> {
+        self.inner
+            .run_started(&self.access.apply(cmd.clone()), started)
+    }
 }
 
-/// Upgrade one release. `runner` already applies the cluster's environment.
+/// Waits, for a release that gets ready before the releases it follows have passed, until they
+/// have (see [`super::gate`]); `Err` when they did not, and it is not to go on.
+pub type Gate<'a> = &'a dyn Fn() -> Result<(), Failure>;
+
+/// Where a release stands among its cluster's releases (see [`super::gate`]).
+#[derive(Clone, Copy, Default)]
+pub struct Order<'a> {
+    /// It gets ready early, and waits here before it changes anything.
+    pub behind: Option<Gate<'a>>,
+    /// Told when its `helm upgrade` has started (the releases behind it get ready then).
+    pub upgrading: Option<&'a dyn Fn()>,
+    /// Told when it has passed: upgraded and rolled out (before its lease is given back).
+    pub passed: Option<&'a dyn Fn()>,
+}
+
+/// Upgrade one release. `runner` already applies the cluster's environment. With a `gate`, only
+/// what changes nothing on its cluster runs before the gate opens: its chart's dependency update
+/// and its lease (not the namespace a first install makes); its records are read after.
 pub fn deploy(
     runner: &dyn Runner,
     log: &Log,
@@ -37,17 +59,41 @@ pub fn deploy(
     deps: &prepare::DependencyCache,
     lease_settings: &LeaseSettings,
     spec: &ReleaseSpec,
+    order: Order<'_>,
 ) -> Result<(), Failure> {
-    let placed = prepare::place_chart(runner, root, deps, spec)?;
+    let gate = order.behind;
+    let placed = prepare::place_chart(runner, root, deps, spec).or_else(|f| after_gate(gate, f))?;
     std::thread::scope(|scope| {
-        let held = lease::acquire(
-            scope,
-            runner,
-            lease_settings,
-            &spec.namespace,
-            &spec.release,
-        )
-        .map_err(Failure::at("taking the release lease"))?;
+        let (ns, release) = (spec.namespace.as_str(), spec.release.as_str());
+        let failed = Failure::at("taking the release lease");
+        let take = || lease::acquire(scope, runner, lease_settings, ns, release).map_err(&failed);
+        // a release behind a gate also reads its records before the gate (read again after it
+        // when a revision was pending then)
+        let (held, seen) = match gate {
+            None => (take()?, None),
+            Some(wait) => {
+                match lease::acquire_if_namespace(scope, runner, lease_settings, ns, release)
+                    .map_err(&failed)
+                    .or_else(|f| after_gate(gate, f))?
+                {
+                    Some(held) => {
+                        let seen = recovery::look(runner, spec).ok();
+                        if let Err(f) = wait() {
+                            if let Some(lost) = held.release() {
+                                log.warn(&lost);
+                            }
+                            return Err(f);
+                        }
+                        (held, seen)
+                    }
+                    // a first install: its namespace is made once the gate has opened
+                    None => {
+                        wait()?;
+                        (take()?, None)
+                    }
+                }
+            }
+        };
         let origin = match &held.took_over_from {
             Some(from) => {
                 log.warn(&format!(
@@ -58,7 +104,8 @@ pub fn deploy(
             }
             None => LeaseOrigin::Free,
         };
-        match upgrade_holding_lease(runner, log, &placed, spec, origin) {
+        let result = upgrade_holding_lease(runner, log, &placed, spec, (origin, seen), order);
+        match result {
             Err(Refusal {
                 error,
                 leave_lease: true,
@@ -67,6 +114,11 @@ pub fn deploy(
                 Err(error)
             }
             result => {
+                if result.is_ok()
+                    && let Some(passed) = order.passed
+                {
+                    passed();
+                }
                 if let Some(lost) = held.release() {
                     log.warn(&lost);
                 }
@@ -76,14 +128,24 @@ pub fn deploy(
     })
 }
 
+/// A failure before the gate is the release's own only once the gate has opened: else it would
+/// not have run at all, and ends as the gate says.
+fn after_gate<T>(gate: Option<Gate<'_>>, f: Failure) -> Result<T, Failure> {
+    if let Some(wait) = gate {
+        wait()?;
+    }
+    Err(f)
+}
+
 fn upgrade_holding_lease(
     runner: &dyn Runner,
     log: &Log,
     placed: &prepare::Placed,
     spec: &ReleaseSpec,
-    origin: LeaseOrigin,
+    (origin, seen): (LeaseOrigin, Option<Found>),
+    order: Order<'_>,
 ) -> Result<(), Refusal> {
-    let next = recovery::prepare(runner, log, spec, origin)?;
+    let next = recovery::prepare(runner, log, spec, origin, seen)?;
     for extra in &spec.before {
         before(runner, extra)?;
     }
@@ -92,7 +154,7 @@ fn upgrade_holding_lease(
     let mut args = spec.upgrade_args(placed.path(&spec.chart), values);
     args.labels = recovery::marker(next, &spec.timeout);
     runner
-        .run(&helm::upgrade(&args))
+        .run_started(&helm::upgrade(&args), order.upgrading.unwrap_or(&|| {}))
         .map_err(|e| explain_timeout(e, spec))
         .map_err(Failure::at("helm upgrade"))?;
     drop(files); // the decrypted and rendered values are not needed past the upgrade

@@ -37,6 +37,7 @@ pub fn run_recorded(
     opts: &RunOptions,
 ) -> (Vec<Outcome>, BTreeMap<String, Vec<String>>) {
     let ctx = Ctx::new(root, factory, log, opts);
+    ctx.expect_gates(plan);
     let results = with_heartbeat(log, &ctx.activity, opts.heartbeat, "upgrading", || {
         per_cluster(&ctx, plan, super::cluster::run_cluster)
     });

@@ -109,16 +109,29 @@ fn tail_suffix(tail: &str) -> String {
 
 pub trait Runner: Send + Sync {
     fn run(&self, cmd: &Cmd) -> Result<Reply, CmdError>;
+
+    /// [`Runner::run`], calling `started` once the command's process has started (a runner that
+    /// starts none calls it first). A runner that wraps another passes it on.
+    fn run_started(&self, cmd: &Cmd, started: &dyn Fn()) -> Result<Reply, CmdError> {
+        started();
+        self.run(cmd)
+    }
 }
 
 impl<R: Runner + ?Sized> Runner for Arc<R> {
     fn run(&self, cmd: &Cmd) -> Result<Reply, CmdError> {
         (**self).run(cmd)
     }
+    fn run_started(&self, cmd: &Cmd, started: &dyn Fn()) -> Result<Reply, CmdError> {
+        (**self).run_started(cmd, started)
+    }
 }
 
 impl<R: Runner + ?Sized> Runner for &R {
     fn run(&self, cmd: &Cmd) -> Result<Reply, CmdError> {
         (**self).run(cmd)
+    }
+    fn run_started(&self, cmd: &Cmd, started: &dyn Fn()) -> Result<Reply, CmdError> {
+        (**self).run_started(cmd, started)
     }
 }

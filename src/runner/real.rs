@@ -152,6 +152,10 @@ fn stream(pipe: os_pipe::PipeReader, log: Log, secrets: Vec<String>) -> String {
 
 impl Runner for RealRunner {
     fn run(&self, cmd: &Cmd) -> Result<Reply, CmdError> {
+        self.run_started(cmd, &|| {})
+    }
+
+    fn run_started(&self, cmd: &Cmd, started: &dyn Fn()) -> Result<Reply, CmdError> {
         let line = cmd.line();
         // from now on a first signal stops cleanly (before, it ends the process at once)
         signals::mark_started();
@@ -216,6 +220,7 @@ impl Runner for RealRunner {
         };
         // killed at once if a second signal ends the process before this returns
         let children = signals::kill_on_fast_exit(handle.pids());
+        started();
 
         let mut watch = Watch::new(cmd);
         let (status, pipes) = match readers {
