@@ -3,7 +3,6 @@
 //! pipe is read to its end (a reader that stops early makes the child die of SIGPIPE).
 
 use std::collections::VecDeque;
-use std::io::BufRead;
 
 pub use crate::log::partial_secret_suffix;
 
@@ -20,40 +19,55 @@ pub const KEPT_LINES: usize = 200;
 pub const TAIL_LINES: usize = 20;
 pub const TAIL_LINE_MAX: usize = 2048;
 
-/// Read one line into `buf` (without its `\n`), keeping at most `cap` bytes of it. `None` at the
-/// end of input; otherwise how many bytes of the line were dropped.
-pub fn read_line_capped(
-    r: &mut impl BufRead,
-    buf: &mut Vec<u8>,
+/// Splits what a pipe gives, a chunk at a time, into lines (without their `\n`), keeping at most
+/// `cap` bytes of each: `emit` gets each line and how many bytes of it were dropped, and at
+/// [`Lines::finish`] a last line that has no `\n`.
+pub struct Lines<F: FnMut(&[u8], usize)> {
+    line: Vec<u8>,
+    dropped: usize,
+    /// Bytes of a line not yet ended were given.
+    open: bool,
     cap: usize,
-) -> std::io::Result<Option<usize>> {
-    buf.clear();
-    let mut dropped = 0;
-    let mut any = false;
-    loop {
-        let chunk = match r.fill_buf() {
-            Ok(c) => c,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        if chunk.is_empty() {
-            return Ok(any.then_some(dropped));
+    emit: F,
+}
+
+impl<F: FnMut(&[u8], usize)> Lines<F> {
+    pub fn new(cap: usize, emit: F) -> Self {
+        Lines {
+            line: Vec::new(),
+            dropped: 0,
+            open: false,
+            cap,
+            emit,
         }
-        any = true;
-        let newline = chunk.iter().position(|&b| b == b'\n');
-        let part = &chunk[..newline.unwrap_or(chunk.len())];
-        let take = part.len().min(cap.saturating_sub(buf.len()));
-        buf.extend_from_slice(&part[..take]);
-        dropped += part.len() - take;
-        let used = newline.map_or(chunk.len(), |i| i + 1);
-        r.consume(used);
-        if newline.is_some() {
-            return Ok(Some(dropped));
+    }
+
+    pub fn push(&mut self, mut chunk: &[u8]) {
+        while !chunk.is_empty() {
+            let newline = memchr::memchr(b'\n', chunk);
+            let part = &chunk[..newline.unwrap_or(chunk.len())];
+            let take = part.len().min(self.cap.saturating_sub(self.line.len()));
+            self.line.extend_from_slice(&part[..take]);
+            self.dropped += part.len() - take;
+            self.open = true;
+            let Some(i) = newline else { break };
+            (self.emit)(&self.line, self.dropped);
+            self.line.clear();
+            self.dropped = 0;
+            self.open = false;
+            chunk = &chunk[i + 1..];
+        }
+    }
+
+    /// The end of the input: its last line, if it has no `\n`.
+    pub fn finish(mut self) {
+        if self.open {
+            (self.emit)(&self.line, self.dropped);
         }
     }
 }
 
-/// A line read by [`read_line_capped`] as text: decoded lossily, `\r\n` ends removed, and a cut
+/// A line from [`Lines`] as text: decoded lossily, `\r\n` ends removed, and a cut
 /// line ends with a note saying how much was dropped. `partial_secret` says how many bytes at the
 /// end of a text are the start of a secret: a cut line loses them too, so a secret cut in two
 /// never shows its first half.
@@ -218,39 +232,51 @@ mod tests {
         out.finish()
     }
 
-    fn lines(input: &[u8], cap: usize) -> Vec<(Vec<u8>, usize)> {
-        let mut r = std::io::BufReader::with_capacity(7, input);
-        let mut buf = Vec::new();
+    /// `input` given in chunks of `chunk` bytes.
+    fn lines(input: &[u8], cap: usize, chunk: usize) -> Vec<(Vec<u8>, usize)> {
         let mut out = Vec::new();
-        while let Some(dropped) = read_line_capped(&mut r, &mut buf, cap).unwrap() {
-            out.push((buf.clone(), dropped));
+        let mut l = Lines::new(cap, |line: &[u8], dropped| {
+            out.push((line.to_vec(), dropped))
+        });
+        for c in input.chunks(chunk) {
+            l.push(c);
         }
+        l.finish();
         out
     }
 
     #[test]
-    fn long_lines_are_cut_and_reading_goes_on() {
-        let got = lines(b"short\nabcdefghijklmnop\n\nlast", 10);
-        assert_eq!(
-            got,
-            vec![
-                (b"short".to_vec(), 0),
-                (b"abcdefghij".to_vec(), 6),
-                (b"".to_vec(), 0),
-                (b"last".to_vec(), 0)
-            ]
-        );
+    fn long_lines_are_cut_and_reading_goes_on_however_the_input_comes() {
+        let want = vec![
+            (b"short".to_vec(), 0),
+            (b"abcdefghij".to_vec(), 6),
+            (b"".to_vec(), 0),
+            (b"last".to_vec(), 0),
+        ];
+        for chunk in [1, 3, 7, 100] {
+            assert_eq!(lines(b"short\nabcdefghijklmnop\n\nlast", 10, chunk), want);
+        }
+        assert_eq!(lines(b"a\n", 10, 1), vec![(b"a".to_vec(), 0)]);
+        assert!(lines(b"", 10, 1).is_empty());
     }
 
     #[test]
     fn a_huge_line_costs_only_the_cap() {
-        // 50 MB without a newline, read through a small buffer
-        let big = std::io::repeat(b'x').take(50_000_000);
-        let mut r = std::io::BufReader::new(big);
-        let mut buf = Vec::new();
-        let dropped = read_line_capped(&mut r, &mut buf, LINE_MAX).unwrap();
-        assert_eq!(dropped, Some(50_000_000 - LINE_MAX));
-        assert!(buf.capacity() < 2 * LINE_MAX, "{}", buf.capacity());
+        // 50 MB without a newline, in 64 KiB chunks
+        let chunk = vec![b'x'; 64 * 1024];
+        let mut got = None;
+        let mut l = Lines::new(LINE_MAX, |line: &[u8], dropped| {
+            got = Some((line.len(), dropped))
+        });
+        let mut n = 0;
+        while n < 50_000_000 {
+            let k = chunk.len().min(50_000_000 - n);
+            l.push(&chunk[..k]);
+            n += k;
+        }
+        assert!(l.line.capacity() < 2 * LINE_MAX, "{}", l.line.capacity());
+        l.finish();
+        assert_eq!(got, Some((LINE_MAX, 50_000_000 - LINE_MAX)));
     }
 
     #[test]

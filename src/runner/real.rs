@@ -1,14 +1,12 @@
 //! [`RealRunner`]: starts processes, streams or captures their output in bounded memory,
 //! enforces timeouts and forwards Ctrl-C/SIGTERM/SIGHUP to children.
 
-use std::io::BufReader;
 use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
-use std::sync::mpsc::Receiver;
 use std::time::Duration;
 
 use super::output::{self, Captured};
-use super::wait::{self, PIPE_GRACE, Watch};
+use super::wait::{self, Watch};
 use super::{CmdError, Output, Reply, Runner};
 use crate::cmd::{Cmd, Effect};
 use crate::log::Log;
@@ -72,6 +70,15 @@ struct Pipes {
 }
 
 impl Pipes {
+    /// A change's last lines, or nothing (the terminal had it).
+    fn streamed(stdout: String) -> Pipes {
+        Pipes {
+            stdout,
+            stderr: String::new(),
+            overflow: false,
+        }
+    }
+
     fn captured(out: Captured, err: Captured) -> Pipes {
         let mut stderr = err.text();
         if err.dropped > 0 {
@@ -85,69 +92,44 @@ impl Pipes {
     }
 }
 
-/// Where a started command's output goes, read by threads until the pipes' ends.
+/// Where a started command's output goes, read in the calling thread to the pipes' ends (see
+/// [`wait`]).
 enum Readers {
-    Streamed(Receiver<String>),
-    /// A query's stdout and stderr, read by [`wait::captured`] in the calling thread.
+    /// A change's combined output, logged line by line as it comes.
+    Streamed(os_pipe::PipeReader),
+    /// A query's stdout and stderr, captured.
     Polled([os_pipe::PipeReader; 2]),
     /// An interactive command uses the terminal.
     Terminal,
 }
 
-impl Readers {
-    fn collect(self) -> Pipes {
-        match self {
-            Readers::Terminal => Pipes {
-                stdout: String::new(),
-                stderr: String::new(),
-                overflow: false,
-            },
-            Readers::Streamed(rx) => Pipes {
-                stdout: rx.recv_timeout(PIPE_GRACE).unwrap_or_default(),
-                stderr: String::new(),
-                overflow: false,
-            },
-            Readers::Polled(_) => unreachable!("read by wait::captured"),
-        }
-    }
+/// A change's output to the log line by line as it comes (a 10-minute build must show progress,
+/// and Travis kills silent jobs), its secrets masked, keeping the last lines for the error
+/// message.
+struct StreamLog<'a> {
+    log: &'a Log,
+    secrets: Vec<&'a str>,
+    kept: output::LastLines,
 }
 
-/// Read a pipe on a thread, sending what `read` made of it.
-fn reader<T: Send + 'static>(
-    pipe: os_pipe::PipeReader,
-    read: impl FnOnce(os_pipe::PipeReader) -> T + Send + 'static,
-) -> Receiver<T> {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(read(pipe));
-    });
-    rx
-}
-
-/// Stream combined output to the log line by line as it comes (a 10-minute build must show
-/// progress, and Travis kills silent jobs), keeping the last lines for the error message.
-fn stream(pipe: os_pipe::PipeReader, log: Log, secrets: Vec<String>) -> String {
-    let mut r = BufReader::new(pipe);
-    let mut buf = Vec::new();
-    let mut kept = output::LastLines::default();
-    // to the end of the pipe, whatever it holds: a reader that stops kills the child by SIGPIPE
-    while let Ok(Some(dropped)) = output::read_line_capped(&mut r, &mut buf, output::LINE_MAX) {
-        let mut line = output::line_text(&buf, dropped, |t| {
-            log.partial_secret_suffix(t)
+impl StreamLog<'_> {
+    fn line(&mut self, bytes: &[u8], dropped: usize) {
+        let mut line = output::line_text(bytes, dropped, |t| {
+            self.log
+                .partial_secret_suffix(t)
                 .max(output::partial_secret_suffix(
                     t,
-                    secrets.iter().map(String::as_str),
+                    self.secrets.iter().copied(),
                 ))
         });
-        for s in &secrets {
+        for s in &self.secrets {
             if !s.trim().is_empty() {
                 line = line.replace(s.trim(), "***");
             }
         }
-        log.output(&line);
-        kept.push(line);
+        self.log.output(&line);
+        self.kept.push(line);
     }
-    kept.text()
 }
 
 impl Runner for RealRunner {
@@ -191,9 +173,9 @@ impl Runner for RealRunner {
         };
 
         // Queries: capture stdout and stderr separately. Changes: stream combined output. Our
-        // own pipes either way, read by threads with bounded memory. `expr` (holding our copies
-        // of the write ends) is consumed by `start`, so the readers see EOF when the child and
-        // its descendants close theirs.
+        // own pipes either way, read with bounded memory. `expr` (holding our copies of the write
+        // ends) is consumed by `start`, so the reads see EOF when the child and its descendants
+        // close theirs.
         let (handle, readers) = if cmd.interactive {
             (expr.start().map_err(spawn_err)?, Readers::Terminal)
         } else if cmd.effect == Effect::Change {
@@ -204,10 +186,7 @@ impl Runner for RealRunner {
                 .stderr_file(write2)
                 .start()
                 .map_err(spawn_err)?;
-            let log = self.log.clone();
-            let secrets: Vec<String> = cmd.secrets().iter().map(|s| s.to_string()).collect();
-            let rx = reader(read, move |p| stream(p, log, secrets));
-            (handle, Readers::Streamed(rx))
+            (handle, Readers::Streamed(read))
         } else {
             let (out_r, out_w) = os_pipe::pipe().map_err(spawn_err)?;
             let (err_r, err_w) = os_pipe::pipe().map_err(spawn_err)?;
@@ -230,10 +209,24 @@ impl Runner for RealRunner {
                         .map_err(spawn_err)?;
                 (status, Pipes::captured(out, err))
             }
-            readers => {
+            Readers::Streamed(pipe) => {
+                let mut out = StreamLog {
+                    log: &self.log,
+                    secrets: cmd.secrets(),
+                    kept: output::LastLines::default(),
+                };
+                let mut lines =
+                    output::Lines::new(output::LINE_MAX, |b: &[u8], dropped| out.line(b, dropped));
+                let status = wait::streamed(&handle, pipe, &mut lines, &mut watch, children)
+                    .map_err(spawn_err)?;
+                lines.finish();
+                let stdout = out.kept.text();
+                (status, Pipes::streamed(stdout))
+            }
+            Readers::Terminal => {
                 let status = wait::in_thread(handle, &mut watch).map_err(spawn_err)?;
                 drop(children); // reaped: its pid may be reused
-                (status, readers.collect())
+                (status, Pipes::streamed(String::new()))
             }
         };
         let Pipes {

@@ -234,3 +234,45 @@ fn a_query_that_ended_well_is_not_timed_out_while_its_leftover_holds_the_pipe() 
     let out = ran(reply);
     assert_eq!((out.code, out.stdout.as_str()), (0, "hi\n"));
 }
+
+#[test]
+fn a_change_is_logged_line_by_line_while_it_runs() {
+    let (r, buf) = real();
+    let c = Cmd::new("sh").args(["-c", "echo first; sleep 1; printf second"]);
+    std::thread::scope(|s| {
+        let h = s.spawn(|| r.run(&c));
+        let t = Instant::now();
+        while !buf.text().contains("  first\n") {
+            assert!(t.elapsed() < Duration::from_millis(900), "{}", buf.text());
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(!h.is_finished(), "logged only at its end");
+        let Reply::Ran(out) = h.join().unwrap().unwrap() else {
+            panic!("not run")
+        };
+        assert_eq!(out.stdout, "first\nsecond\n", "its last lines");
+    });
+    assert!(buf.text().contains("  second\n"), "{}", buf.text());
+}
+
+#[test]
+fn a_change_whose_daemon_holds_its_pipe_ends_with_what_it_printed() {
+    let (r, buf) = real();
+    let tmp = tempfile::tempdir().unwrap();
+    let mark = tmp.path().join("still-alive");
+    let script = format!(
+        "echo started; (sleep 6; echo later; touch '{}') & exit 0",
+        mark.display()
+    );
+    let t = Instant::now();
+    let Reply::Ran(out) = r.run(&Cmd::new("sh").args(["-c", &script])).unwrap() else {
+        panic!("not run")
+    };
+    assert!(t.elapsed() < Duration::from_secs(6), "{:?}", t.elapsed());
+    assert_eq!((out.code, out.stdout.as_str()), (0, "started\n"));
+    assert!(buf.text().contains("  started\n"), "{}", buf.text());
+    while !mark.exists() {
+        assert!(t.elapsed() < Duration::from_secs(12), "the daemon died");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

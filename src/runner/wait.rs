@@ -1,7 +1,8 @@
 //! Waiting for a started command: [`Watch`] decides, tick by tick, when it is stopped (a signal,
-//! its timeout) and sends the signals; [`captured`] reads a query's two pipes and sees its end in
-//! the calling thread (no thread per pipe: `validate` runs thousands of `sops`, and each thread
-//! costs about as much as the process start); [`in_thread`] waits for any other command.
+//! its timeout) and sends the signals; [`captured`] reads a query's two pipes and [`streamed`] a
+//! change's combined output, each seeing the command's end in the calling thread (no thread per
+//! pipe: `validate` runs thousands of `sops`, a run a few commands per release, and each thread
+//! costs about as much as the process start); [`in_thread`] waits for an interactive command.
 
 use std::io::Read;
 use std::os::fd::AsRawFd;
@@ -9,7 +10,7 @@ use std::process::ExitStatus;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::output::{Capture, Captured, Keep, STDERR_MAX};
+use super::output::{Capture, Captured, Keep, Lines, STDERR_MAX};
 use crate::cmd::Cmd;
 use crate::signals;
 
@@ -110,8 +111,8 @@ fn terminate(handle: &duct::Handle, sig: libc::c_int) {
     }
 }
 
-/// Wait for a command whose output other threads read (or which has the terminal). A thread
-/// blocks in wait() so its end is seen at once; this one wakes up every [`TICK`] to watch it.
+/// Wait for a command that has the terminal. A thread blocks in wait() so its end is seen at
+/// once; this one wakes up every [`TICK`] to watch it.
 pub(super) fn in_thread(handle: duct::Handle, watch: &mut Watch) -> std::io::Result<ExitStatus> {
     let handle = Arc::new(handle);
     let (done_tx, done_rx) = std::sync::mpsc::channel();
@@ -132,12 +133,25 @@ pub(super) fn in_thread(handle: duct::Handle, watch: &mut Watch) -> std::io::Res
     }
 }
 
+/// Where what a pipe gives goes, a chunk at a time.
+pub(super) trait Sink {
+    fn push(&mut self, chunk: &[u8]);
+}
+
+impl Sink for Capture {
+    fn push(&mut self, chunk: &[u8]) {
+        Capture::push(self, chunk);
+    }
+}
+
+impl<F: FnMut(&[u8], usize)> Sink for Lines<F> {
+    fn push(&mut self, chunk: &[u8]) {
+        Lines::push(self, chunk);
+    }
+}
+
 /// Read a query's stdout (its first `max` bytes) and stderr (its end) to their ends and wait for
-/// it, in this thread: `poll` on both pipes wakes up for output, at their end (the command's
-/// exit, usually) and every [`TICK`] to watch the command.
-///
-/// `children` (the command's registration for a second signal's fast exit) is dropped as soon as
-/// the command is reaped: from then on its pid may be another process's, so nothing signals it.
+/// it, in this thread (see [`read_and_wait`]).
 pub(super) fn captured(
     handle: &duct::Handle,
     pipes: [os_pipe::PipeReader; 2],
@@ -145,9 +159,39 @@ pub(super) fn captured(
     watch: &mut Watch,
     children: signals::Registered,
 ) -> std::io::Result<(ExitStatus, Captured, Captured)> {
-    let result = read_and_wait(handle, pipes, max, watch, children);
-    // (poll or fcntl failed: the command is not left running unwatched; one already reaped is
-    // not signalled, its pid may be another process's)
+    let mut out = Capture::new(Keep::Head(max));
+    let mut err = Capture::new(Keep::Tail(STDERR_MAX));
+    let status = read_and_wait(handle, pipes, [&mut out, &mut err], watch, children)?;
+    Ok((status, out.finish(), err.finish()))
+}
+
+/// Read a change's combined output to its end, handing it to `lines` as it comes, and wait for
+/// it, in this thread (see [`read_and_wait`]).
+pub(super) fn streamed(
+    handle: &duct::Handle,
+    pipe: os_pipe::PipeReader,
+    lines: &mut dyn Sink,
+    watch: &mut Watch,
+    children: signals::Registered,
+) -> std::io::Result<ExitStatus> {
+    read_and_wait(handle, [pipe], [lines], watch, children)
+}
+
+/// Read `pipes` into `sinks` to their ends and wait for the command: `poll` on the pipes wakes
+/// up for output, at their end (the command's exit, usually) and every [`TICK`] to watch the
+/// command. Should it fail (poll or fcntl), the command is not left running unwatched.
+///
+/// `children` (the command's registration for a second signal's fast exit) is dropped as soon as
+/// the command is reaped: from then on its pid may be another process's, so nothing signals it.
+fn read_and_wait<const N: usize>(
+    handle: &duct::Handle,
+    pipes: [os_pipe::PipeReader; N],
+    sinks: [&mut dyn Sink; N],
+    watch: &mut Watch,
+    children: signals::Registered,
+) -> std::io::Result<ExitStatus> {
+    let result = read_until_exit(handle, pipes, sinks, watch, children);
+    // (one already reaped is not signalled, its pid may be another process's)
     if result.is_err() && !matches!(handle.try_wait(), Ok(Some(_))) {
         terminate(handle, libc::SIGKILL);
         let _ = handle.wait();
@@ -155,26 +199,22 @@ pub(super) fn captured(
     result
 }
 
-fn read_and_wait(
+fn read_until_exit<const N: usize>(
     handle: &duct::Handle,
-    pipes: [os_pipe::PipeReader; 2],
-    max: usize,
+    pipes: [os_pipe::PipeReader; N],
+    sinks: [&mut dyn Sink; N],
     watch: &mut Watch,
     children: signals::Registered,
-) -> std::io::Result<(ExitStatus, Captured, Captured)> {
+) -> std::io::Result<ExitStatus> {
     let mut children = Some(children);
-    let mut caps = [
-        Capture::new(Keep::Head(max)),
-        Capture::new(Keep::Tail(STDERR_MAX)),
-    ];
-    let mut open = [true, true];
+    let mut open = [true; N];
     for p in &pipes {
         blocking(p, false)?;
     }
     // (on the stack: a fresh 64 KiB buffer per command is a page fault per 4 KiB of it)
     let mut chunk = [0u8; 16 * 1024];
     let mut exited: Option<(ExitStatus, Instant)> = None;
-    // after both pipes' ends, the exit itself follows at once (or the command runs on without
+    // after the pipes' ends, the exit itself follows at once (or the command runs on without
     // its pipes): look for it at growing intervals, up to a tick
     let mut backoff = Duration::from_micros(100);
     loop {
@@ -200,7 +240,7 @@ fn read_and_wait(
             }
             for (i, p) in pipes.iter().enumerate() {
                 if open[i] {
-                    open[i] = drain(p, &mut chunk, &mut caps[i]);
+                    open[i] = drain(p, &mut chunk, &mut *sinks[i]);
                 }
             }
         } else if exited.is_none() {
@@ -225,8 +265,7 @@ fn read_and_wait(
                     }
                 });
             }
-            let [out, err] = caps;
-            return Ok((status, out.finish(), err.finish()));
+            return Ok(status);
         }
         if exited.is_none() {
             // (once it has ended, how it ended is settled: a timeout or a Ctrl-C while a process
@@ -238,7 +277,7 @@ fn read_and_wait(
 
 /// Read what a non-blocking pipe holds now (at most 64 chunks, so that a command that writes
 /// without pause is still watched every tick); whether it is still open.
-fn drain(mut p: &os_pipe::PipeReader, chunk: &mut [u8], into: &mut Capture) -> bool {
+fn drain(mut p: &os_pipe::PipeReader, chunk: &mut [u8], into: &mut dyn Sink) -> bool {
     for _ in 0..64 {
         match p.read(chunk) {
             Ok(0) => return false,
