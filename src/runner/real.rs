@@ -103,6 +103,22 @@ enum Readers {
     Terminal,
 }
 
+/// What a pipe always holds without blocking its writer (POSIX `PIPE_BUF`, a page on Linux: a
+/// pipe has at least that much room even when the user's pipe buffers are limited).
+const PIPE_ROOM: usize = 4096;
+
+/// `expr` reading `input` on its stdin: a small input (a Lease manifest) is written into a fresh
+/// pipe before the start, which needs no thread; a bigger one is written by duct's thread.
+fn with_stdin(expr: duct::Expression, input: &[u8]) -> std::io::Result<duct::Expression> {
+    if input.len() > PIPE_ROOM {
+        return Ok(expr.stdin_bytes(input.to_vec()));
+    }
+    let (read, mut write) = os_pipe::pipe()?;
+    std::io::Write::write_all(&mut write, input)?;
+    drop(write); // the command reads to its end
+    Ok(expr.stdin_file(read))
+}
+
 /// A change's output to the log line by line as it comes (a 10-minute build must show progress,
 /// and Travis kills silent jobs), its secrets masked, keeping the last lines for the error
 /// message.
@@ -163,7 +179,12 @@ impl Runner for RealRunner {
             expr = expr.env(k, v.value());
         }
         expr = match &cmd.stdin {
-            Some(input) => expr.stdin_bytes(input.value().as_bytes().to_vec()),
+            Some(input) => {
+                with_stdin(expr, input.value().as_bytes()).map_err(|e| CmdError::Spawn {
+                    cmd: line.clone(),
+                    reason: e.to_string(),
+                })?
+            }
             None if cmd.interactive => expr,
             None => expr.stdin_null(),
         };

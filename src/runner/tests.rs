@@ -276,3 +276,19 @@ fn a_change_whose_daemon_holds_its_pipe_ends_with_what_it_printed() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+#[test]
+fn stdin_reaches_the_command_whole_small_or_big() {
+    let (r, _) = real();
+    for n in [0usize, 1, 4096, 4097, 300_000] {
+        let input = "x".repeat(n);
+        let c = Cmd::new("wc")
+            .arg("-c")
+            .stdin_doc(&input, "x")
+            .local_query();
+        let Reply::Ran(out) = r.run(&c).unwrap() else {
+            panic!("not run")
+        };
+        assert_eq!(out.stdout.trim(), n.to_string());
+    }
+}
