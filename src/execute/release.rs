@@ -49,9 +49,10 @@ pub struct Order<'a> {
     pub passed: Option<&'a dyn Fn()>,
 }
 
-/// Upgrade one release. `runner` already applies the cluster's environment. With a `gate`, only
-/// what changes nothing on its cluster runs before the gate opens: its chart's dependency update
-/// and its lease (not the namespace a first install makes); its records are read after.
+/// Upgrade one release. `runner` already applies the cluster's environment. With a gate
+/// (`order.behind`), only what changes nothing on its cluster runs before it opens: its chart's
+/// dependency update, its lease (not the namespace a first install makes) and the read of its
+/// records.
 pub fn deploy(
     runner: &dyn Runner,
     log: &Log,
