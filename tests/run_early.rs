@@ -356,3 +356,50 @@ fn one_release_at_a_time_gets_nothing_ready_early() {
         );
     }
 }
+
+#[test]
+fn a_lease_lost_while_waiting_at_the_gate_is_taken_again_and_the_records_read_again() {
+    // physics's lease renewals fail (another run's replace won) while staging upgrades
+    let upgrades = world(&["staging", "dask-staging"], &[]);
+    let r = RecordingRunner::new(move |c: &Cmd| {
+        let line = c.line();
+        if line.starts_with("kubectl replace -o json -f -")
+            && line.contains("< Lease physics/deploy-physics")
+        {
+            return Ok(Reply::Ran(Output::failed(
+                1,
+                "Error from server (Conflict): the object has been modified",
+            )));
+        }
+        if line.starts_with(LEASE) {
+            // (a lease with a resourceVersion is renewed)
+            return Ok(Reply::Ran(Output::ok(
+                r#"{"metadata":{"resourceVersion":"1"}}"#,
+            )));
+        }
+        upgrades(c)
+    });
+    let mut o = common::run_options(4);
+    o.lease.duration = Duration::from_millis(150); // renewed every 50 ms
+    let (out, _) = common::run_example(&r, &jobs(), &o);
+    assert_eq!(
+        outcome(&out, "alpha/physics").status,
+        Status::Succeeded,
+        "{out:#?}"
+    );
+    let calls = r.calls();
+    let staging = call(&calls, "alpha", "staging", UPGRADE);
+    let creates: Vec<&Call> = calls
+        .iter()
+        .filter(|c| is(c, "alpha", "physics", LEASE))
+        .collect();
+    assert_eq!(creates.len(), 2, "{creates:#?}");
+    assert!(creates[0].start < staging.end && creates[1].start >= staging.end);
+    let reads = calls
+        .iter()
+        .filter(|c| is(c, "alpha", "physics", "kubectl -n physics get secret"))
+        .count();
+    assert_eq!(reads, 2, "its records are read again under the new lease");
+    let up = call(&calls, "alpha", "physics", UPGRADE);
+    assert!(up.start > creates[1].end);
+}

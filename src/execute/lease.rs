@@ -400,6 +400,14 @@ impl Lease<'_> {
         }
     }
 
+    /// Whether renewing it failed: it may have expired, and another run may hold it now.
+    pub fn is_lost(&self) -> bool {
+        self.lost
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .is_some()
+    }
+
     /// Stop renewing and leave the lease to expire, as a run that died would: the next run
     /// then knows (it has to take the lease over) that the release's last holder did not end
     /// cleanly. Used when a pending revision of a dead run may still be worked on by its helm.

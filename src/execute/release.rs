@@ -85,7 +85,18 @@ pub fn deploy(
                             }
                             return Err(f);
                         }
-                        (held, seen)
+                        if held.is_lost() {
+                            // (renewing it failed while it waited: it is not ours to delete,
+                            // and what was read under it may be stale)
+                            log.warn(&format!(
+                                "{release}: its lease could not be renewed while it waited for \
+                                 the release before it; taking it again"
+                            ));
+                            held.abandon();
+                            (take()?, None)
+                        } else {
+                            (held, seen)
+                        }
                     }
                     // a first install: its namespace is made once the gate has opened
                     None => {
