@@ -6,9 +6,10 @@
 //! its records, then waits at the gate, which opens when the release before it has passed and
 //! shuts when it has not. Only then does it change anything; a shut gate sends it home, its lease
 //! given back. A first install's namespace is not made before the gate opens. It gets ready only
-//! once the release before it has started its `helm upgrade` and no cluster is preparing a
-//! release before prod in the open (connecting, taking a lease, reading records, rendering
-//! values: the early commands do not compete with those for the CPU, nor for `--jobs` slots).
+//! once the release before it has started its `helm upgrade` and no cluster is connecting or
+//! preparing a release before prod in the open (from its start to its `helm upgrade`; a release
+//! that got ready early is not counted after its gate opens): the early commands do not compete
+//! with those for the CPU.
 //!
 //! No deadlock: a release takes a slot to get ready only when the release it waits for is
 //! upgrading (it holds its own slot, or waits at a gate under the same rule), so the first of
