@@ -157,27 +157,16 @@ fn pre_prod(
     turn: &Turn<'_>,
 ) -> Outcome {
     let ahead = Some((turn, opens.0));
-    let o = match behind {
-        Some(g) if g.wait_to_get_ready() && ctx.in_flight.try_acquire() => {
-            let o = run_release_now(ctx, access, step, Place { behind, ahead });
-            ctx.in_flight.release();
-            o
+    let o = match behind.and_then(|g| behind_gate(ctx, access, step, g, ahead)) {
+        Some(o) => o,
+        None => {
+            turn.preparing();
+            let place = Place {
+                behind: None,
+                ahead,
+            };
+            run_release(ctx, access, step, place)
         }
-        _ => match behind.map(Gate::wait) {
-            Some(Err(f)) => Outcome::not_run(&step.job, f.status(), &f.message()),
-            _ => {
-                turn.preparing();
-                run_release(
-                    ctx,
-                    access,
-                    step,
-                    Place {
-                        behind: None,
-                        ahead,
-                    },
-                )
-            }
-        },
     };
     // not run, or not passed, because of the gate before it: the releases after it say the same
     let answer = match behind.map(Gate::wait) {
@@ -221,22 +210,8 @@ fn run_prods(
     gate: Option<&Gate<'_>>,
 ) -> Vec<(usize, Outcome)> {
     parallel(ctx.workers(), prods, |step| {
-        if let Some(gate) = gate {
-            if gate.wait_to_get_ready() && ctx.in_flight.try_acquire() {
-                let place = Place {
-                    behind: Some(gate),
-                    ahead: None,
-                };
-                let o = run_release_now(ctx, access, step, place);
-                ctx.in_flight.release();
-                return (step.index, o);
-            }
-            if let Err(f) = gate.wait() {
-                return (
-                    step.index,
-                    Outcome::not_run(&step.job, f.status(), &f.message()),
-                );
-            }
+        if let Some(o) = gate.and_then(|g| behind_gate(ctx, access, step, g, None)) {
+            return (step.index, o);
         }
         let o = if signals::interrupted() {
             Outcome::not_run(&step.job, Status::Interrupted, "not started (interrupted)")
@@ -245,6 +220,28 @@ fn run_prods(
         };
         (step.index, o)
     })
+}
+
+/// A release behind `gate`: its outcome when it got ready early (the gate allowed it and an
+/// in-flight slot was free) or the gate shut; `None` when the gate opened first: it runs now.
+fn behind_gate<'g>(
+    ctx: &Ctx<'_>,
+    access: &ClusterAccess,
+    step: &Step,
+    gate: &'g Gate<'g>,
+    ahead: Option<(&'g Turn<'g>, &'g Gate<'g>)>,
+) -> Option<Outcome> {
+    if gate.wait_to_get_ready() && ctx.in_flight.try_acquire() {
+        let place = Place {
+            behind: Some(gate),
+            ahead,
+        };
+        let o = run_release_now(ctx, access, step, place);
+        ctx.in_flight.release();
+        return Some(o);
+    }
+    let shut = gate.wait().err()?;
+    Some(Outcome::not_run(&step.job, shut.status(), &shut.message()))
 }
 
 fn run_release(ctx: &Ctx<'_>, access: &ClusterAccess, step: &Step, place: Place<'_>) -> Outcome {
