@@ -50,8 +50,13 @@ impl RealRunner {
 
 /// Remove the command's own secrets from text it printed.
 fn scrub(cmd: &Cmd, text: &str) -> String {
+    mask(text, &cmd.secrets())
+}
+
+/// `text` with each of `secrets` (trimmed; an empty one is none) replaced by `***`.
+fn mask(text: &str, secrets: &[&str]) -> String {
     let mut out = text.to_string();
-    for s in cmd.secrets() {
+    for s in secrets {
         let s = s.trim();
         if !s.is_empty() {
             out = out.replace(s, "***");
@@ -130,7 +135,7 @@ struct StreamLog<'a> {
 
 impl StreamLog<'_> {
     fn line(&mut self, bytes: &[u8], dropped: usize) {
-        let mut line = output::line_text(bytes, dropped, |t| {
+        let text = output::line_text(bytes, dropped, |t| {
             self.log
                 .partial_secret_suffix(t)
                 .max(output::partial_secret_suffix(
@@ -138,11 +143,7 @@ impl StreamLog<'_> {
                     self.secrets.iter().copied(),
                 ))
         });
-        for s in &self.secrets {
-            if !s.trim().is_empty() {
-                line = line.replace(s.trim(), "***");
-            }
-        }
+        let line = mask(&text, &self.secrets);
         self.log.output(&line);
         self.kept.push(line);
     }
