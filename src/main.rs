@@ -17,5 +17,20 @@ fn main() {
     clap_complete::CompleteEnv::with_factory(<deploy::cli::Cli as clap::CommandFactory>::command)
         .complete();
     let cli = deploy::cli::Cli::parse();
-    std::process::exit(deploy::app::main(cli));
+    let code = deploy::app::main(cli);
+    exit_now(code);
+}
+
+/// End the process with `code` once stdout is flushed, without the C runtime's exit handlers.
+/// The only one registered is mimalloc's, which frees every heap page by page before the kernel
+/// takes the whole address space back anyway: about 1 ms after a run of 100 releases, 0.2-0.5 ms
+/// after a plan (measured with `perf record -e sched:sched_process_exit`). Everything that
+/// must happen before the end (temporary files and credentials removed, reports written) has
+/// happened by the time `app::main` returns.
+fn exit_now(code: i32) -> ! {
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().flush();
+    // SAFETY: `_exit` ends the process at once; nothing after it runs.
+    unsafe { libc::_exit(code) }
 }
