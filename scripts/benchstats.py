@@ -47,8 +47,20 @@ class Figure:
 
 def measure(args, runs, cwd=None, env=None, warmup=1):
     """`Figure` of `runs` runs (after `warmup` runs not counted: the page cache warm)."""
+    return measure_side_by_side([args], runs, cwd, env, warmup)[0]
+
+
+def measure_side_by_side(commands, runs, cwd=None, env=None, warmup=1):
+    """A `Figure` for each of `commands`, their runs interleaved (a, b, b, a, a, b, …) so that the
+    machine's drift over the minutes falls on all of them alike."""
     if runs < 5:
         raise SystemExit("benchstats: a median needs at least 5 runs")
-    for _ in range(warmup):
-        timed(args, cwd, env)
-    return Figure(timed(args, cwd, env) for _ in range(runs))
+    for args in commands:
+        for _ in range(warmup):
+            timed(args, cwd, env)
+    seconds = [[] for _ in commands]
+    for r in range(runs):
+        order = list(range(len(commands)))
+        for i in order if r % 2 == 0 else reversed(order):
+            seconds[i].append(timed(commands[i], cwd, env))
+    return [Figure(s) for s in seconds]
