@@ -403,3 +403,48 @@ fn a_lease_lost_while_waiting_at_the_gate_is_taken_again_and_the_records_read_ag
     let up = call(&calls, "alpha", "physics", UPGRADE);
     assert!(up.start > creates[1].end);
 }
+
+#[test]
+fn a_release_waiting_for_another_runs_lease_stops_waiting_when_its_gate_shuts() {
+    // another run holds physics's lease and keeps renewing it; alpha's staging fails
+    let renewals = Mutex::new(0u64);
+    let upgrades = world(&[], &["alpha/staging"]);
+    let r = RecordingRunner::new(move |c: &Cmd| {
+        let line = c.line();
+        if line.starts_with(LEASE) && line.contains("< Lease physics/") {
+            return Ok(Reply::Ran(Output::failed(
+                1,
+                "Error from server (AlreadyExists): leases.coordination.k8s.io \"deploy-physics\" already exists",
+            )));
+        }
+        if line.starts_with("kubectl -n physics get lease") {
+            let mut n = renewals.lock().unwrap();
+            *n += 1;
+            return Ok(Reply::Ran(Output::ok(&format!(
+                r#"{{"metadata":{{"resourceVersion":"{n}"}},"spec":{{"holderIdentity":"other-run","leaseDurationSeconds":60,"renewTime":"t{n}"}}}}"#
+            ))));
+        }
+        upgrades(c)
+    });
+    let mut o = common::run_options(4);
+    o.lease.wait = Duration::from_secs(30);
+    let t0 = Instant::now();
+    let (out, _) = common::run_example(&r, &jobs(), &o);
+    let physics = outcome(&out, "alpha/physics");
+    assert_eq!(
+        (physics.status, physics.message.as_str()),
+        (Status::Skipped, "skipped (staging failed)"),
+        "{physics:#?}"
+    );
+    assert!(
+        t0.elapsed() < Duration::from_secs(10),
+        "the run waited {:?} for a lease its release no longer needed",
+        t0.elapsed()
+    );
+    assert!(
+        !r.lines()
+            .iter()
+            .any(|l| l.contains("physics") && l.starts_with(UPGRADE)),
+        "physics did not upgrade"
+    );
+}

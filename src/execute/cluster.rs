@@ -262,6 +262,31 @@ struct Place<'g> {
     ahead: Option<(&'g Turn<'g>, &'g Gate<'g>)>,
 }
 
+/// A release that got ready early, at its gate: how long it waited there (not its own time, as
+/// waiting for a slot is not), and its `start` line once the gate opens.
+struct Waiting<'a> {
+    gate: &'a Gate<'a>,
+    waited: std::cell::Cell<f64>,
+    log: &'a crate::log::Log,
+    label: &'a str,
+}
+
+impl release::Gate for Waiting<'_> {
+    fn wait(&self) -> Result<(), super::outcome::Failure> {
+        let t = Instant::now();
+        let r = self.gate.wait();
+        self.waited.set(t.elapsed().as_secs_f64());
+        if r.is_ok() {
+            self.log.info(&format!("start   {}", self.label));
+        }
+        r
+    }
+
+    fn shut(&self) -> bool {
+        self.gate.is_shut()
+    }
+}
+
 /// Run one release (its slot taken).
 fn run_release_now(
     ctx: &Ctx<'_>,
@@ -283,17 +308,12 @@ fn run_release_now(
     let label = step.job.label();
     let started = ctx.now();
     let t0 = Instant::now();
-    let waited = std::cell::Cell::new(0.0);
-    let wait = |gate: &Gate| {
-        let t = Instant::now();
-        let r = gate.wait();
-        waited.set(t.elapsed().as_secs_f64());
-        if r.is_ok() {
-            ctx.log.info(&format!("start   {label}"));
-        }
-        r
-    };
-    let wait = gate.map(|g| move || wait(g));
+    let waiting = gate.map(|gate| Waiting {
+        gate,
+        waited: std::cell::Cell::new(0.0),
+        log: ctx.log,
+        label: &label,
+    });
     if gate.is_some() {
         ctx.log.info(&format!(
             "ready   {label}: takes its lease and reads its records while the release before it upgrades"
@@ -315,7 +335,7 @@ fn run_release_now(
         &ctx.opts.lease,
         &step.spec,
         release::Order {
-            behind: wait.as_ref().map(|w| w as release::Gate<'_>),
+            behind: waiting.as_ref().map(|w| w as &dyn release::Gate),
             upgrading: upgrading.as_ref().map(|g| g as &dyn Fn()),
             passed: passed.as_ref().map(|g| g as &dyn Fn()),
         },
@@ -347,7 +367,7 @@ fn run_release_now(
         started: Some(started),
         duration,
         // (waiting at the gate is waiting too, as for a slot: not its own time)
-        queued: queued + waited.get(),
+        queued: queued + waiting.map_or(0.0, |w| w.waited.get()),
         commands,
         live: None,
         health,

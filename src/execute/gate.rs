@@ -175,6 +175,11 @@ impl Gate<'_> {
         }
     }
 
+    /// Whether it is shut (without waiting).
+    pub fn is_shut(&self) -> bool {
+        matches!(self.board.lock().gates.get(self.id), Some(State::Shut(..)))
+    }
+
     /// Wait until it is opened (`Ok`) or shut (why, as a failure whose status is the gate's).
     pub fn wait(&self) -> Result<(), Failure> {
         let mut i = self.board.lock();

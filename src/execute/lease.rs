@@ -201,31 +201,35 @@ pub fn acquire<'r>(
     namespace: &str,
     release: &str,
 ) -> Result<Lease<'r>, CmdError> {
-    take(scope, runner, settings, namespace, release, true)?.ok_or_else(|| CmdError::Spawn {
+    take(scope, runner, settings, namespace, release, None)?.ok_or_else(|| CmdError::Spawn {
         cmd: format!("taking lease {namespace}/{}", lease_name(release)),
         reason: "internal error: its namespace was not made".into(),
     })
 }
 
-/// [`acquire`], except that a missing namespace is not made: `None` then, and nothing changed
-/// (a prod release taking its lease before its staging release has passed).
+/// [`acquire`], except that a missing namespace is not made, and that waiting for another
+/// holder's lease stops once `give_up` says so: `None` then, and nothing changed (a prod release
+/// taking its lease before its staging release has passed, which gives up when that failed).
 pub fn acquire_if_namespace<'r>(
     scope: &'r std::thread::Scope<'r, '_>,
     runner: &'r dyn Runner,
     settings: &LeaseSettings,
     namespace: &str,
     release: &str,
+    give_up: &dyn Fn() -> bool,
 ) -> Result<Option<Lease<'r>>, CmdError> {
-    take(scope, runner, settings, namespace, release, false)
+    take(scope, runner, settings, namespace, release, Some(give_up))
 }
 
+/// `early`: the release gets ready before the one it follows has passed ([`acquire_if_namespace`]):
+/// it makes no namespace, and stops waiting for another holder when the closure says so.
 fn take<'r>(
     scope: &'r std::thread::Scope<'r, '_>,
     runner: &'r dyn Runner,
     settings: &LeaseSettings,
     namespace: &str,
     release: &str,
-    make_namespace: bool,
+    early: Option<&dyn Fn() -> bool>,
 ) -> Result<Option<Lease<'r>>, CmdError> {
     let name = lease_name(release);
     let mut namespace_made = false;
@@ -255,7 +259,7 @@ fn take<'r>(
             Reply::Ran(o) if o.success() => break resource_version(&o),
             // A first install: the lease lives in the release's namespace, so make it first.
             Reply::Ran(o) if says(&o, "NotFound") && !namespace_made => {
-                if !make_namespace {
+                if early.is_some() {
                     return Ok(None);
                 }
                 namespace_made = true;
@@ -327,12 +331,15 @@ fn take<'r>(
                 ),
             });
         }
-        std::thread::sleep(
-            settings
-                .poll
-                .min(settings.wait.saturating_sub(started.elapsed()))
-                .max(Duration::from_millis(10)),
-        );
+        let pause = settings
+            .poll
+            .min(settings.wait.saturating_sub(started.elapsed()))
+            .max(Duration::from_millis(10));
+        match early {
+            Some(give_up) if gave_up_during(pause, give_up) => return Ok(None),
+            Some(_) => {}
+            None => std::thread::sleep(pause),
+        }
     };
 
     let (stop, stopped) = mpsc::channel();
@@ -356,6 +363,21 @@ fn take<'r>(
         renewer,
         took_over_from,
     }))
+}
+
+/// Sleep `pause`, or less when `give_up` says so (asked every 50 ms at most); whether it did.
+fn gave_up_during(pause: Duration, give_up: &dyn Fn() -> bool) -> bool {
+    let until = Instant::now() + pause;
+    loop {
+        if give_up() {
+            return true;
+        }
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        std::thread::sleep(left.min(Duration::from_millis(50)));
+    }
 }
 
 #[allow(clippy::too_many_arguments)]

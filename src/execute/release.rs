@@ -34,15 +34,21 @@ impl Runner for InCluster<'_> {
     }
 }
 
-/// Waits, for a release that gets ready before the releases it follows have passed, until they
-/// have (see [`super::gate`]); `Err` when they did not, and it is not to go on.
-pub type Gate<'a> = &'a dyn Fn() -> Result<(), Failure>;
+/// Where a release that gets ready before the releases it follows have passed waits for them
+/// (see [`super::gate`]).
+pub trait Gate {
+    /// Wait until they have passed; `Err` when they did not, and it is not to go on.
+    fn wait(&self) -> Result<(), Failure>;
+    /// Whether they did not pass (asked without waiting): what it waits for meanwhile (another
+    /// run's lease) is no longer worth waiting for.
+    fn shut(&self) -> bool;
+}
 
 /// Where a release stands among its cluster's releases (see [`super::gate`]).
 #[derive(Clone, Copy, Default)]
 pub struct Order<'a> {
     /// It gets ready early, and waits here before it changes anything.
-    pub behind: Option<Gate<'a>>,
+    pub behind: Option<&'a dyn Gate>,
     /// Told when its `helm upgrade` has started (the releases behind it get ready then).
     pub upgrading: Option<&'a dyn Fn()>,
     /// Told when it has passed: upgraded and rolled out (before its lease is given back).
@@ -72,14 +78,15 @@ pub fn deploy(
         // when a revision was pending then)
         let (held, seen) = match gate {
             None => (take()?, None),
-            Some(wait) => {
-                match lease::acquire_if_namespace(scope, runner, lease_settings, ns, release)
+            Some(at) => {
+                let shut = || at.shut();
+                match lease::acquire_if_namespace(scope, runner, lease_settings, ns, release, &shut)
                     .map_err(&failed)
                     .or_else(|f| after_gate(gate, f))?
                 {
                     Some(held) => {
                         let seen = recovery::look(runner, spec).ok();
-                        if let Err(f) = wait() {
+                        if let Err(f) = at.wait() {
                             if let Some(lost) = held.release() {
                                 log.warn(&lost);
                             }
@@ -98,9 +105,10 @@ pub fn deploy(
                             (held, seen)
                         }
                     }
-                    // a first install: its namespace is made once the gate has opened
+                    // a first install: its namespace is made once the gate has opened (or the gate
+                    // shut while another run held its lease: it ends as the gate says)
                     None => {
-                        wait()?;
+                        at.wait()?;
                         (take()?, None)
                     }
                 }
@@ -142,9 +150,9 @@ pub fn deploy(
 
 /// A failure before the gate is the release's own only once the gate has opened: else it would
 /// not have run at all, and ends as the gate says.
-fn after_gate<T>(gate: Option<Gate<'_>>, f: Failure) -> Result<T, Failure> {
-    if let Some(wait) = gate {
-        wait()?;
+fn after_gate<T>(gate: Option<&dyn Gate>, f: Failure) -> Result<T, Failure> {
+    if let Some(at) = gate {
+        at.wait()?;
     }
     Err(f)
 }

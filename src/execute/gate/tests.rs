@@ -55,7 +55,12 @@ fn waiters_see_the_first_answer_only_and_an_answered_gate_is_too_late_to_get_rea
         assert_eq!(w.join().unwrap(), Ok(()));
     });
     let (status, why) = skipped();
+    assert!(!other.is_shut());
     other.shut(status, why);
+    assert!(
+        other.is_shut() && !gate.is_shut(),
+        "an opened gate is not shut"
+    );
     assert!(!other.wait_to_get_ready());
     assert!(gate.wait().is_ok());
 }
