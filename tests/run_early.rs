@@ -447,4 +447,11 @@ fn a_release_waiting_for_another_runs_lease_stops_waiting_when_its_gate_shuts() 
             .any(|l| l.contains("physics") && l.starts_with(UPGRADE)),
         "physics did not upgrade"
     );
+    // (it did wait for that lease: it got ready while staging upgraded)
+    let calls = r.calls();
+    let staging = call(&calls, "alpha", "staging", UPGRADE);
+    assert!(
+        started_before(&calls, "alpha", "physics", LEASE, staging.end),
+        "physics got ready early"
+    );
 }

@@ -246,6 +246,9 @@ fn take<'r>(
                 cmd: format!("waiting for lease {namespace}/{name}"),
             });
         }
+        if early.is_some_and(|give_up| give_up()) {
+            return Ok(None);
+        }
         let desc = format!("Lease {namespace}/{name}");
         let create = kubectl::create_json(
             &manifest(namespace, &name, &settings.holder, secs, None),

@@ -40,7 +40,8 @@ pub trait Gate {
     /// Wait until they have passed; `Err` when they did not, and it is not to go on.
     fn wait(&self) -> Result<(), Failure>;
     /// Whether they did not pass (asked without waiting): what it waits for meanwhile (another
-    /// run's lease) is no longer worth waiting for.
+    /// run's lease) is no longer worth waiting for. Once true it stays true, and [`Gate::wait`]
+    /// then returns `Err` at once (a gate is answered once).
     fn shut(&self) -> bool;
 }
 
