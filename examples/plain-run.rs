@@ -6,14 +6,19 @@
 //! `plain-run JOBS SUPPORT SIZE…` in a repo's folder: SUPPORT is 1 when each cluster deploys its
 //! support release first; each SIZE is a cluster's hubs (its staging hub, then SIZE-1 prod hubs).
 //!
-//! Per cluster, as deploy does: two credential calls, then support (its lease, records, the
-//! cert-manager CRDs and chart, its upgrade, rollout, lease given back), then the staging hub,
-//! then the prod hubs in parallel. A release behind another takes its lease and reads its records
-//! once that one's upgrade has started, and upgrades once it has rolled out. At most JOBS
-//! `helm` processes run at once, and 2×JOBS releases are in flight.
+//! Per cluster, as deploy does (src/execute/cluster.rs, release.rs): two credential calls, then
+//! support (its chart's dependencies updated once per run, its lease, records read, the
+//! cert-manager CRDs and chart, its upgrade, rollout list, lease given back), then the staging
+//! hub, then the prod hubs, JOBS at a time. At most JOBS `helm` processes run at once (every
+//! `helm` call counts), and 2×JOBS releases are in flight. A release behind another gets ready
+//! (its lease and records) once that one's upgrade has started, if a release slot is free then,
+//! and upgrades once that one has rolled out; with JOBS 1 nothing gets ready early. Not modelled:
+//! deploy's rule that releases get ready only while no cluster is connecting or preparing a
+//! release before prod (measured to make no difference here: docs/performance.md).
 
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, Once};
 
 /// A counting semaphore.
@@ -36,13 +41,25 @@ impl Slots {
         }
         *free -= 1;
     }
+    fn try_take(&self) -> bool {
+        let mut free = self.free.lock().expect("lock");
+        let took = *free > 0;
+        if took {
+            *free -= 1;
+        }
+        took
+    }
     fn give(&self) {
         *self.free.lock().expect("lock") += 1;
         self.cv.notify_one();
     }
 }
 
-/// What the releases behind a release wait for: its upgrade started (1), it rolled out (2).
+const PENDING: u8 = 0;
+const UPGRADING: u8 = 1;
+const PASSED: u8 = 2;
+
+/// What the releases behind a release wait for: its upgrade started, then it rolled out.
 struct Gate {
     state: Mutex<u8>,
     cv: Condvar,
@@ -51,7 +68,7 @@ struct Gate {
 impl Gate {
     fn new() -> Self {
         Gate {
-            state: Mutex::new(0),
+            state: Mutex::new(PENDING),
             cv: Condvar::new(),
         }
     }
@@ -59,11 +76,13 @@ impl Gate {
         *self.state.lock().expect("lock") = to;
         self.cv.notify_all();
     }
-    fn wait(&self, for_: u8) {
+    /// Wait until it is at least `at`; where it is then.
+    fn wait(&self, at: u8) -> u8 {
         let mut s = self.state.lock().expect("lock");
-        while *s < for_ {
+        while *s < at {
             s = self.cv.wait(s).expect("lock");
         }
+        *s
     }
 }
 
@@ -75,13 +94,24 @@ const CHARTS: [&str; 3] = [
 ];
 
 struct Run {
+    jobs: usize,
     helm: Slots,
     in_flight: Slots,
     deps: [Once; 3],
 }
 
-/// One call with the cluster's environment, its output read as deploy reads it.
-fn call(config: &str, argv: &[&str], stdin: Option<&str>) {
+/// One call with the cluster's environment, its output read as deploy reads it (within the
+/// `helm` limit for helm). A failure ends the program: the benchmark's fakes do not fail.
+fn call(run: &Run, config: &str, argv: &[&str], stdin: Option<&str>) {
+    call_started(run, config, argv, stdin, &|| {});
+}
+
+/// [`call`], telling `started` once the process runs.
+fn call_started(run: &Run, config: &str, argv: &[&str], stdin: Option<&str>, started: &dyn Fn()) {
+    let helm = argv[0] == "helm";
+    if helm {
+        run.helm.take();
+    }
     let mut cmd = Command::new(argv[0]);
     cmd.args(&argv[1..])
         .env("KUBECONFIG", format!("{config}/kubeconfig"))
@@ -93,199 +123,194 @@ fn call(config: &str, argv: &[&str], stdin: Option<&str>) {
         })
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
-    let mut child = cmd.spawn().expect("start a tool");
-    if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
-        pipe.write_all(text.as_bytes()).expect("write stdin");
+    let ok = cmd.spawn().and_then(|mut child| {
+        started();
+        if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
+            pipe.write_all(text.as_bytes())?;
+        }
+        let mut out = Vec::new();
+        if let Some(mut pipe) = child.stdout.take() {
+            pipe.read_to_end(&mut out)?;
+        }
+        child.wait()
+    });
+    if helm {
+        run.helm.give();
     }
-    let mut out = Vec::new();
-    if let Some(mut pipe) = child.stdout.take() {
-        pipe.read_to_end(&mut out).expect("read stdout");
+    match ok {
+        Ok(status) if status.success() => {}
+        other => {
+            eprintln!("plain-run: {argv:?}: {other:?}");
+            std::process::exit(1);
+        }
     }
-    let status = child.wait().expect("wait");
-    assert!(status.success(), "{argv:?} failed");
 }
 
 struct Release<'a> {
     ns: String,
     chart: usize,
     support: bool,
+    /// It got ready early, and waits here before it changes anything.
     behind: Option<&'a Gate>,
+    /// The gate it answers.
     ahead: Option<&'a Gate>,
 }
 
 fn release(run: &Run, config: &str, r: &Release<'_>) {
     let ns = r.ns.as_str();
     let chart = CHARTS[r.chart];
-    run.deps[r.chart].call_once(|| call(config, &["helm", "dependency", "update", chart], None));
+    run.deps[r.chart].call_once(|| {
+        call(run, config, &["helm", "dependency", "update", chart], None);
+    });
     let lease = format!(
         "{{\"apiVersion\":\"coordination.k8s.io/v1\",\"kind\":\"Lease\",\"metadata\":{{\"name\":\"deploy-{ns}\",\"namespace\":\"{ns}\"}}}}"
     );
-    call(
-        config,
-        &["kubectl", "create", "-o", "json", "-f", "-"],
-        Some(&lease),
-    );
+    let create = ["kubectl", "create", "-o", "json", "-f", "-"];
+    call(run, config, &create, Some(&lease));
     let selector = format!("owner=helm,name={ns}");
-    call(
-        config,
-        &["kubectl", "-n", ns, "get", "secret", "-l", &selector],
-        None,
-    );
+    let records = ["kubectl", "-n", ns, "get", "secret", "-l", &selector];
+    call(run, config, &records, None);
     if let Some(g) = r.behind {
-        g.wait(2);
+        g.wait(PASSED);
     }
     if r.support {
         let crds = "https://github.com/cert-manager/cert-manager/releases/download/v1.20.3/cert-manager.crds.yaml";
-        call(config, &["kubectl", "apply", "-f", crds], None);
-        run.helm.take();
-        call(
-            config,
-            &[
-                "helm",
-                "upgrade",
-                "cert-manager",
-                "cert-manager",
-                "--install",
-            ],
-            None,
-        );
-        run.helm.give();
-    }
-    run.helm.take();
-    if let Some(g) = r.ahead {
-        g.set(1);
-    }
-    call(
-        config,
-        &[
+        call(run, config, &["kubectl", "apply", "-f", crds], None);
+        let cert_manager = [
             "helm",
             "upgrade",
+            "cert-manager",
+            "cert-manager",
             "--install",
-            "--namespace",
-            ns,
-            ns,
-            chart,
-            "--wait",
-        ],
-        None,
-    );
-    run.helm.give();
-    call(
-        config,
-        &[
-            "kubectl",
-            "-n",
-            ns,
-            "get",
-            "deployments,daemonsets",
-            "-o",
-            "name",
-        ],
-        None,
-    );
+        ];
+        call(run, config, &cert_manager, None);
+    }
+    let upgrade = [
+        "helm",
+        "upgrade",
+        "--install",
+        "--namespace",
+        ns,
+        ns,
+        chart,
+        "--wait",
+    ];
+    // (the releases behind it get ready once its upgrade has started)
+    let upgrading = || {
+        if let Some(g) = r.ahead {
+            g.set(UPGRADING);
+        }
+    };
+    call_started(run, config, &upgrade, None, &upgrading);
+    let workloads = [
+        "kubectl",
+        "-n",
+        ns,
+        "get",
+        "deployments,daemonsets",
+        "-o",
+        "name",
+    ];
+    call(run, config, &workloads, None);
     if let Some(g) = r.ahead {
-        g.set(2);
+        g.set(PASSED);
     }
     let lease = format!("deploy-{ns}");
-    call(
-        config,
-        &[
-            "kubectl",
-            "-n",
-            ns,
-            "delete",
-            "lease",
-            &lease,
-            "--ignore-not-found",
-        ],
-        None,
-    );
+    let give_back = [
+        "kubectl",
+        "-n",
+        ns,
+        "delete",
+        "lease",
+        &lease,
+        "--ignore-not-found",
+    ];
+    call(run, config, &give_back, None);
+}
+
+/// A release in a release slot; behind `gate`, ready early when a slot is free as the release
+/// before it starts upgrading, else once that one has passed.
+fn in_flight<'g>(run: &Run, config: &str, mut r: Release<'g>, gate: Option<&'g Gate>) {
+    if let Some(g) = gate {
+        if run.jobs > 1 && g.wait(UPGRADING) == UPGRADING && run.in_flight.try_take() {
+            r.behind = Some(g);
+            release(run, config, &r);
+            run.in_flight.give();
+            return;
+        }
+        g.wait(PASSED);
+    }
+    run.in_flight.take();
+    release(run, config, &r);
+    run.in_flight.give();
 }
 
 fn cluster(run: &Run, c: usize, support: bool, hubs: usize) {
-    let dir = tempfile_dir(c);
-    let config = dir.as_str();
+    let dir = std::env::temp_dir().join(format!("plain-run-{}-{c}", std::process::id()));
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        eprintln!("plain-run: {}: {e}", dir.display());
+        std::process::exit(1);
+    }
+    let config = dir.to_str().unwrap_or(".");
     let key =
         format!("--key-file=config/clusters/cluster-{c:04}/enc-deployer-credentials.secret.json");
-    call(
-        config,
-        &["gcloud", "auth", "activate-service-account", &key],
-        None,
-    );
+    let login = ["gcloud", "auth", "activate-service-account", &key];
+    call(run, config, &login, None);
     let name = format!("cluster-{c:04}");
-    call(
-        config,
-        &["gcloud", "container", "clusters", "get-credentials", &name],
-        None,
-    );
-    let (first, staged) = (Gate::new(), Gate::new());
-    let (first, staged) = (&first, &staged);
+    let credentials = ["gcloud", "container", "clusters", "get-credentials", &name];
+    call(run, config, &credentials, None);
+    let (first, staged) = (&Gate::new(), &Gate::new());
+    let next = &AtomicUsize::new(1);
+    let release = |ns: String, chart, support, ahead| Release {
+        ns,
+        chart,
+        support,
+        behind: None,
+        ahead,
+    };
     std::thread::scope(|s| {
-        let in_order = |r: Release<'_>| {
-            run.in_flight.take();
-            release(run, config, &r);
-            run.in_flight.give();
-        };
         if support {
-            let ahead = Some(first);
             s.spawn(move || {
-                in_order(Release {
-                    ns: "support".into(),
-                    chart: 0,
-                    support: true,
-                    behind: None,
-                    ahead,
-                })
+                let r = release("support".into(), 0, true, Some(first));
+                in_flight(run, config, r, None);
             });
         }
-        let behind = support.then_some(first);
         s.spawn(move || {
-            if let Some(g) = behind {
-                g.wait(1);
-            }
-            in_order(Release {
-                ns: "staging".into(),
-                chart: 1,
-                support: false,
-                behind,
-                ahead: Some(staged),
-            });
+            let r = release("staging".into(), 1, false, Some(staged));
+            in_flight(run, config, r, support.then_some(first));
         });
-        for h in 1..hubs {
+        // the prod hubs, JOBS workers taking the next one (gen-repo: every fourth one's chart
+        // is daskhub)
+        for _ in 0..run.jobs.min(hubs.saturating_sub(1)) {
             s.spawn(move || {
-                staged.wait(1);
-                // (gen-repo: every fourth hub's chart is daskhub)
-                let chart = if h % 4 == 3 { 2 } else { 1 };
-                in_order(Release {
-                    ns: format!("hub-{h:02}"),
-                    chart,
-                    support: false,
-                    behind: Some(staged),
-                    ahead: None,
-                });
+                loop {
+                    let h = next.fetch_add(1, Ordering::SeqCst);
+                    if h >= hubs {
+                        break;
+                    }
+                    let chart = if h % 4 == 3 { 2 } else { 1 };
+                    let r = release(format!("hub-{h:02}"), chart, false, None);
+                    in_flight(run, config, r, Some(staged));
+                }
             });
         }
     });
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// A private folder for the cluster's credentials, as deploy makes one.
-fn tempfile_dir(c: usize) -> String {
-    let dir = std::env::temp_dir().join(format!("plain-run-{}-{c}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("make a folder");
-    dir.display().to_string()
-}
-
 fn main() {
-    let args: Vec<usize> = std::env::args()
-        .skip(1)
-        .filter_map(|a| a.parse().ok())
-        .collect();
-    let [jobs, support, sizes @ ..] = args.as_slice() else {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let numbers: Option<Vec<usize>> = args.iter().map(|a| a.parse().ok()).collect();
+    let Some([jobs, support, sizes @ ..]) = numbers.as_deref() else {
         eprintln!("usage: plain-run JOBS SUPPORT(0|1) SIZE…");
         std::process::exit(2);
     };
+    if *jobs == 0 || *support > 1 {
+        eprintln!("usage: plain-run JOBS SUPPORT(0|1) SIZE…   (JOBS at least 1)");
+        std::process::exit(2);
+    }
     let run = Run {
+        jobs: *jobs,
         helm: Slots::new(*jobs),
         in_flight: Slots::new(jobs * 2),
         deps: [Once::new(), Once::new(), Once::new()],
