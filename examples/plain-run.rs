@@ -21,39 +21,7 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, Once};
 
-/// A counting semaphore.
-struct Slots {
-    free: Mutex<usize>,
-    cv: Condvar,
-}
-
-impl Slots {
-    fn new(n: usize) -> Self {
-        Slots {
-            free: Mutex::new(n),
-            cv: Condvar::new(),
-        }
-    }
-    fn take(&self) {
-        let mut free = self.free.lock().expect("lock");
-        while *free == 0 {
-            free = self.cv.wait(free).expect("lock");
-        }
-        *free -= 1;
-    }
-    fn try_take(&self) -> bool {
-        let mut free = self.free.lock().expect("lock");
-        let took = *free > 0;
-        if took {
-            *free -= 1;
-        }
-        took
-    }
-    fn give(&self) {
-        *self.free.lock().expect("lock") += 1;
-        self.cv.notify_one();
-    }
-}
+use deploy::execute::pool::Permits;
 
 const PENDING: u8 = 0;
 const UPGRADING: u8 = 1;
@@ -95,8 +63,8 @@ const CHARTS: [&str; 3] = [
 
 struct Run {
     jobs: usize,
-    helm: Slots,
-    in_flight: Slots,
+    helm: Permits,
+    in_flight: Permits,
     deps: [Once; 3],
 }
 
@@ -110,7 +78,7 @@ fn call(run: &Run, config: &str, argv: &[&str], stdin: Option<&str>) {
 fn call_started(run: &Run, config: &str, argv: &[&str], stdin: Option<&str>, started: &dyn Fn()) {
     let helm = argv[0] == "helm";
     if helm {
-        run.helm.take();
+        run.helm.acquire();
     }
     let mut cmd = Command::new(argv[0]);
     cmd.args(&argv[1..])
@@ -135,7 +103,7 @@ fn call_started(run: &Run, config: &str, argv: &[&str], stdin: Option<&str>, sta
         child.wait()
     });
     if helm {
-        run.helm.give();
+        run.helm.release();
     }
     match ok {
         Ok(status) if status.success() => {}
@@ -232,17 +200,17 @@ fn release(run: &Run, config: &str, r: &Release<'_>) {
 /// before it starts upgrading, else once that one has passed.
 fn in_flight<'g>(run: &Run, config: &str, mut r: Release<'g>, gate: Option<&'g Gate>) {
     if let Some(g) = gate {
-        if run.jobs > 1 && g.wait(UPGRADING) == UPGRADING && run.in_flight.try_take() {
+        if run.jobs > 1 && g.wait(UPGRADING) == UPGRADING && run.in_flight.try_acquire() {
             r.behind = Some(g);
             release(run, config, &r);
-            run.in_flight.give();
+            run.in_flight.release();
             return;
         }
         g.wait(PASSED);
     }
-    run.in_flight.take();
+    run.in_flight.acquire();
     release(run, config, &r);
-    run.in_flight.give();
+    run.in_flight.release();
 }
 
 fn cluster(run: &Run, c: usize, support: bool, hubs: usize) {
@@ -311,8 +279,8 @@ fn main() {
     }
     let run = Run {
         jobs: *jobs,
-        helm: Slots::new(*jobs),
-        in_flight: Slots::new(jobs * 2),
+        helm: Permits::new(*jobs),
+        in_flight: Permits::new(jobs * 2),
         deps: [Once::new(), Once::new(), Once::new()],
     };
     std::thread::scope(|s| {
