@@ -190,81 +190,90 @@ fn read_and_wait<const N: usize>(
     watch: &mut Watch,
     children: signals::Registered,
 ) -> std::io::Result<ExitStatus> {
-    let result = (move || {
-        let mut children = Some(children);
-        let mut open = [true; N];
-        for p in &pipes {
-            blocking(p, false)?;
-        }
-        // (on the stack: a fresh 64 KiB buffer per command is a page fault per 4 KiB of it)
-        let mut chunk = [0u8; 16 * 1024];
-        let mut exited: Option<(ExitStatus, Instant)> = None;
-        // after the pipes' ends, the exit itself follows at once (or the command runs on without
-        // its pipes): look for it at growing intervals, up to a tick
-        let mut backoff = Duration::from_micros(100);
-        loop {
-            if open.iter().any(|o| *o) {
-                let mut fds: Vec<libc::pollfd> = pipes
-                    .iter()
-                    .zip(open)
-                    .filter(|(_, o)| *o)
-                    .map(|(p, _)| libc::pollfd {
-                        fd: p.as_raw_fd(),
-                        events: libc::POLLIN,
-                        revents: 0,
-                    })
-                    .collect();
-                let ms = i32::try_from(TICK.as_millis()).unwrap_or(50);
-                // SAFETY: `fds` is a live array of `fds.len()` pollfd structs.
-                let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
-                if n < 0 {
-                    let e = std::io::Error::last_os_error();
-                    if e.kind() != std::io::ErrorKind::Interrupted {
-                        return Err(e);
-                    }
-                }
-                for (i, p) in pipes.iter().enumerate() {
-                    if open[i] {
-                        open[i] = drain(p, &mut chunk, &mut *sinks[i]);
-                    }
-                }
-            } else if exited.is_none() {
-                std::thread::sleep(backoff);
-                backoff = (backoff * 2).min(TICK);
-            }
-            if exited.is_none()
-                && let Some(out) = handle.try_wait()?
-            {
-                exited = Some((out.status, Instant::now()));
-                drop(children.take()); // reaped: its pid may be reused
-            }
-            if let Some((status, at)) = exited
-                && (!open.iter().any(|o| *o) || at.elapsed() > PIPE_GRACE)
-            {
-                // a pipe a process it left behind still holds is read to its end elsewhere: closed,
-                // that process would die of SIGPIPE at its next write
-                for (pipe, _) in pipes.into_iter().zip(open).filter(|(_, o)| *o) {
-                    std::thread::spawn(move || {
-                        if blocking(&pipe, true).is_ok() {
-                            let _ = std::io::copy(&mut &pipe, &mut std::io::sink());
-                        }
-                    });
-                }
-                return Ok(status);
-            }
-            if exited.is_none() {
-                // (once it has ended, how it ended is settled: a timeout or a Ctrl-C while a process
-                // it left behind holds its pipes is not its, and its pid is no longer ours to signal)
-                watch.tick(handle);
-            }
-        }
-    })();
+    let result = poll_to_the_end(handle, pipes, sinks, watch, children);
     // (one already reaped is not signalled, its pid may be another process's)
     if result.is_err() && !matches!(handle.try_wait(), Ok(Some(_))) {
         terminate(handle, libc::SIGKILL);
         let _ = handle.wait();
     }
     result
+}
+
+/// [`read_and_wait`]'s loop, any failure returned as it comes (the caller cleans up).
+fn poll_to_the_end<const N: usize>(
+    handle: &duct::Handle,
+    pipes: [os_pipe::PipeReader; N],
+    sinks: [&mut dyn Sink; N],
+    watch: &mut Watch,
+    children: signals::Registered,
+) -> std::io::Result<ExitStatus> {
+    let mut children = Some(children);
+    let mut open = [true; N];
+    for p in &pipes {
+        blocking(p, false)?;
+    }
+    // (on the stack: a fresh 64 KiB buffer per command is a page fault per 4 KiB of it)
+    let mut chunk = [0u8; 16 * 1024];
+    let mut exited: Option<(ExitStatus, Instant)> = None;
+    // after the pipes' ends, the exit itself follows at once (or the command runs on without
+    // its pipes): look for it at growing intervals, up to a tick
+    let mut backoff = Duration::from_micros(100);
+    loop {
+        if open.iter().any(|o| *o) {
+            let mut fds: Vec<libc::pollfd> = pipes
+                .iter()
+                .zip(open)
+                .filter(|(_, o)| *o)
+                .map(|(p, _)| libc::pollfd {
+                    fd: p.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                })
+                .collect();
+            let ms = i32::try_from(TICK.as_millis()).unwrap_or(50);
+            // SAFETY: `fds` is a live array of `fds.len()` pollfd structs.
+            let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
+            if n < 0 {
+                let e = std::io::Error::last_os_error();
+                if e.kind() != std::io::ErrorKind::Interrupted {
+                    return Err(e);
+                }
+            }
+            for (i, p) in pipes.iter().enumerate() {
+                if open[i] {
+                    open[i] = drain(p, &mut chunk, &mut *sinks[i]);
+                }
+            }
+        } else if exited.is_none() {
+            std::thread::sleep(backoff);
+            backoff = (backoff * 2).min(TICK);
+        }
+        if exited.is_none()
+            && let Some(out) = handle.try_wait()?
+        {
+            exited = Some((out.status, Instant::now()));
+            drop(children.take()); // reaped: its pid may be reused
+        }
+        if let Some((status, at)) = exited
+            && (!open.iter().any(|o| *o) || at.elapsed() > PIPE_GRACE)
+        {
+            // a pipe a process it left behind still holds is read to its end elsewhere: closed,
+            // that process would die of SIGPIPE at its next write
+            for (pipe, _) in pipes.into_iter().zip(open).filter(|(_, o)| *o) {
+                std::thread::spawn(move || {
+                    if blocking(&pipe, true).is_ok() {
+                        let _ = std::io::copy(&mut &pipe, &mut std::io::sink());
+                    }
+                });
+            }
+            return Ok(status);
+        }
+        if exited.is_none() {
+            // (once it has ended, how it ended is settled: a timeout or a Ctrl-C while a process
+            // it left behind holds its pipes is not its, and its pid is no longer ours to signal)
+            watch.tick(handle);
+        }
+    }
 }
 
 /// Read what a non-blocking pipe holds now (at most 64 chunks, so that a command that writes
