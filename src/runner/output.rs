@@ -25,8 +25,6 @@ pub const TAIL_LINE_MAX: usize = 2048;
 pub struct Lines<F: FnMut(&[u8], usize)> {
     line: Vec<u8>,
     dropped: usize,
-    /// Bytes of a line not yet ended were given.
-    open: bool,
     cap: usize,
     emit: F,
 }
@@ -36,7 +34,6 @@ impl<F: FnMut(&[u8], usize)> Lines<F> {
         Lines {
             line: Vec::new(),
             dropped: 0,
-            open: false,
             cap,
             emit,
         }
@@ -49,19 +46,18 @@ impl<F: FnMut(&[u8], usize)> Lines<F> {
             let take = part.len().min(self.cap.saturating_sub(self.line.len()));
             self.line.extend_from_slice(&part[..take]);
             self.dropped += part.len() - take;
-            self.open = true;
             let Some(i) = newline else { break };
             (self.emit)(&self.line, self.dropped);
             self.line.clear();
             self.dropped = 0;
-            self.open = false;
             chunk = &chunk[i + 1..];
         }
     }
 
-    /// The end of the input: its last line, if it has no `\n`.
+    /// The end of the input: its last line, if it has no `\n` (bytes of it were given: kept, or
+    /// dropped past the cap).
     pub fn finish(mut self) {
-        if self.open {
+        if !self.line.is_empty() || self.dropped > 0 {
             (self.emit)(&self.line, self.dropped);
         }
     }
