@@ -1,5 +1,5 @@
 //! Running [`Cmd`]s. One trait, three runners:
-//! - [`RealRunner`] starts processes (duct), streams their output to the log, enforces timeouts and
+//! - [`RealRunner`] starts processes (`std::process`), streams their output to the log, enforces timeouts and
 //!   forwards Ctrl-C/SIGTERM to children;
 //! - [`DryRunner`] prints the redacted command line instead, running only local read-only queries;
 //! - [`RecordingRunner`] records calls and answers from a script, for tests.

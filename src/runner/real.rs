@@ -1,8 +1,10 @@
 //! [`RealRunner`]: starts processes, streams or captures their output in bounded memory,
 //! enforces timeouts and forwards Ctrl-C/SIGTERM/SIGHUP to children.
 
+use std::io::PipeReader;
 use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use super::output::{self, Captured};
@@ -101,9 +103,9 @@ impl Pipes {
 /// [`wait`]).
 enum Readers {
     /// A change's combined output, logged line by line as it comes.
-    Streamed(os_pipe::PipeReader),
+    Streamed(PipeReader),
     /// A query's stdout and stderr, captured.
-    Polled([os_pipe::PipeReader; 2]),
+    Polled([PipeReader; 2]),
     /// An interactive command uses the terminal.
     Terminal,
 }
@@ -112,16 +114,65 @@ enum Readers {
 /// pipe has at least that much room even when the user's pipe buffers are limited).
 const PIPE_ROOM: usize = 4096;
 
-/// `expr` reading `input` on its stdin: a small input (a Lease manifest) is written into a fresh
-/// pipe before the start, which needs no thread; a bigger one is written by duct's thread.
-fn with_stdin(expr: duct::Expression, input: &[u8]) -> std::io::Result<duct::Expression> {
-    if input.len() > PIPE_ROOM {
-        return Ok(expr.stdin_bytes(input.to_vec()));
+/// Start `cmd` (its program found at `program`) in `dir`, its output going where its kind wants
+/// it. Queries: stdout and stderr captured separately. Changes: combined output streamed. Our own
+/// pipes either way, read with bounded memory; the `Command` (holding our copies of their write
+/// ends) is dropped before this returns, so the reads see EOF when the child and its descendants
+/// close theirs. `std::process` rather than a wrapper: the environment is copied only for a
+/// command that sets some of it, and nothing else is spent per start.
+fn start(
+    program: &std::path::Path,
+    cmd: &Cmd,
+    dir: Option<&PathBuf>,
+) -> std::io::Result<(Child, Readers)> {
+    let mut command = Command::new(program);
+    command.args(cmd.argv_clear());
+    if let Some(dir) = dir {
+        command.current_dir(dir);
     }
-    let (read, mut write) = os_pipe::pipe()?;
-    std::io::Write::write_all(&mut write, input)?;
-    drop(write); // the command reads to its end
-    Ok(expr.stdin_file(read))
+    for (k, v) in &cmd.env {
+        command.env(k, v.value());
+    }
+    // a small input (a Lease manifest) is written into a fresh pipe before the start, which
+    // needs no thread; a bigger one is written by a thread once the command runs
+    let mut big_input = None;
+    match &cmd.stdin {
+        Some(input) if input.value().len() <= PIPE_ROOM => {
+            let (read, mut write) = std::io::pipe()?;
+            std::io::Write::write_all(&mut write, input.value().as_bytes())?;
+            drop(write); // the command reads to its end
+            command.stdin(read);
+        }
+        Some(input) => {
+            command.stdin(Stdio::piped());
+            big_input = Some(input.value().as_bytes().to_vec());
+        }
+        None if cmd.interactive => {}
+        None => {
+            command.stdin(Stdio::null());
+        }
+    }
+    let readers = if cmd.interactive {
+        Readers::Terminal
+    } else if cmd.effect == Effect::Change {
+        let (read, write) = std::io::pipe()?;
+        command.stdout(write.try_clone()?).stderr(write);
+        Readers::Streamed(read)
+    } else {
+        let (out_r, out_w) = std::io::pipe()?;
+        let (err_r, err_w) = std::io::pipe()?;
+        command.stdout(out_w).stderr(err_w);
+        Readers::Polled([out_r, err_r])
+    };
+    let mut child = command.spawn()?;
+    drop(command);
+    if let (Some(bytes), Some(mut stdin)) = (big_input, child.stdin.take()) {
+        // (a command that stops reading ends it with EPIPE: what it read is its business)
+        std::thread::spawn(move || {
+            let _ = std::io::Write::write_all(&mut stdin, &bytes);
+        });
+    }
+    Ok((child, readers))
 }
 
 /// A change's output to the log line by line as it comes (a 10-minute build must show progress,
@@ -172,62 +223,21 @@ impl Runner for RealRunner {
         if !cmd.env.is_empty() {
             self.log.debug(&format!("  with {}", cmd.env_line()));
         }
-        let mut expr = duct::cmd(program, cmd.argv_clear()).unchecked();
-        if let Some(dir) = cmd.cwd.as_ref().or(self.base_dir.as_ref()) {
-            expr = expr.dir(dir);
-        }
-        for (k, v) in &cmd.env {
-            expr = expr.env(k, v.value());
-        }
-        expr = match &cmd.stdin {
-            Some(input) => {
-                with_stdin(expr, input.value().as_bytes()).map_err(|e| CmdError::Spawn {
-                    cmd: line.clone(),
-                    reason: e.to_string(),
-                })?
-            }
-            None if cmd.interactive => expr,
-            None => expr.stdin_null(),
-        };
         let spawn_err = |e: std::io::Error| CmdError::Spawn {
             cmd: line.clone(),
             reason: e.to_string(),
         };
-
-        // Queries: capture stdout and stderr separately. Changes: stream combined output. Our
-        // own pipes either way, read with bounded memory. `expr` (holding our copies of the write
-        // ends) is consumed by `start`, so the reads see EOF when the child and its descendants
-        // close theirs.
-        let (handle, readers) = if cmd.interactive {
-            (expr.start().map_err(spawn_err)?, Readers::Terminal)
-        } else if cmd.effect == Effect::Change {
-            let (read, write) = os_pipe::pipe().map_err(spawn_err)?;
-            let write2 = write.try_clone().map_err(spawn_err)?;
-            let handle = expr
-                .stdout_file(write)
-                .stderr_file(write2)
-                .start()
-                .map_err(spawn_err)?;
-            (handle, Readers::Streamed(read))
-        } else {
-            let (out_r, out_w) = os_pipe::pipe().map_err(spawn_err)?;
-            let (err_r, err_w) = os_pipe::pipe().map_err(spawn_err)?;
-            let handle = expr
-                .stdout_file(out_w)
-                .stderr_file(err_w)
-                .start()
-                .map_err(spawn_err)?;
-            (handle, Readers::Polled([out_r, err_r]))
-        };
+        let dir = cmd.cwd.as_ref().or(self.base_dir.as_ref());
+        let (mut child, readers) = start(&program, cmd, dir).map_err(spawn_err)?;
         // killed at once if a second signal ends the process before this returns
-        let children = signals::kill_on_fast_exit(handle.pids());
+        let children = signals::kill_on_fast_exit(vec![child.id()]);
         started();
 
         let mut watch = Watch::new(cmd);
         let (status, pipes) = match readers {
             Readers::Polled(pipes) => {
                 let (status, out, err) =
-                    wait::captured(&handle, pipes, self.capture_max, &mut watch, children)
+                    wait::captured(&mut child, pipes, self.capture_max, &mut watch, children)
                         .map_err(spawn_err)?;
                 (status, Pipes::captured(out, err))
             }
@@ -239,14 +249,14 @@ impl Runner for RealRunner {
                 };
                 let mut lines =
                     output::Lines::new(output::LINE_MAX, |b: &[u8], dropped| out.line(b, dropped));
-                let status = wait::streamed(&handle, pipe, &mut lines, &mut watch, children)
+                let status = wait::streamed(&mut child, pipe, &mut lines, &mut watch, children)
                     .map_err(spawn_err)?;
                 lines.finish();
                 let stdout = out.kept.text();
                 (status, Pipes::streamed(stdout))
             }
             Readers::Terminal => {
-                let status = wait::in_thread(handle, &mut watch).map_err(spawn_err)?;
+                let status = wait::in_thread(&mut child, &mut watch).map_err(spawn_err)?;
                 drop(children); // reaped: its pid may be reused
                 (status, Pipes::streamed(String::new()))
             }

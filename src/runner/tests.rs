@@ -292,3 +292,36 @@ fn stdin_reaches_the_command_whole_small_or_big() {
         assert_eq!(out.stdout.trim(), n.to_string());
     }
 }
+
+#[test]
+fn an_interactive_command_ends_as_it_exits_and_a_timeout_stops_it() {
+    let (r, _) = real();
+    let t = Instant::now();
+    // (its exit code is the user's: an answer, not an error)
+    let c = Cmd::new("sh").args(["-c", "exit 3"]).interactive();
+    let Reply::Ran(out) = r.run(&c).unwrap() else {
+        panic!("not run")
+    };
+    assert_eq!(out.code, 3);
+    assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+    // its end seen at once, not at the next look (a tick is 50 ms): the best of three, as the
+    // suite's load may delay any one
+    let fastest = (0..3)
+        .map(|_| {
+            let t = Instant::now();
+            r.run(&Cmd::new("true").interactive()).unwrap();
+            t.elapsed()
+        })
+        .min()
+        .unwrap();
+    assert!(fastest < Duration::from_millis(45), "{fastest:?}");
+    // an interactive command is sent SIGHUP at its timeout
+    let t = Instant::now();
+    let c = Cmd::new("sleep")
+        .arg("30")
+        .interactive()
+        .timeout(Duration::from_millis(200));
+    let err = r.run(&c).unwrap_err();
+    assert!(matches!(err, CmdError::TimedOut { .. }), "{err}");
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+}

@@ -4,10 +4,9 @@
 //! pipe: `validate` runs thousands of `sops`, a run a few commands per release, and each thread
 //! costs about as much as the process start); [`in_thread`] waits for an interactive command.
 
-use std::io::Read;
+use std::io::{PipeReader, Read};
 use std::os::fd::AsRawFd;
-use std::process::ExitStatus;
-use std::sync::Arc;
+use std::process::{Child, ExitStatus};
 use std::time::{Duration, Instant};
 
 use super::output::{Capture, Captured, Keep, Lines, STDERR_MAX};
@@ -53,17 +52,17 @@ impl<'a> Watch<'a> {
     }
 
     /// Look at the signals and the clock; stop the command (SIGTERM, then SIGKILL) if need be.
-    pub(super) fn tick(&mut self, handle: &duct::Handle) {
+    pub(super) fn tick(&mut self, pid: u32) {
         match self.stop {
             None => {
                 if let Some((sig, interrupted)) =
                     self.decide(signals::interrupted(), signals::terminated())
                 {
-                    terminate(handle, sig);
+                    terminate(pid, sig);
                     self.stop = Some((interrupted, Instant::now()));
                 }
             }
-            Some((_, since)) if since.elapsed() > KILL_GRACE => terminate(handle, libc::SIGKILL),
+            Some((_, since)) if since.elapsed() > KILL_GRACE => terminate(pid, libc::SIGKILL),
             Some(_) => {}
         }
     }
@@ -99,36 +98,51 @@ impl<'a> Watch<'a> {
     }
 }
 
-fn terminate(handle: &duct::Handle, sig: libc::c_int) {
-    for pid in handle.pids() {
-        // SAFETY: kill(2) with a pid we started; failure (already exited) is harmless.
-        let pid = libc::pid_t::try_from(pid).unwrap_or(0);
-        if pid > 0 {
-            unsafe {
-                libc::kill(pid, sig);
-            }
+/// Send `sig` to the command `pid`, which has not been reaped (so the pid is still its own).
+fn terminate(pid: u32, sig: libc::c_int) {
+    // SAFETY: kill(2) with a pid we started; failure (already exited) is harmless.
+    let pid = libc::pid_t::try_from(pid).unwrap_or(0);
+    if pid > 0 {
+        unsafe {
+            libc::kill(pid, sig);
         }
     }
 }
 
-/// Wait for a command that has the terminal. A thread blocks in wait() so its end is seen at
-/// once; this one wakes up every [`TICK`] to watch it.
-pub(super) fn in_thread(handle: duct::Handle, watch: &mut Watch) -> std::io::Result<ExitStatus> {
-    let handle = Arc::new(handle);
+/// Wait for a command that has the terminal. A thread blocks until it has exited, without
+/// reaping it, so its end is seen at once; this one wakes up every [`TICK`] to watch it, and reaps
+/// it once it has ended (so a signal is never sent to a pid that may be another process's).
+pub(super) fn in_thread(child: &mut Child, watch: &mut Watch) -> std::io::Result<ExitStatus> {
+    let pid = child.id();
     let (done_tx, done_rx) = std::sync::mpsc::channel();
-    {
-        let h = Arc::clone(&handle);
-        std::thread::spawn(move || {
-            let _ = done_tx.send(h.wait().map(|o| o.status));
-        });
-    }
+    std::thread::spawn(move || {
+        let _ = done_tx.send(exited(pid));
+    });
     loop {
         match done_rx.recv_timeout(TICK) {
-            Ok(status) => return status,
+            Ok(Ok(())) => return child.wait(),
+            Ok(Err(e)) => return Err(e),
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
                 return Err(std::io::Error::other("lost track of the process"));
             }
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => watch.tick(&handle),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => watch.tick(pid),
+        }
+    }
+}
+
+/// Block until the child `pid` has ended, leaving it to be reaped (`waitid` with `WNOWAIT`).
+fn exited(pid: u32) -> std::io::Result<()> {
+    let id = libc::id_t::from(pid);
+    loop {
+        // SAFETY: waitid(2) on our own child, into a zeroed siginfo_t we own.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        let r = unsafe { libc::waitid(libc::P_PID, id, &mut info, libc::WEXITED | libc::WNOWAIT) };
+        if r == 0 {
+            return Ok(());
+        }
+        let e = std::io::Error::last_os_error();
+        if e.kind() != std::io::ErrorKind::Interrupted {
+            return Err(e);
         }
     }
 }
@@ -153,28 +167,28 @@ impl<F: FnMut(&[u8], usize)> Sink for Lines<F> {
 /// Read a query's stdout (its first `max` bytes) and stderr (its end) to their ends and wait for
 /// it, in this thread (see [`read_and_wait`]).
 pub(super) fn captured(
-    handle: &duct::Handle,
-    pipes: [os_pipe::PipeReader; 2],
+    child: &mut Child,
+    pipes: [PipeReader; 2],
     max: usize,
     watch: &mut Watch,
     children: signals::Registered,
 ) -> std::io::Result<(ExitStatus, Captured, Captured)> {
     let mut out = Capture::new(Keep::Head(max));
     let mut err = Capture::new(Keep::Tail(STDERR_MAX));
-    let status = read_and_wait(handle, pipes, [&mut out, &mut err], watch, children)?;
+    let status = read_and_wait(child, pipes, [&mut out, &mut err], watch, children)?;
     Ok((status, out.finish(), err.finish()))
 }
 
 /// Read a change's combined output to its end, handing it to `lines` as it comes, and wait for
 /// it, in this thread (see [`read_and_wait`]).
 pub(super) fn streamed(
-    handle: &duct::Handle,
-    pipe: os_pipe::PipeReader,
+    child: &mut Child,
+    pipe: PipeReader,
     lines: &mut dyn Sink,
     watch: &mut Watch,
     children: signals::Registered,
 ) -> std::io::Result<ExitStatus> {
-    read_and_wait(handle, [pipe], [lines], watch, children)
+    read_and_wait(child, [pipe], [lines], watch, children)
 }
 
 /// Read `pipes` into `sinks` to their ends and wait for the command: `poll` on the pipes wakes
@@ -184,25 +198,25 @@ pub(super) fn streamed(
 /// `children` (the command's registration for a second signal's fast exit) is dropped as soon as
 /// the command is reaped: from then on its pid may be another process's, so nothing signals it.
 fn read_and_wait<const N: usize>(
-    handle: &duct::Handle,
-    pipes: [os_pipe::PipeReader; N],
+    child: &mut Child,
+    pipes: [PipeReader; N],
     sinks: [&mut dyn Sink; N],
     watch: &mut Watch,
     children: signals::Registered,
 ) -> std::io::Result<ExitStatus> {
-    let result = poll_to_the_end(handle, pipes, sinks, watch, children);
+    let result = poll_to_the_end(child, pipes, sinks, watch, children);
     // (one already reaped is not signalled, its pid may be another process's)
-    if result.is_err() && !matches!(handle.try_wait(), Ok(Some(_))) {
-        terminate(handle, libc::SIGKILL);
-        let _ = handle.wait();
+    if result.is_err() && !matches!(child.try_wait(), Ok(Some(_))) {
+        terminate(child.id(), libc::SIGKILL);
+        let _ = child.wait();
     }
     result
 }
 
 /// [`read_and_wait`]'s loop, any failure returned as it comes (the caller cleans up).
 fn poll_to_the_end<const N: usize>(
-    handle: &duct::Handle,
-    pipes: [os_pipe::PipeReader; N],
+    child: &mut Child,
+    pipes: [PipeReader; N],
     sinks: [&mut dyn Sink; N],
     watch: &mut Watch,
     children: signals::Registered,
@@ -249,9 +263,9 @@ fn poll_to_the_end<const N: usize>(
             backoff = (backoff * 2).min(TICK);
         }
         if exited.is_none()
-            && let Some(out) = handle.try_wait()?
+            && let Some(status) = child.try_wait()?
         {
-            exited = Some((out.status, Instant::now()));
+            exited = Some((status, Instant::now()));
             drop(children.take()); // reaped: its pid may be reused
         }
         if let Some((status, at)) = exited
@@ -271,14 +285,14 @@ fn poll_to_the_end<const N: usize>(
         if exited.is_none() {
             // (once it has ended, how it ended is settled: a timeout or a Ctrl-C while a process
             // it left behind holds its pipes is not its, and its pid is no longer ours to signal)
-            watch.tick(handle);
+            watch.tick(child.id());
         }
     }
 }
 
 /// Read what a non-blocking pipe holds now (at most 64 chunks, so that a command that writes
 /// without pause is still watched every tick); whether it is still open.
-fn drain(mut p: &os_pipe::PipeReader, chunk: &mut [u8], into: &mut dyn Sink) -> bool {
+fn drain(mut p: &PipeReader, chunk: &mut [u8], into: &mut dyn Sink) -> bool {
     for _ in 0..64 {
         match p.read(chunk) {
             Ok(0) => return false,
@@ -291,7 +305,7 @@ fn drain(mut p: &os_pipe::PipeReader, chunk: &mut [u8], into: &mut dyn Sink) -> 
     true
 }
 
-fn blocking(p: &os_pipe::PipeReader, on: bool) -> std::io::Result<()> {
+fn blocking(p: &PipeReader, on: bool) -> std::io::Result<()> {
     let fd = p.as_raw_fd();
     // SAFETY: fcntl(2) on a file descriptor we own.
     let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
