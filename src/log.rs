@@ -247,6 +247,12 @@ impl Log {
         self.emit(Verbosity::Verbose, msg);
     }
 
+    /// Whether [`Log::debug`] lines are written: a caller whose debug line costs something to
+    /// make (a query's whole output, scrubbed) asks first.
+    pub fn debug_on(&self) -> bool {
+        self.inner.verbosity >= Verbosity::Verbose
+    }
+
     /// Warnings are never buffered: a child log (one release's output) hands them to its
     /// parent at once, so a recovery or a lost lease is seen even when the release succeeds.
     pub fn warn(&self, msg: &str) {

@@ -206,25 +206,26 @@ impl Runner for RealRunner {
     }
 
     fn run_started(&self, cmd: &Cmd, started: &dyn Fn()) -> Result<Reply, CmdError> {
-        let line = cmd.line();
+        // (made when it is needed: a change's log line, a debug line or an error)
+        let line = || cmd.line();
         // from now on a first signal stops cleanly (before, it ends the process at once)
         signals::mark_started();
         if signals::interrupted() && !cmd.cleanup {
-            return Err(CmdError::Interrupted { cmd: line });
+            return Err(CmdError::Interrupted { cmd: line() });
         }
         let program = which::which(&cmd.program).map_err(|_| CmdError::NotFound {
             program: cmd.program.clone(),
         })?;
         if cmd.effect == Effect::Change {
-            self.log.command(&line);
-        } else {
-            self.log.debug(&format!("+ {line}"));
+            self.log.command(&line());
+        } else if self.log.debug_on() {
+            self.log.debug(&format!("+ {}", line()));
         }
-        if !cmd.env.is_empty() {
+        if !cmd.env.is_empty() && self.log.debug_on() {
             self.log.debug(&format!("  with {}", cmd.env_line()));
         }
         let spawn_err = |e: std::io::Error| CmdError::Spawn {
-            cmd: line.clone(),
+            cmd: line(),
             reason: e.to_string(),
         };
         let dir = cmd.cwd.as_ref().or(self.base_dir.as_ref());
@@ -275,10 +276,10 @@ impl Runner for RealRunner {
 
         if let Some(was_interrupt) = watch.stopped() {
             return Err(if was_interrupt {
-                CmdError::Interrupted { cmd: line }
+                CmdError::Interrupted { cmd: line() }
             } else {
                 CmdError::TimedOut {
-                    cmd: line,
+                    cmd: line(),
                     after: cmd.timeout.unwrap_or_default(),
                     tail: self.tail(cmd, tail_src),
                 }
@@ -296,17 +297,18 @@ impl Runner for RealRunner {
             && (signals::interrupted()
                 || (died_of_a_stop && signals::wait_interrupted(SIGNAL_HANDLER_WAIT)))
         {
-            return Err(CmdError::Interrupted { cmd: line });
+            return Err(CmdError::Interrupted { cmd: line() });
         }
         if overflow {
             return Err(CmdError::TooMuchOutput {
-                cmd: line,
+                cmd: line(),
                 limit: self.capture_max,
             });
         }
         if matches!(cmd.effect, Effect::LocalQuery | Effect::RemoteQuery)
             && !cmd.private_output
             && !stdout.is_empty()
+            && self.log.debug_on()
         {
             // (NUL-separated output, `git … -z`, one per line: a log with NULs is a binary file
             // to grep, whose matches it then hides)
@@ -327,7 +329,7 @@ impl Runner for RealRunner {
             (None, None) => "an unknown status".to_string(),
         };
         Err(CmdError::Failed {
-            cmd: line,
+            cmd: line(),
             status,
             tail: self.tail(cmd, tail_src),
         })

@@ -325,3 +325,25 @@ fn an_interactive_command_ends_as_it_exits_and_a_timeout_stops_it() {
     assert!(matches!(err, CmdError::TimedOut { .. }), "{err}");
     assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
 }
+
+#[test]
+fn a_query_and_its_output_are_debug_lines_written_only_when_verbose() {
+    for (verbosity, shown) in [(Verbosity::Normal, false), (Verbosity::Verbose, true)] {
+        let buf = SharedBuf::default();
+        let log = Log::with_sink(verbosity, Ci::Plain, Box::new(buf.clone()));
+        let r = RealRunner::new(log);
+        let c = Cmd::new("sh")
+            .args(["-c", "printf 'a\\0b'"])
+            .env("SOME_VAR", "x")
+            .local_query();
+        r.run(&c).unwrap();
+        let text = buf.text();
+        assert_eq!(text.contains("+ sh -c"), shown, "{text}");
+        assert_eq!(text.contains("with SOME_VAR"), shown, "{text}");
+        // (NUL-separated output one per line)
+        assert_eq!(text.contains("a\nb"), shown, "{text}");
+        if !shown {
+            assert_eq!(text, "");
+        }
+    }
+}
