@@ -61,6 +61,12 @@ pub const STOP_SIGNALS: [i32; 3] = [SIGINT, SIGTERM, SIGHUP];
 /// thread that decides whether to exit at once. Without them a cancelled CI job would kill us
 /// between `helm upgrade` starting and finishing, leaving nothing in the log.
 pub fn install() -> std::io::Result<()> {
+    // A SIGCHLD ignored by whoever started us would reap our commands on their own: their ends
+    // could not be waited for, and their pids would be free for others while we still held them.
+    // SAFETY: signal(2) setting the default disposition, before any command is started.
+    unsafe {
+        libc::signal(libc::SIGCHLD, libc::SIG_DFL);
+    }
     let (mut read, write) = std::os::unix::net::UnixStream::pair()?;
     for sig in STOP_SIGNALS {
         // the flag first, then the pipe: the watcher sees the flag set when it wakes up

@@ -742,3 +742,25 @@ fn a_second_sigterm_exits_at_once_and_still_removes_the_secrets() {
         assert!(!dir.exists(), "{} left behind", dir.display());
     }
 }
+
+#[test]
+fn a_run_started_with_sigchld_ignored_still_waits_for_its_commands() {
+    // (a parent that ignores SIGCHLD passes that on: the kernel would then reap deploy's commands
+    // itself, and waiting for them would fail with "No child processes")
+    use std::os::unix::process::CommandExt;
+    let f = Fixture::multi();
+    f.set_deployments(&["hub", "proxy"]);
+    let mut cmd = f.command();
+    cmd.args(["run", "config/clusters/gamma/prod.values.yaml"]);
+    // SAFETY: signal(2) in the child before exec, async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::signal(libc::SIGCHLD, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    let out = cmd.output().unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("done    gamma/prod in"), "{stderr}");
+}

@@ -168,9 +168,15 @@ fn start(
     drop(command);
     if let (Some(bytes), Some(mut stdin)) = (big_input, child.stdin.take()) {
         // (a command that stops reading ends it with EPIPE: what it read is its business)
-        std::thread::spawn(move || {
+        let writer = std::thread::Builder::new().spawn(move || {
             let _ = std::io::Write::write_all(&mut stdin, &bytes);
         });
+        if let Err(e) = writer {
+            // not left running unwatched
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(e);
+        }
     }
     Ok((child, readers))
 }
@@ -257,8 +263,8 @@ impl Runner for RealRunner {
                 (status, Pipes::streamed(stdout))
             }
             Readers::Terminal => {
-                let status = wait::in_thread(&mut child, &mut watch).map_err(spawn_err)?;
-                drop(children); // reaped: its pid may be reused
+                let status =
+                    wait::in_thread(&mut child, &mut watch, children).map_err(spawn_err)?;
                 (status, Pipes::streamed(String::new()))
             }
         };

@@ -112,7 +112,11 @@ fn terminate(pid: u32, sig: libc::c_int) {
 /// Wait for a command that has the terminal. A thread blocks until it has exited, without
 /// reaping it, so its end is seen at once; this one wakes up every [`TICK`] to watch it, and reaps
 /// it once it has ended (so a signal is never sent to a pid that may be another process's).
-pub(super) fn in_thread(child: &mut Child, watch: &mut Watch) -> std::io::Result<ExitStatus> {
+pub(super) fn in_thread(
+    child: &mut Child,
+    watch: &mut Watch,
+    children: signals::Registered,
+) -> std::io::Result<ExitStatus> {
     let pid = child.id();
     let (done_tx, done_rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -120,7 +124,10 @@ pub(super) fn in_thread(child: &mut Child, watch: &mut Watch) -> std::io::Result
     });
     loop {
         match done_rx.recv_timeout(TICK) {
-            Ok(Ok(())) => return child.wait(),
+            Ok(Ok(())) => {
+                drop(children); // about to be reaped: its pid may then be reused
+                return child.wait();
+            }
             Ok(Err(e)) => return Err(e),
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
                 return Err(std::io::Error::other("lost track of the process"));
@@ -132,13 +139,32 @@ pub(super) fn in_thread(child: &mut Child, watch: &mut Watch) -> std::io::Result
 
 /// Block until the child `pid` has ended, leaving it to be reaped (`waitid` with `WNOWAIT`).
 fn exited(pid: u32) -> std::io::Result<()> {
+    loop {
+        if has_ended(pid, 0)? {
+            return Ok(());
+        }
+    }
+}
+
+/// Whether the child `pid` has ended, without reaping it: `waitid` with `WNOWAIT` and `flags`
+/// (`WNOHANG`: answer at once; `0`: block until it has ended).
+fn has_ended(pid: u32, flags: libc::c_int) -> std::io::Result<bool> {
     let id = libc::id_t::from(pid);
     loop {
         // SAFETY: waitid(2) on our own child, into a zeroed siginfo_t we own.
         let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-        let r = unsafe { libc::waitid(libc::P_PID, id, &mut info, libc::WEXITED | libc::WNOWAIT) };
+        let r = unsafe {
+            libc::waitid(
+                libc::P_PID,
+                id,
+                &mut info,
+                libc::WEXITED | libc::WNOWAIT | flags,
+            )
+        };
         if r == 0 {
-            return Ok(());
+            // (with WNOHANG, a child still running leaves si_pid 0)
+            // SAFETY: si_pid of the siginfo_t waitid filled in.
+            return Ok(unsafe { info.si_pid() } != 0);
         }
         let e = std::io::Error::last_os_error();
         if e.kind() != std::io::ErrorKind::Interrupted {
@@ -205,8 +231,9 @@ fn read_and_wait<const N: usize>(
     children: signals::Registered,
 ) -> std::io::Result<ExitStatus> {
     let result = poll_to_the_end(child, pipes, sinks, watch, children);
-    // (one already reaped is not signalled, its pid may be another process's)
-    if result.is_err() && !matches!(child.try_wait(), Ok(Some(_))) {
+    // (one already reaped, or one whose state cannot be read, is not signalled: its pid may be
+    // another process's)
+    if result.is_err() && matches!(child.try_wait(), Ok(None)) {
         terminate(child.id(), libc::SIGKILL);
         let _ = child.wait();
     }
@@ -262,11 +289,11 @@ fn poll_to_the_end<const N: usize>(
             std::thread::sleep(backoff);
             backoff = (backoff * 2).min(TICK);
         }
-        if exited.is_none()
-            && let Some(status) = child.try_wait()?
-        {
-            exited = Some((status, Instant::now()));
-            drop(children.take()); // reaped: its pid may be reused
+        // (seen ended before it is reaped, so that a second signal's fast exit, which kills
+        // the registered pids, never reaches its pid once another process may have it)
+        if exited.is_none() && has_ended(child.id(), libc::WNOHANG)? {
+            drop(children.take());
+            exited = Some((child.wait()?, Instant::now()));
         }
         if let Some((status, at)) = exited
             && (!open.iter().any(|o| *o) || at.elapsed() > PIPE_GRACE)
