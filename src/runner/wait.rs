@@ -139,11 +139,7 @@ pub(super) fn in_thread(
 
 /// Block until the child `pid` has ended, leaving it to be reaped (`waitid` with `WNOWAIT`).
 fn exited(pid: u32) -> std::io::Result<()> {
-    loop {
-        if has_ended(pid, 0)? {
-            return Ok(());
-        }
-    }
+    has_ended(pid, 0).map(drop)
 }
 
 /// Whether the child `pid` has ended, without reaping it: `waitid` with `WNOWAIT` and `flags`
@@ -221,8 +217,9 @@ pub(super) fn streamed(
 /// up for output, at their end (the command's exit, usually) and every [`TICK`] to watch the
 /// command. Should it fail (poll or fcntl), the command is not left running unwatched.
 ///
-/// `children` (the command's registration for a second signal's fast exit) is dropped as soon as
-/// the command is reaped: from then on its pid may be another process's, so nothing signals it.
+/// `children` (the command's registration for a second signal's fast exit) is dropped once the
+/// command's end is seen and before it is reaped: from then on its pid may be another process's,
+/// so nothing signals it.
 fn read_and_wait<const N: usize>(
     child: &mut Child,
     pipes: [PipeReader; N],
