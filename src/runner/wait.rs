@@ -120,7 +120,7 @@ pub(super) fn in_thread(
     let pid = child.id();
     let (done_tx, done_rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let _ = done_tx.send(exited(pid));
+        let _ = done_tx.send(has_ended(pid, 0).map(drop));
     });
     loop {
         match done_rx.recv_timeout(TICK) {
@@ -135,11 +135,6 @@ pub(super) fn in_thread(
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => watch.tick(pid),
         }
     }
-}
-
-/// Block until the child `pid` has ended, leaving it to be reaped (`waitid` with `WNOWAIT`).
-fn exited(pid: u32) -> std::io::Result<()> {
-    has_ended(pid, 0).map(drop)
 }
 
 /// Whether the child `pid` has ended, without reaping it: `waitid` with `WNOWAIT` and `flags`
